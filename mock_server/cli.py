@@ -1,0 +1,74 @@
+"""The `flexprice-mock` command: serve a spec, or report what the mock infers from it."""
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from .app import DEFAULT_API_KEY, create_app
+from .resources import infer
+from .runner import base_url, bind, server_for
+from .spec import Spec
+from .synth import Schemas, Synth
+
+SPEC_HELP = "OpenAPI document to serve (default: the seed spec shipped with the package)."
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help=SPEC_HELP)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes the mock to the network.")
+@click.option("--port", default=8080, show_default=True, help="Port to bind; 0 picks a free one.")
+@click.option("--api-key", "api_keys", multiple=True, envvar="FLEXPRICE_MOCK_API_KEY",
+              help=f"Bootstrap API key, repeatable (env FLEXPRICE_MOCK_API_KEY; default {DEFAULT_API_KEY}).")
+@click.option("--strict", is_flag=True, help="Validate every response the mock sends; log violations loudly.")
+@click.option("--seed", default=0, show_default=True, help="Seed for ids and fake data.")
+@click.option("--log-level", default="warning", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+@click.pass_context
+def main(ctx: click.Context, spec_path, host, port, api_keys, strict, seed, log_level) -> None:
+    """Serve the Flexprice API statefully from its OpenAPI spec."""
+    if ctx.invoked_subcommand is not None:
+        return
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if host in ("0.0.0.0", "::"):
+        click.echo(f"warning: binding {host} exposes the mock (and its admin endpoints) to the network", err=True)
+    spec = Spec.load(spec_path)
+    app = create_app(spec, api_keys=api_keys or (DEFAULT_API_KEY,), strict=strict, seed=seed)
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot bind {host}:{port}: {exc.strerror}") from exc
+    server_for(app, log_level=log_level, announce=base_url(sock, spec)).run(sockets=[sock])
+
+
+@main.command()
+@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help=SPEC_HELP)
+@click.option("--markdown", is_flag=True, help="Print a Markdown table (what docs/coverage.md holds).")
+def routes(spec_path, markdown) -> None:
+    """List every operation with the role and resource the mock inferred for it."""
+    model = infer(Spec.load(spec_path))
+    rows = [(op.method.upper(), op.path, op.operation_id, op.role,
+             op.resource.collection if op.resource else "-") for op in model.operations]
+    header = ("method", "path", "operationId", "role", "resource")
+    if markdown:
+        click.echo("| " + " | ".join(header) + " |")
+        click.echo("|" + "---|" * len(header))
+        for row in rows:
+            click.echo("| " + " | ".join(f"`{c}`" if i in (1, 2) else c for i, c in enumerate(row)) + " |")
+        return
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+@main.command()
+@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help=SPEC_HELP)
+def lint(spec_path) -> None:
+    """List defects of the spec that the mock works around (unsatisfiable schemas)."""
+    spec = Spec.load(spec_path)
+    defects = Synth(spec, Schemas(spec)).defects()
+    for line in defects:
+        click.echo(line)
+    click.echo(f"{len(defects)} defect(s) in {spec.source}", err=True)
+    sys.exit(1 if defects else 0)

@@ -1,0 +1,110 @@
+"""Serving the app: the uvicorn server behind the CLI, and `MockServer` for in-process use.
+
+Both bind the socket themselves so `port=0` works and the real port is known before the first
+request; `MockServer` runs uvicorn in a daemon thread and stops it cleanly on exit.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import uvicorn
+
+from .app import DEFAULT_API_KEY, create_app
+from .spec import Spec
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def base_url(sock: socket.socket, spec: Spec) -> str:
+    host, port = sock.getsockname()[:2]
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{port}{spec.base_path}"
+
+
+class AnnouncingServer(uvicorn.Server):
+    """Prints the base URL once the server accepts connections: the CLI's readiness line."""
+
+    announce: str = ""
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets)
+        if self.announce and not self.should_exit:
+            print(self.announce, flush=True)
+
+
+def server_for(app, log_level: str = "warning", announce: str = "") -> uvicorn.Server:
+    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
+    server = AnnouncingServer(config)
+    server.announce = announce
+    return server
+
+
+class MockServer:
+    """`with MockServer() as mock:` a live mock on an ephemeral loopback port.
+
+    `mock.url` ends with the spec's base path (`/v1`), ready for the SDK's `server_url`.
+    """
+
+    def __init__(
+        self,
+        spec: str | Path | None = None,
+        api_key: str = DEFAULT_API_KEY,
+        api_keys: Iterable[str] = (),
+        host: str = "127.0.0.1",
+        port: int = 0,
+        strict: bool = False,
+        **options,
+    ) -> None:
+        self.spec = Spec.load(spec)
+        self.api_key = api_key
+        self.app = create_app(self.spec, api_keys=[api_key, *api_keys], strict=strict, **options)
+        self._host, self._port = host, port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    @property
+    def api(self):
+        return self.app.state
+
+    @property
+    def store(self):
+        return self.app.state.store
+
+    def reset(self) -> None:
+        self.store.reset()
+
+    def start(self) -> MockServer:
+        sock = bind(self._host, self._port)
+        self.url = base_url(sock, self.spec)
+        self._server = server_for(self.app)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the mock server failed to start")
+            self._thread.join(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+            self._thread.join(10)
+            self._server = None
+
+    def __enter__(self) -> MockServer:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()

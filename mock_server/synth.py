@@ -1,0 +1,128 @@
+"""Schema-driven values: fake data for fields no request provides, and pruning to the schema.
+
+Two jobs, both driven by the served spec only:
+- `Synth.value` makes a deterministic, schema-valid value (seeded, depth-bounded so the recursive
+  Plan/Price/Addon and Invoice/Subscription schemas terminate). A property whose schema cannot be
+  satisfied (the spec's `types.Duration` is `type: object` with a string enum) is left out when it
+  is optional; `defects()` lists such schemas for `flexprice-mock lint`.
+- `Schemas.conform` keeps only the fields of a record that validate against a response schema, so
+  what a client sent under the same name never makes a response invalid.
+"""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timezone
+
+from openapi_schema_validator import OAS30Validator
+
+from .spec import Spec
+
+MAX_DEPTH = 3
+FIXED_TIME = datetime(2026, 1, 1, tzinfo=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class Schemas:
+    """Compiled validators for the spec's schemas, cached by schema object."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self._validators: dict[int, OAS30Validator] = {}
+        self._components = spec.document.get("components", {})
+
+    def validator(self, schema: dict) -> OAS30Validator:
+        found = self._validators.get(id(schema))
+        if found is None:
+            # relative `#/components/...` refs resolve against the root of the validated schema
+            found = OAS30Validator({**schema, "components": self._components})
+            self._validators[id(schema)] = found
+        return found
+
+    def is_valid(self, value: object, schema: dict) -> bool:
+        return self.validator(schema).is_valid(value)
+
+    def errors(self, value: object, schema: dict) -> list[str]:
+        return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+                for e in self.validator(schema).iter_errors(value)]
+
+    def conform(self, record: dict, schema: dict | None) -> dict:
+        """The fields of `record` that `schema` accepts, each checked on its own."""
+        if schema is None:
+            return record
+        node = self.spec.resolve(schema)
+        props = self.spec.properties(node)
+        extra = node.get("additionalProperties", not props)
+        kept = {}
+        for key, value in record.items():
+            sub = props.get(key)
+            if sub is not None:
+                if self.is_valid(value, sub):
+                    kept[key] = value
+            elif extra is True or (isinstance(extra, dict) and self.is_valid(value, extra)):
+                kept[key] = value
+        return kept
+
+
+class Synth:
+    """Deterministic fake values for a schema."""
+
+    def __init__(self, spec: Spec, schemas: Schemas, seed: int = 0) -> None:
+        self.spec = spec
+        self.schemas = schemas
+        self.random = random.Random(seed)
+
+    def value(self, schema: dict | None, depth: int = 0, name: str = "") -> object:
+        node = self.spec.resolve(schema) if schema else {}
+        if "allOf" in node:
+            node = {"type": "object", "properties": self.spec.properties(node)}
+        if "enum" in node and node.get("type", "string") != "object":
+            return node["enum"][0]
+        kind = node.get("type") or ("object" if "properties" in node else "string")
+        maker = getattr(self, f"_{kind}", self._string)
+        return maker(node, depth, name)
+
+    def _object(self, node: dict, depth: int, name: str) -> dict:
+        out: dict = {}
+        required = set(node.get("required", []))
+        for key, sub in self.spec.properties(node).items():
+            if key not in required and (depth >= MAX_DEPTH or not self.satisfiable(sub)):
+                continue
+            candidate = self.value(sub, depth + 1, key)
+            if key in required or self.schemas.is_valid(candidate, sub):
+                out[key] = candidate
+        return out
+
+    def _array(self, node: dict, depth: int, name: str) -> list:
+        count = node.get("minItems", 0)  # nothing stored backs a computed list: keep it empty
+        return [self.value(node.get("items"), depth + 1, name) for _ in range(count)]
+
+    def _string(self, node: dict, depth: int, name: str) -> str:
+        if node.get("format") == "date-time":
+            return FIXED_TIME
+        text = f"{name or 'value'}_{self.random.randrange(16**6):06x}"
+        low, high = node.get("minLength", 0), node.get("maxLength")
+        text = text.ljust(low, "x")
+        return text[:high] if high else text
+
+    def _integer(self, node: dict, depth: int, name: str) -> int:
+        return int(node.get("minimum", 0)) + self.random.randrange(100)
+
+    def _number(self, node: dict, depth: int, name: str) -> float:
+        return float(node.get("minimum", 0)) + self.random.randrange(10000) / 100
+
+    def _boolean(self, node: dict, depth: int, name: str) -> bool:
+        return False
+
+    def satisfiable(self, schema: dict | None) -> bool:
+        """False for schemas no value can meet, such as an object typed enum of strings."""
+        node = self.spec.resolve(schema) if schema else {}
+        if "enum" in node and node.get("type") == "object":
+            return any(isinstance(v, dict) for v in node["enum"])
+        return True
+
+    def defects(self) -> list[str]:
+        """Named schemas the spec declares but no value can satisfy."""
+        return [
+            f"{name}: type object with enum {schema['enum']!r}: no value satisfies it"
+            for name, schema in self.spec.schemas.items()
+            if not self.satisfiable(schema)
+        ]
