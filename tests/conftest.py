@@ -1,0 +1,90 @@
+"""Shared fixtures: live mocks on ephemeral loopback ports, the full spec, response checking.
+
+The full Flexprice spec is third-party data read from `../shared/flexprice/openapi.json` (or
+`FLEXPRICE_FULL_SPEC`); it is never copied into the repo. In CI (`CI=true`) its absence is an
+error; elsewhere tests that need it are skipped with the reason.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mock_server import MockServer
+from mock_server.spec import default_spec_path
+
+from .openapi_check import ResponseChecker
+
+ROOT = Path(__file__).resolve().parent.parent
+FULL_SPEC = Path(os.environ.get("FLEXPRICE_FULL_SPEC", ROOT.parent / "shared" / "flexprice" / "openapi.json"))
+SEED_SPEC = default_spec_path()
+API_KEY = "sk_test_bootstrap_key"
+
+
+def full_spec_path() -> Path:
+    if not FULL_SPEC.is_file():
+        message = f"the full Flexprice spec is missing at {FULL_SPEC} (set FLEXPRICE_FULL_SPEC)"
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return FULL_SPEC
+
+
+@pytest.fixture(scope="session")
+def full_spec() -> Path:
+    return full_spec_path()
+
+
+def _client(mock: MockServer) -> httpx.Client:
+    return httpx.Client(base_url=mock.url + "/", headers={"x-api-key": mock.api_key}, timeout=10)
+
+
+@pytest.fixture(scope="session")
+def _seed_server():
+    with MockServer(spec=SEED_SPEC, api_key=API_KEY) as mock:
+        yield mock
+
+
+@pytest.fixture(scope="session")
+def _full_server(full_spec: Path):
+    with MockServer(spec=full_spec, api_key=API_KEY) as mock:
+        yield mock
+
+
+@pytest.fixture
+def seed_mock(_seed_server: MockServer) -> MockServer:
+    """The mock on the seed spec (only `POST /secrets/api/keys`), freshly reset."""
+    _seed_server.reset()
+    return _seed_server
+
+
+@pytest.fixture
+def full_mock(_full_server: MockServer) -> MockServer:
+    """The mock on the full Flexprice spec, freshly reset."""
+    _full_server.reset()
+    return _full_server
+
+
+@pytest.fixture
+def seed_client(seed_mock: MockServer):
+    with _client(seed_mock) as client:
+        yield client
+
+
+@pytest.fixture
+def full_client(full_mock: MockServer):
+    with _client(full_mock) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def seed_checker() -> ResponseChecker:
+    return ResponseChecker(json.loads(SEED_SPEC.read_text()))
+
+
+@pytest.fixture(scope="session")
+def full_checker(full_spec: Path) -> ResponseChecker:
+    return ResponseChecker(json.loads(full_spec.read_text()))
