@@ -26,6 +26,7 @@ from . import errors
 from .behaviours import BEHAVIOURS
 from .errors import ApiError
 from .handlers import Api, Call
+from .params import NamedParameterValidator
 from .resources import Model, Operation, generated_operation_id, infer
 from .spec import Spec
 from .store import Store
@@ -160,6 +161,7 @@ def create_app(
     app.add_api(
         spec.copy_document(),
         resolver=SpecResolver(api, strict),
+        validator_map={"parameter": NamedParameterValidator},
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
     )
     app.add_error_handler(ProblemException, _on_problem)
