@@ -1,0 +1,133 @@
+"""`python -m bench`: options, preconditions, the machine header and the printed report.
+
+The report is Markdown so a run can be pasted into docs/benchmarks.md as is; the raw measurements
+are also written as JSON under bench/results/ (git-ignored).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import growth
+from bench.results import load_table, process_table, targets_table
+from bench.runs import Plan, execute, smoke_driver, wrk_driver
+from bench.servers import REPO_ROOT, BenchError, install_prism, prism_version
+from bench.workloads import WORKLOADS
+from bench.wrk import require_wrk, wrk_version
+
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
+
+
+def full_spec_path() -> Path:
+    """The full Flexprice spec is read where it lies (never copied into the repo)."""
+    default = REPO_ROOT.parent / "shared" / "flexprice" / "openapi.json"
+    return Path(os.environ.get("FLEXPRICE_FULL_SPEC", default))
+
+
+def spec_paths(choice: str) -> dict[str, Path]:
+    known = {"seed": REPO_ROOT / "openapi.json", "full": full_spec_path()}
+    chosen = {label: known[label] for label in known if choice in (label, "both")}
+    for label, path in chosen.items():
+        if not path.is_file():
+            raise BenchError(f"the {label} spec is missing at {path} (set FLEXPRICE_FULL_SPEC)")
+    return chosen
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--smoke", action="store_true", help="httpx only, a few requests: checks the plumbing")
+    mode.add_argument("--growth", action="store_true", help="cost and memory against store size, in-process")
+    p.add_argument("--spec", choices=("seed", "full", "both"), default="both")
+    p.add_argument("--workloads", default="a,b,c", help="comma-separated subset of a,b,c")
+    p.add_argument("--servers", default="mock,prism", help="comma-separated subset of mock,prism")
+    p.add_argument("--duration", type=int, default=10.0, help="seconds of measured load per run")
+    p.add_argument("--warmup", type=int, default=2.0, help="seconds of unmeasured load before each run")
+    p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=3, help="runs per server, spec and workload")
+    p.add_argument("--requests", type=int, default=12, help="requests per run in --smoke mode")
+    p.add_argument("--sizes", default="1000,10000,100000", help="store sizes for --growth")
+    p.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the raw JSON goes")
+    return p
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal")))
+    return f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, {mem_kb / 1024 ** 2:.1f} GiB RAM"
+
+
+def git_revision() -> str:
+    def git(*args: str) -> str:
+        completed = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True)
+        return completed.stdout.strip()
+
+    revision = git("rev-parse", "--short", "HEAD") or "no commit"
+    return revision + (" + uncommitted changes" if git("status", "--porcelain", "--", "mock_server", "bench") else "")
+
+
+def header(args: argparse.Namespace, servers: list[str]) -> str:
+    lines = [
+        f"- command: `{shlex.join(['python', '-m', 'bench', *sys.argv[1:]])}`",
+        f"- machine: {machine()}",
+        f"- python {platform.python_version()}, flexprice-mock at {git_revision()}",
+    ]
+    if not args.smoke:
+        lines.append(f"- load: {wrk_version()}, -t{args.threads} -c{args.connections}, "
+                     f"{args.warmup:g} s warm-up + {args.duration:g} s measured per run, {args.rounds} rounds")
+    if "prism" in servers:
+        lines.append(f"- reference: Stoplight Prism {prism_version()} (`-v silent`), node {node_version()}")
+    return "\n".join(lines)
+
+
+def node_version() -> str:
+    return subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+
+
+def save(measurements: list, report: str, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / time.strftime("run-%Y%m%d-%H%M%S.json")
+    path.write_text(json.dumps({"report": report, "runs": [m.as_dict() for m in measurements]}, indent=1))
+    return path
+
+
+def benchmark(args: argparse.Namespace) -> int:
+    servers = args.servers.split(",")
+    plan = Plan(spec_paths(args.spec), [WORKLOADS[k] for k in args.workloads.split(",")], servers,
+                1 if args.smoke else args.rounds)
+    if not args.smoke:
+        require_wrk()
+    if "prism" in servers:
+        install_prism()
+    drive = smoke_driver(args.requests) if args.smoke else wrk_driver(
+        args.duration, args.warmup, args.threads, args.connections)
+    titles = {w.key: w.title for w in WORKLOADS.values()}
+    with tempfile.TemporaryDirectory(prefix="bench-logs-") as logs:
+        measurements = execute(plan, drive, Path(logs))
+    report = "\n\n".join([header(args, servers), load_table(measurements, titles),
+                          process_table(measurements), targets_table(measurements)])
+    print(report)
+    print(f"\nraw measurements: {save(measurements, report, args.results_dir)}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.growth:
+            return growth.main(str(spec_paths("full")["full"]), [int(size) for size in args.sizes.split(",")])
+        return benchmark(args)
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,235 @@
+"""The servers under test: installing Prism, starting either server, timing its first answer, RSS.
+
+Each run gets a fresh process, so no run inherits another's store. Start-up is timed from spawning
+the process until the first successful API request (not the first open socket), and memory is read
+from `/proc/PID/status` of the server process itself: the `node` process for Prism, the Python
+interpreter for the mock, found by executable name in the spawned process tree.
+"""
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PRISM_PACKAGE = "@stoplight/prism-cli@5"
+API_KEY = "bench-key"
+START_TIMEOUT = 90.0
+
+
+class BenchError(RuntimeError):
+    """A precondition or a server failed; the message says what to do."""
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("FLEXPRICE_BENCH_CACHE", REPO_ROOT / "bench" / ".cache"))
+
+
+def prism_entry() -> Path:
+    return cache_dir() / "prism" / "node_modules" / "@stoplight" / "prism-cli" / "dist" / "index.js"
+
+
+def install_prism() -> Path:
+    """Install Prism 5 from npm into the cache folder once; later calls reuse it."""
+    entry = prism_entry()
+    if entry.is_file():
+        return entry
+    npm, node = shutil.which("npm"), shutil.which("node")
+    if not (npm and node):
+        raise BenchError("Prism needs Node.js and npm: install them (apt-get install nodejs npm)")
+    prefix = entry.parents[3]
+    prefix.mkdir(parents=True, exist_ok=True)
+    print(f"installing {PRISM_PACKAGE} into {prefix} ...", file=sys.stderr)
+    subprocess.run(
+        [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--silent", PRISM_PACKAGE],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    if not entry.is_file():
+        raise BenchError(f"npm finished but {entry} is missing")
+    return entry
+
+
+def prism_version() -> str:
+    package = prism_entry().parents[1] / "package.json"
+    return json.loads(package.read_text())["version"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(slots=True)
+class Server:
+    """One running server process and what was learnt while starting it."""
+
+    name: str
+    process: subprocess.Popen
+    base_url: str
+    log_path: Path
+    pid: int = 0
+    startup_s: float = 0.0
+
+    def rss_kb(self) -> dict[str, int]:
+        """VmRSS (now) and VmHWM (peak) of the server process, in kB."""
+        fields = {}
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                fields[key] = int(value.split()[0])
+        return fields
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log_tail(self, lines: int = 20) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of `pid`, read from /proc (no psutil needed)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def server_pid(root: int, executable: str) -> int:
+    """The process in the tree under `root` whose executable is named like `executable`."""
+    queue = [root]
+    while queue:
+        pid = queue.pop(0)
+        try:
+            exe = os.path.basename(os.readlink(f"/proc/{pid}/exe"))
+        except OSError:
+            exe = ""
+        if exe.startswith(executable):
+            return pid
+        queue.extend(_children(pid))
+    raise BenchError(f"no {executable} process under pid {root}")
+
+
+def _spawn(command: list[str], log: Path, stdout: int) -> subprocess.Popen:
+    with log.open("wb") as stderr:
+        return subprocess.Popen(command, cwd=REPO_ROOT, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL)
+
+
+def _read_first_line(server: Server, deadline: float) -> str:
+    """The base URL line the mock prints when ready; the rest of stdout is drained and dropped."""
+    process = server.process
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while time.perf_counter() < deadline:
+            if process.poll() is not None:
+                break
+            if selector.select(timeout=0.05):
+                line = process.stdout.readline().decode().strip()
+                if line:
+                    return line
+    raise BenchError(f"the mock printed no base URL:\n{server.log_tail()}")
+
+
+def _discard(stream) -> None:
+    for _ in stream:
+        pass
+
+
+def _drain(stream) -> None:
+    """Keep reading the mock's stdout so a chatty server never blocks on a full pipe."""
+    threading.Thread(target=_discard, args=(stream,), daemon=True).start()
+
+
+@dataclass(slots=True, frozen=True)
+class ProbeRequest:
+    """A request that any spec under test serves with a 2xx: proves the server is really up."""
+
+    method: str
+    path: str
+    body: dict | None
+
+    def send(self, client: httpx.Client, base_url: str) -> httpx.Response:
+        return client.request(self.method, base_url + self.path, json=self.body, headers=auth_headers())
+
+
+def auth_headers() -> dict[str, str]:
+    return {"x-api-key": API_KEY}
+
+
+def wait_first_answer(server: Server, started: float, probe: ProbeRequest, deadline: float) -> float:
+    """Poll the probe request until it succeeds; seconds since `started`."""
+    with httpx.Client(timeout=2.0) as client:
+        while time.perf_counter() < deadline:
+            if server.process.poll() is not None:
+                raise BenchError(f"{server.name} exited early:\n{server.log_tail()}")
+            try:
+                response = probe.send(client, server.base_url)
+                if response.is_success:
+                    return time.perf_counter() - started
+            except httpx.TransportError:
+                pass
+            time.sleep(0.01)
+    raise BenchError(f"{server.name} did not answer within {START_TIMEOUT:.0f} s:\n{server.log_tail()}")
+
+
+def start_mock(spec: Path, probe: ProbeRequest, log_dir: Path) -> Server:
+    started = time.perf_counter()
+    deadline = started + START_TIMEOUT
+    command = [sys.executable, "-m", "mock_server", "--spec", str(spec), "--host", "127.0.0.1",
+               "--port", "0", "--api-key", API_KEY]
+    log = log_dir / f"mock-{time.time_ns()}.log"
+    process = _spawn(command, log, subprocess.PIPE)
+    server = Server("mock", process, "", log)
+    try:
+        server.base_url = _read_first_line(server, deadline).rstrip("/")
+        _drain(process.stdout)
+        server.startup_s = wait_first_answer(server, started, probe, deadline)
+        server.pid = server_pid(process.pid, "python")
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def start_prism(spec: Path, probe: ProbeRequest, log_dir: Path) -> Server:
+    entry = install_prism()
+    port = free_port()
+    command = [shutil.which("node") or "node", str(entry), "mock", str(spec), "-p", str(port),
+               "-h", "127.0.0.1", "-v", "silent"]
+    log = log_dir / f"prism-{time.time_ns()}.log"
+    started = time.perf_counter()
+    process = _spawn(command, log, subprocess.DEVNULL)
+    server = Server("prism", process, f"http://127.0.0.1:{port}", log)
+    try:
+        server.startup_s = wait_first_answer(server, started, probe, started + START_TIMEOUT)
+        server.pid = server_pid(process.pid, "node")
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+STARTERS = {"mock": start_mock, "prism": start_prism}

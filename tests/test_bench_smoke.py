@@ -1,0 +1,66 @@
+"""Smoke runs of the benchmark harness (`python -m bench --smoke`): plumbing only, no timings.
+
+Each run starts the real server process the way the benchmark does, proves it answers, sends a
+dozen requests of every workload with httpx and reads the process's memory. wrk is not needed;
+Prism is checked only where Node.js and npm exist (it is installed into the bench cache once).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.wrk import INSTALL_HINT
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUESTS = 12
+
+
+def run_bench(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env=env)
+
+
+def smoke(results: Path, *args: str) -> list[dict]:
+    completed = run_bench("--smoke", "--requests", str(REQUESTS), "--results-dir", str(results), *args)
+    assert completed.returncode == 0, completed.stderr
+    (saved,) = results.glob("run-*.json")
+    return json.loads(saved.read_text())["runs"]
+
+
+def assert_all_answered(runs: list[dict], expected: set[tuple[str, str, str]]) -> None:
+    assert {(r["spec"], r["workload"], r["server"]) for r in runs} == expected
+    for run in runs:
+        assert run["load"]["requests"] == REQUESTS
+        assert run["load"]["non2xx"] == 0
+        assert run["startup_s"] > 0
+        assert run["rss_kb"] > 0
+
+
+def test_smoke_run_on_the_seed_spec_serves_every_create_from_a_fresh_mock(tmp_path: Path) -> None:
+    runs = smoke(tmp_path, "--spec", "seed", "--servers", "mock")
+    assert_all_answered(runs, {("seed", "b", "mock")})
+
+
+def test_smoke_run_on_the_full_spec_serves_all_three_workloads(tmp_path: Path, full_spec: Path) -> None:
+    runs = smoke(tmp_path, "--spec", "full", "--servers", "mock")
+    assert_all_answered(runs, {("full", "a", "mock"), ("full", "b", "mock"), ("full", "c", "mock")})
+
+
+@pytest.mark.skipif(not (shutil.which("node") and shutil.which("npm")),
+                    reason="Prism needs Node.js and npm, which this machine lacks")
+def test_smoke_run_drives_prism_at_its_root_path_with_the_same_workload(tmp_path: Path) -> None:
+    runs = smoke(tmp_path, "--spec", "seed", "--servers", "prism")
+    assert_all_answered(runs, {("seed", "b", "prism")})
+
+
+def test_missing_wrk_is_reported_with_the_command_that_installs_it(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": str(tmp_path)}
+    completed = run_bench("--spec", "seed", "--servers", "mock", env=env)
+    assert completed.returncode == 2
+    assert completed.stderr.strip() == f"bench: {INSTALL_HINT}"
