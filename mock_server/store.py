@@ -99,6 +99,11 @@ class Store:
         with self._lock:
             self._keys[hash_key(raw)] = ApiKey(secret_id, expires_at)
 
+    def add_key_digest(self, digest: str, secret_id: str = "", expires_at: datetime | None = None) -> None:
+        """A key known by its SHA-256 only (fixtures, replayed state): no raw key is ever needed."""
+        with self._lock:
+            self._keys[digest] = ApiKey(secret_id, expires_at)
+
     def authenticate(self, raw: str | None) -> bool:
         """Whether `raw` is a live key. Keys are looked up by the SHA-256 of the presented key,
         never compared as raw strings, so timing reveals nothing about a stored key."""
@@ -117,6 +122,11 @@ class Store:
         """secret id -> SHA-256 of its raw key, for state export (never the raw key)."""
         with self._lock:
             return {key.secret_id: digest for digest, key in self._keys.items() if key.secret_id}
+
+    def key_digests(self) -> list[tuple[str, ApiKey]]:
+        """Every live key as (SHA-256, owner and expiry), for state export."""
+        with self._lock:
+            return list(self._keys.items())
 
     # -- records --------------------------------------------------------------------------------
     def _collection(self, resource: str) -> Collection:

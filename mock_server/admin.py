@@ -1,0 +1,80 @@
+"""The admin endpoints under `/_mock/`, outside the served spec: reset, state, fixtures, journal.
+
+They are answered before Connexion sees the request, so they are never routed, validated,
+journaled or fuzzed, and cannot collide with an API path. Anyone who can reach the mock's address
+can call them (by default it binds loopback only); `--no-admin` leaves them out, and then they are
+404 like any unknown path.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from . import errors
+from .fixtures import FixtureError, Fixtures, parse
+from .handlers import json_response
+from .journal import Journal
+
+PREFIX = "/_mock/"
+REQUEST_BODY = "request body"
+
+
+class AdminMiddleware:
+    def __init__(self, app: ASGIApp, fixtures: Fixtures, journal: Journal) -> None:
+        self.app = app
+        self.fixtures = fixtures
+        self.store = fixtures.api.store
+        self.journal = journal
+        self.routes: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {
+            ("POST", "/_mock/reset"): self.reset,
+            ("GET", "/_mock/state"): self.state,
+            ("POST", "/_mock/fixtures"): self.load,
+            ("GET", "/_mock/requests"): self.requests,
+            ("DELETE", "/_mock/requests"): self.forget_requests,
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"].rstrip("/")
+        handler = self.routes.get((scope["method"], path))
+        if handler is not None:
+            response = await handler(Request(scope, receive))
+        elif allowed := sorted(method for method, route in self.routes if route == path):
+            response = errors.error_response(405, "method not allowed", headers={"Allow": ", ".join(allowed)})
+        else:
+            endpoints = ", ".join(f"{method} {route}" for method, route in self.routes)
+            response = errors.error_response(404, f"no admin endpoint {path}; there are: {endpoints}")
+        await response(scope, receive, send)
+
+    async def reset(self, _request: Request) -> Response:
+        """Back to the fixtures the mock started with; the journal is emptied too."""
+        self.store.reset()
+        return json_response({"records": self._counts()})
+
+    async def state(self, _request: Request) -> Response:
+        return json_response(self.fixtures.export())
+
+    async def load(self, request: Request) -> Response:
+        """More fixtures (YAML or JSON body) into the current state; a reset drops them again."""
+        body = await request.body()
+        try:
+            loaded = self.fixtures.load([(REQUEST_BODY, parse(body.decode("utf-8", "replace"), REQUEST_BODY))])
+        except FixtureError as exc:
+            where = {"object": exc.object, "field": exc.field}
+            return errors.error_response(400, str(exc), details={k: v for k, v in where.items() if v})
+        return json_response({"loaded": loaded, "records": self._counts()})
+
+    async def requests(self, _request: Request) -> Response:
+        return json_response({"requests": self.journal.entries()})
+
+    async def forget_requests(self, _request: Request) -> Response:
+        self.journal.clear()
+        return Response(status_code=204)
+
+    def _counts(self) -> dict[str, int]:
+        return {name.lstrip("/"): len(records) for name, records in self.store.dump().items()}
