@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import orjson
 from starlette.responses import Response
 
-from .errors import ApiError, not_found, validation
-from .resources import PAGING_FIELDS, Model, Operation, Resource, list_item_schema
+from .errors import ApiError, envelope, not_found, validation
+from .resources import PAGING_FIELDS, Model, Operation, Resource, list_item_schema, wrapped
 from .spec import Spec
 from .store import Store, utc_now
 from .synth import Schemas, Synth
@@ -56,13 +56,31 @@ class Api:
         self.schemas = Schemas(spec)
         self.synth = Synth(spec, self.schemas, seed)
         self.behaviours: dict[str, Callable[[Api, Call], Response]] = {}
+        store.on_reset(self.bootstrap)
+
+    def bootstrap(self, store: Store) -> None:
+        """The tenant and the user that every API key acts as, readable like any record."""
+        now = utc_now()
+        known = {"tenant": {"id": store.tenant_id, "name": "flexprice-mock"},
+                 "user": {"id": store.user_id, "email": "dev@flexprice-mock.local", "type": "user",
+                          "tenant_id": store.tenant_id}}
+        for resource in self.model.resources.values():
+            if resource.entity in known:
+                record = {**known[resource.entity], "status": "published", "created_at": now, "updated_at": now}
+                store.insert(resource.collection, self.schemas.conform(record, resource.record_schema) | {"id": record["id"]})
 
     # -- dispatch -------------------------------------------------------------------------------
     def handle(self, call: Call) -> Response:
-        behaviour = self.behaviours.get(call.op.operation_id)
-        if behaviour is not None:
-            return behaviour(self, call)
-        return getattr(self, f"do_{call.op.role}")(call)
+        behaviour = self.behaviours.get(call.op.operation_id) or getattr(self, f"do_{call.op.role}")
+        try:
+            return behaviour(self, call) if call.op.operation_id in self.behaviours else behaviour(call)
+        except ApiError as exc:
+            declared = call.op.error_schemas.get(exc.status)
+            if declared is None:
+                raise
+            # the operation documents its own error body: the envelope's fields that fit it
+            body = envelope(exc.status, exc.message, exc.code, exc.details)
+            return json_response(self.schemas.conform({**body, "error": exc.message}, declared), exc.status)
 
     # -- roles ----------------------------------------------------------------------------------
     def do_create(self, call: Call, extra: dict | None = None) -> Response:
@@ -70,18 +88,14 @@ class Api:
         return self.render(call.op, record)
 
     def do_subcreate(self, call: Call) -> Response:
-        parent = self.existing(call.op.parent, call.key())
+        parent = self.parent_of(call)
         return self.do_create(call, {call.op.parent.foreign_key: parent["id"]})
 
     def do_get(self, call: Call) -> Response:
         return self.render(call.op, self.existing(call.op.resource, call.key()))
 
     def do_lookup(self, call: Call) -> Response:
-        resource = call.op.resource
-        record = self.store.find(resource.collection, call.op.key_field, call.key())
-        if record is None:
-            raise not_found(resource.entity, call.key())
-        return self.render(call.op, record)
+        return self.render(call.op, self.existing(call.op.resource, call.key(), call.op.key_field))
 
     def do_update(self, call: Call) -> Response:
         resource = call.op.resource
@@ -109,7 +123,7 @@ class Api:
         return self.page(call.op, call.op.resource, filters)
 
     def do_subcollection(self, call: Call) -> Response:
-        parent = self.existing(call.op.parent, call.key())
+        parent = self.parent_of(call)
         link = {call.op.parent.foreign_key: parent["id"]}
         return self.page(call.op, call.op.resource, {**call.params, **link}, exclude=(call.op.key_param,))
 
@@ -120,21 +134,49 @@ class Api:
         return self.render(call.op, {"items": records, **{k: records for k, v in body.items() if isinstance(v, list)}})
 
     def do_action(self, call: Call) -> Response:
+        """Apply the state change the verb names; the answer is the record, or (for a result
+        schema such as `CancelSubscriptionResponse`) the record's fields plus `<entity>_id`,
+        the new state as `status` and the request's own fields."""
         resource = call.op.resource
         record = self.existing(resource, call.key())
-        changes = self.transition(resource, call.op.action)
+        body = self.fields(call.body)
+        changes = self.transition(resource, call.op.action, body)
         if changes:
             record = self.store.update(resource.collection, record["id"], changes)
-        return self.render(call.op, record)
+        if self.same_schema(call.op.response_schema, resource.record_schema):
+            return self.render(call.op, record)
+        state = {k: v for k, v in changes.items() if k.endswith("_status")}
+        result = {**body, **record, resource.foreign_key: record["id"],
+                  "message": f"{resource.entity} {call.op.action} done"}
+        return self.render(call.op, result, prefer={"status": v for v in state.values()})
 
     def do_singleton(self, call: Call) -> Response:
-        me = {"id": self.store.user_id, "tenant_id": self.store.tenant_id, "email": "dev@flexprice-mock.local"}
-        return self.render(call.op, {**me, **self.fields(call.body)})
+        """`/users/me`: the caller's own user record, with its tenant; PUT merges into it."""
+        users = self.model.resource_for_key("user_id")
+        tenants = self.model.resource_for_key("tenant_id")
+        me = self.store.get(users.collection, self.store.user_id) if users else None
+        if me is None:
+            me = {"id": self.store.user_id, "email": "dev@flexprice-mock.local"}
+        elif call.body is not None:
+            changes = self.schemas.conform(self.fields(call.body), users.record_schema)
+            me = self.store.update(users.collection, me["id"], {**changes, "updated_at": utc_now()})
+        tenant = self.store.get(tenants.collection, self.store.tenant_id) if tenants else None
+        return self.render(call.op, {**me, "tenant": tenant} if tenant else me)
 
     def do_computed(self, call: Call) -> Response:
-        if call.op.parent is not None:
-            self.existing(call.op.parent, call.key())
-        return self.render(call.op, None)
+        """A synthesized answer; under an item (`/subscriptions/{id}/v2`) the item must exist,
+        and an answer that is a view of it (`SubscriptionResponseV2`) carries its fields."""
+        owner = call.op.parent or call.op.resource
+        if owner is None:
+            return self.render(call.op, None)
+        record = self.parent_of(call)
+        body = self.synth.value(call.op.response_schema)
+        if not isinstance(body, dict):
+            return json_response(body, call.op.status)
+        view = record if self.is_view(call.op.response_schema, owner) else {}
+        link = {owner.foreign_key: record["id"]}
+        return json_response({**body, **self.schemas.conform({**view, **link}, call.op.response_schema)},
+                             call.op.status)
 
     # -- shared steps ---------------------------------------------------------------------------
     @staticmethod
@@ -142,23 +184,54 @@ class Api:
         """A JSON object body as a dict; Connexion has already rejected other shapes."""
         return dict(body) if isinstance(body, dict) else {}
 
-    def existing(self, resource: Resource, key: str) -> dict:
-        record = self.store.get(resource.collection, key)
+    def existing(self, resource: Resource, key: str, field: str = "id") -> dict:
+        record = self.store.get(resource.collection, key) if field == "id" else (
+            self.store.find(resource.collection, field, key) if key else None)
         if record is None:
             raise not_found(resource.entity, key)
         return record
 
-    def check_references(self, fields: dict) -> None:
-        """`customer_id` and the like must name a stored record: 404 otherwise."""
+    def parent_of(self, call: Call) -> dict:
+        """The item a nested operation is under, by id or alternate key (`external_id`). A query
+        `lookup_key` (`GET /customers/wallets?lookup_key=`) names the parent's alternate key."""
+        owner = call.op.parent or call.op.resource
+        key, field = call.key(), call.op.key_field
+        if not key and call.params.get("lookup_key") and owner.unique_keys:
+            key, field = str(call.params["lookup_key"]), owner.unique_keys[0]
+        if not key:
+            raise validation(f"{call.op.key_param} or lookup_key is required", call.op.key_param)
+        return self.existing(owner, key, field)
+
+    def is_view(self, schema: dict | None, resource: Resource) -> bool:
+        """`SubscriptionResponseV2` is another view of the `SubscriptionResponse` records."""
+        name, record = self.spec.schema_name(schema), self.spec.schema_name(resource.record_schema)
+        return bool(name and record and name != record and name.startswith(record))
+
+    def check_references(self, fields: dict) -> dict:
+        """`customer_id`, `plan_ids`, `external_customer_id`, `entity_type`+`entity_id` must name
+        stored records: 404 otherwise (the real server answers 404 not_found for these). Returns
+        the ids that external keys resolve to: `{customer_id: ...}` for `external_customer_id`."""
+        resolved = {}
         for name, value in fields.items():
-            if not name.endswith("_id") or not isinstance(value, str) or not value:
+            target = self.model.reference_target(fields, name)
+            if target is None:
                 continue
-            target = self.model.resource_for_key(name)
-            if target is not None and self.store.get(target.collection, value) is None:
-                raise ApiError(404, f"{target.entity} {value} not found", {name: value})
+            resource, field = target
+            for one in value if isinstance(value, list) else [value]:
+                found = self.lookup(resource, field, one) if isinstance(one, str) and one else None
+                if isinstance(one, str) and one and found is None:
+                    raise ApiError(404, f"{resource.entity} {one} not found", {name: one})
+                if found is not None and field != "id" and not fields.get(resource.foreign_key):
+                    resolved[resource.foreign_key] = found["id"]
+        return resolved
+
+    def lookup(self, resource: Resource, field: str, value: str) -> dict | None:
+        if field == "id":
+            return self.store.get(resource.collection, value)
+        return self.store.find(resource.collection, field, value)
 
     def create_record(self, resource: Resource, fields: dict) -> dict:
-        self.check_references(fields)
+        fields = {**fields, **self.check_references(fields)}
         now = utc_now()
         server = {
             "id": self.store.ids.new(resource.prefix),
@@ -171,7 +244,8 @@ class Api:
             "updated_by": self.store.user_id,
         }
         record = {**self.initial_states(resource), **fields, **server}
-        return self.store.insert(resource.collection, self.schemas.conform(record, resource.record_schema))
+        shaped = {**self.schemas.conform(record, resource.record_schema), "id": server["id"]}
+        return self.store.insert(resource.collection, shaped)
 
     def initial_states(self, resource: Resource) -> dict:
         """Every `*_status` enum of the record starts at the spec's first value."""
@@ -182,20 +256,24 @@ class Api:
                 states[name] = enum[0]
         return states
 
-    def transition(self, resource: Resource, action: str) -> dict:
+    def transition(self, resource: Resource, action: str, body: dict) -> dict:
         """The state change an action makes, found in the record's status enums: the entity's own
-        `<entity>_status` first, then any other `*_status`."""
-        targets = ACTION_TARGETS.get(action.split("/")[0], ())
+        `<entity>_status` first, then any other `*_status`. The value's `<state>_at` stamp is
+        set, and request fields named after the verb (`cancel_at` for cancel) are kept."""
+        verb = action.split("/")[0]
+        targets = ACTION_TARGETS.get(verb, ())
         props = self.spec.properties(resource.record_schema)
         own = f"{resource.entity}_status"
         for name in sorted((n for n in props if n.endswith("status")), key=lambda n: n != own):
             for value in self.spec.resolve(props[name]).get("enum", []):
                 if str(value).lower() in targets:
-                    changes = {name: value, "updated_at": utc_now()}
+                    now = utc_now()
+                    changes = {k: v for k, v in body.items() if k.startswith(verb + "_") and k in props}
+                    changes.update({name: value, "updated_at": now})
                     stamp = f"{str(value).lower()}_at"
                     if stamp in props:
-                        changes[stamp] = changes["updated_at"]
-                    return changes
+                        changes[stamp] = now
+                    return self.schemas.conform(changes, resource.record_schema)
         return {}
 
     def page(self, op: Operation, resource: Resource | None, filters: dict, exclude: tuple = ()) -> Response:
@@ -214,13 +292,19 @@ class Api:
         return json_response(body, op.status)
 
     def predicate(self, resource: Resource, filters: dict, exclude: tuple) -> Callable[[dict], bool] | None:
-        """Equality for fields the record has, membership for id lists (`plan_ids`)."""
+        """Equality for fields the record has, membership for id lists (`plan_ids`); an
+        `external_customer_id` filter matches the `customer_id` of that customer."""
         props = self.spec.properties(resource.record_schema)
         tests = []
         for name, wanted in filters.items():
             if name in PAGING_FIELDS or name in exclude or wanted in (None, "", []):
                 continue
             field = name
+            target = self.model.reference_target(filters, name)
+            if name not in props and target is not None and target[1] != "id":
+                found = self.lookup(target[0], target[1], str(wanted))
+                name, wanted = target[0].foreign_key, found["id"] if found else ""
+                field = name
             if name == f"{resource.entity}_ids" or name == "ids":
                 field = "id"
             elif name.endswith("s") and name[:-1] in props and isinstance(wanted, list):
@@ -242,9 +326,10 @@ class Api:
     def same_schema(self, a: dict | None, b: dict | None) -> bool:
         return a is not None and b is not None and self.spec.resolve(a) is self.spec.resolve(b)
 
-    def render(self, op: Operation, data: dict | None) -> Response:
+    def render(self, op: Operation, data: dict | None, prefer: dict | None = None) -> Response:
         """The operation's documented success: the record shaped to its schema, or a synthesized
-        body where there is no record, or no body at all (204)."""
+        body where there is no record, or no body at all (204). `prefer` values win where the
+        schema accepts them."""
         if op.response_schema is None:
             return Response(status_code=op.status)
         node = self.spec.resolve(op.response_schema)
@@ -252,7 +337,12 @@ class Api:
             return json_response(self.synth.value(op.response_schema), op.status)
         if op.resource is not None and self.same_schema(op.response_schema, op.resource.record_schema):
             return json_response(data, op.status)
-        return json_response(self.schemas.conform(data, op.response_schema), op.status)
+        envelope_of = wrapped(self.spec, op.response_schema)
+        if op.resource is not None and envelope_of and self.same_schema(envelope_of[1], op.resource.record_schema):
+            return json_response({envelope_of[0]: data}, op.status)  # `{costsheet: {...}}`
+        shaped = self.schemas.conform(data, op.response_schema)
+        shaped.update(self.schemas.conform(prefer or {}, op.response_schema))
+        return json_response(shaped, op.status)
 
 
 def _bounded_int(value: object, default: int, low: int, high: int | None, name: str) -> int:

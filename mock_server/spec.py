@@ -129,6 +129,17 @@ class Spec:
         media = response.get("content", {}).get("application/json")
         return int(codes[0]), (media.get("schema") if media else None)
 
+    def error_schemas(self, raw: RawOperation) -> dict[int, dict]:
+        """Documented 4xx JSON schemas that are not the spec's error envelope (`/rbac/roles/{id}`
+        answers its 404 as a map of strings)."""
+        found = {}
+        for code, response in raw.operation.get("responses", {}).items():
+            media = self.resolve(response).get("content", {}).get("application/json")
+            schema = media.get("schema") if media else None
+            if str(code).startswith("4") and schema and self.schema_name(schema) != ERROR_SCHEMA:
+                found[int(code)] = schema
+        return found
+
     def copy_document(self) -> dict:
         """A deep copy to hand to Connexion, which mutates what it is given."""
         return copy.deepcopy(self.document)

@@ -18,6 +18,9 @@ from openapi_schema_validator import OAS30Validator
 from .spec import Spec
 
 MAX_DEPTH = 3
+# Words of string field names that hold decimals in Flexprice (`amount`, `conversion_rate`).
+NUMERIC_WORDS = {"amount", "balance", "rate", "credits", "quantity", "total", "subtotal", "price",
+                 "threshold", "multiplier", "factor", "usage", "cost", "due", "paid", "remaining"}
 FIXED_TIME = datetime(2026, 1, 1, tzinfo=timezone.utc).isoformat().replace("+00:00", "Z")
 
 
@@ -45,7 +48,8 @@ class Schemas:
                 for e in self.validator(schema).iter_errors(value)]
 
     def conform(self, record: dict, schema: dict | None) -> dict:
-        """The fields of `record` that `schema` accepts, each checked on its own."""
+        """The fields of `record` that `schema` accepts, each checked on its own; an object that
+        does not fit as a whole keeps the fields that do."""
         if schema is None:
             return record
         node = self.spec.resolve(schema)
@@ -57,6 +61,10 @@ class Schemas:
             if sub is not None:
                 if self.is_valid(value, sub):
                     kept[key] = value
+                elif isinstance(value, dict) and self.spec.properties(sub):
+                    inner = self.conform(value, sub)  # keep what fits: `auto_topup` less `cooldown`
+                    if self.is_valid(inner, sub):
+                        kept[key] = inner
             elif extra is True or (isinstance(extra, dict) and self.is_valid(value, extra)):
                 kept[key] = value
         return kept
@@ -98,6 +106,8 @@ class Synth:
     def _string(self, node: dict, depth: int, name: str) -> str:
         if node.get("format") == "date-time":
             return FIXED_TIME
+        if NUMERIC_WORDS & set(name.split("_")):
+            return str(1 + self.random.randrange(99))  # decimals travel as strings: `"amount": "42"`
         text = f"{name or 'value'}_{self.random.randrange(16**6):06x}"
         low, high = node.get("minLength", 0), node.get("maxLength")
         text = text.ljust(low, "x")

@@ -1,31 +1,17 @@
-"""Named behaviours: what no spec can say, registered by operationId.
-
-The generic handlers cover what the resource model infers; these few functions add the rules of
-the real server that the document cannot express (an API key you create must authenticate).
-`@behaviour("createApiKey")` registers a function; `BEHAVIOURS` is read when the app is built.
-"""
+"""API keys: a key you create authenticates, a key you delete no longer does."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from starlette.responses import Response
 from ulid import ULID
 
-from .errors import validation
-from .handlers import Api, Call, json_response
-from .store import utc_now
+from ..errors import validation
+from ..handlers import Api, Call, json_response
+from ..store import utc_now
+from .registry import behaviour
 
-BEHAVIOURS: dict[str, Callable[[Api, Call], Response]] = {}
 KEY_PREFIXES = {"private_key": "sk", "publishable_key": "pk"}
-
-
-def behaviour(operation_id: str):
-    def register(function: Callable[[Api, Call], Response]):
-        BEHAVIOURS[operation_id] = function
-        return function
-
-    return register
 
 
 @behaviour("createApiKey")
