@@ -1,8 +1,9 @@
 """The ASGI application: Connexion routing and validation around the generic handlers.
 
-The pipeline, in order: route (Connexion) -> authenticate (`ApiKeyMiddleware`) -> validate the
-request (Connexion) -> handler (`handlers.Api`, `behaviours`) -> with `strict`, validate the
-response -> any error becomes an `errors.ErrorResponse` (`errors.py`).
+The pipeline, in order: route (Connexion) -> authenticate (`ApiKeyMiddleware`) -> check the
+body's size and JSON (`limits.BodyGuard`) -> validate the request (Connexion) -> handler
+(`handlers.Api`, `behaviours`) -> with `strict`, validate the response -> any error becomes an
+`errors.ErrorResponse` (`errors.py`).
 """
 from __future__ import annotations
 
@@ -19,13 +20,17 @@ from connexion.middleware.security import SecurityMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolution, Resolver
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import errors
 from .behaviours import BEHAVIOURS
+from .bodies import BODY_VALIDATORS
 from .errors import ApiError
 from .handlers import Api, Call
+from .limits import DEFAULT_MAX_BODY, BodyGuard
 from .params import NamedParameterValidator
 from .resources import Model, Operation, generated_operation_id, infer
 from .spec import Spec
@@ -125,6 +130,25 @@ def _on_http(_request, exc: HTTPException) -> ConnexionResponse:
     return _connexion_response(errors.from_http_exception(exc))
 
 
+class HttpErrorHandler:
+    """Starlette's 404/405 in the error envelope. A 405's `Allow` names every method the spec
+    documents for the path: Starlette's router names only those of the first route that matched."""
+
+    def __init__(self, base_path: str, operations: Iterable[Operation]) -> None:
+        methods: dict[str, set[str]] = {}
+        for op in operations:
+            methods.setdefault(base_path + op.path, set()).add(op.method.upper())
+        self.routes = [(compile_path(path)[0], found) for path, found in methods.items()]
+
+    def __call__(self, request, exc: HTTPException) -> ConnexionResponse:
+        if exc.status_code == 405:
+            allowed = set().union(*(found for regex, found in self.routes if regex.match(request.url.path)))
+            if allowed:
+                allowed |= {"HEAD"} if "GET" in allowed else set()
+                exc = HTTPException(405, exc.detail, headers={**(exc.headers or {}), "Allow": ", ".join(sorted(allowed))})
+        return _on_http(request, exc)
+
+
 def _on_api_error(_request, exc: ApiError) -> ConnexionResponse:
     return _connexion_response(errors.from_api_error(exc))
 
@@ -139,8 +163,11 @@ def create_app(
     api_keys: Iterable[str] = (DEFAULT_API_KEY,),
     strict: bool = False,
     seed: int = 0,
+    max_body: int = DEFAULT_MAX_BODY,
+    cors_origins: Iterable[str] = (),
 ) -> AsyncApp:
-    """The mock for `spec` (default: the seed spec), with all state in `store`."""
+    """The mock for `spec` (default: the seed spec), with all state in `store`. CORS is off
+    unless `cors_origins` names the browser origins allowed to call it."""
     spec = spec if isinstance(spec, Spec) else Spec.load(spec)
     model: Model = infer(spec)
     if store is None:
@@ -158,14 +185,19 @@ def create_app(
         store=store,
         secured={op.operation_id for op in model.operations if op.secured},
     )
+    app.add_middleware(BodyGuard, position=MiddlewarePosition.BEFORE_VALIDATION, max_body=max_body)
+    if cors_origins:
+        # outermost, so preflights skip auth and routing and error responses carry the headers too
+        app.add_middleware(CORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
+                           allow_origins=list(cors_origins), allow_methods=["*"], allow_headers=["*"])
     app.add_api(
         spec.copy_document(),
         resolver=SpecResolver(api, strict),
-        validator_map={"parameter": NamedParameterValidator},
+        validator_map={"parameter": NamedParameterValidator, "body": BODY_VALIDATORS},
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
     )
     app.add_error_handler(ProblemException, _on_problem)
-    app.add_error_handler(HTTPException, _on_http)
+    app.add_error_handler(HTTPException, HttpErrorHandler(spec.base_path, model.operations))
     app.add_error_handler(ApiError, _on_api_error)
     app.add_error_handler(Exception, _on_crash)
     app.state = api  # the in-process runner and admin endpoints reach the store through this

@@ -1,12 +1,14 @@
 """The `flexprice-mock` command: serve a spec, or report what the mock infers from it."""
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sys
 
 import click
 
 from .app import DEFAULT_API_KEY, create_app
+from .limits import DEFAULT_MAX_BODY
 from .resources import infer
 from .runner import base_url, bind, server_for
 from .spec import Spec
@@ -25,21 +27,37 @@ SPEC_HELP = "OpenAPI document to serve (default: the seed spec shipped with the 
 @click.option("--seed", default=0, show_default=True, help="Seed for ids and fake data.")
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option("--max-body", default=DEFAULT_MAX_BODY, show_default=True, type=click.IntRange(min=1),
+              help="Largest request body in bytes; larger ones get 413.")
+@click.option("--cors", "cors_origins", multiple=True, metavar="ORIGIN",
+              help="Allow browser calls from ORIGIN (repeatable; '*' for any). CORS is off without it.")
 @click.pass_context
-def main(ctx: click.Context, spec_path, host, port, api_keys, strict, seed, log_level) -> None:
+def main(ctx: click.Context, spec_path, host, port, api_keys, strict, seed, log_level, max_body, cors_origins) -> None:
     """Serve the Flexprice API statefully from its OpenAPI spec."""
     if ctx.invoked_subcommand is not None:
         return
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    if host in ("0.0.0.0", "::"):
+    if exposed(host):
         click.echo(f"warning: binding {host} exposes the mock (and its admin endpoints) to the network", err=True)
     spec = Spec.load(spec_path)
-    app = create_app(spec, api_keys=api_keys or (DEFAULT_API_KEY,), strict=strict, seed=seed)
+    app = create_app(spec, api_keys=api_keys or (DEFAULT_API_KEY,), strict=strict, seed=seed,
+                     max_body=max_body, cors_origins=cors_origins)
     try:
         sock = bind(host, port)
     except OSError as exc:
         raise click.ClickException(f"cannot bind {host}:{port}: {exc.strerror}") from exc
     server_for(app, log_level=log_level, announce=base_url(sock, spec)).run(sockets=[sock])
+
+
+def exposed(host: str) -> bool:
+    """Whether binding `host` lets other machines reach the mock: anything but loopback does
+    (`0.0.0.0` and `::` on every interface; a host name may resolve anywhere)."""
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
 
 
 @main.command()

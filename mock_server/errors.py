@@ -25,8 +25,10 @@ CODES = {
     406: "validation_error",
     409: "already_exists",
     413: "validation_error",
+    414: "validation_error",
     415: "validation_error",
     422: "validation_error",
+    431: "validation_error",
     429: "service_unavailable",
     500: "internal_error",
     503: "service_unavailable",
@@ -86,7 +88,7 @@ def from_http_exception(exc: HTTPException) -> Response:
 
 
 def internal(exc: BaseException) -> Response:
-    log.exception("internal error: %s", exc)
+    log.error("internal error: %s", exc, exc_info=exc)  # called outside `except`: pass the traceback
     return error_response(500, "internal error in the mock: please report it", "internal_error")
 
 

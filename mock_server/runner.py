@@ -13,6 +13,7 @@ from pathlib import Path
 import uvicorn
 
 from .app import DEFAULT_API_KEY, create_app
+from .limits import GuardedHttpProtocol
 from .spec import Spec
 
 
@@ -44,7 +45,7 @@ class AnnouncingServer(uvicorn.Server):
 
 
 def server_for(app, log_level: str = "warning", announce: str = "") -> uvicorn.Server:
-    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
+    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on", http=GuardedHttpProtocol)
     server = AnnouncingServer(config)
     server.announce = announce
     return server

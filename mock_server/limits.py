@@ -1,0 +1,224 @@
+"""The limits the mock puts on requests, so that hostile input gets a 4xx and never a 5xx.
+
+Two layers, one per place where junk can hurt:
+- `BodyGuard` (ASGI, after routing and authentication): the body size, counted on the wire
+  whether the client declared a `Content-Length` or sent chunks (413), and for JSON bodies what
+  Connexion's parser and validators would choke on or echo back broken: invalid UTF-8, nesting
+  deeper than `MAX_DEPTH` (Python's parser and the validators recurse), numbers beyond what a
+  float64 holds (the real server's Go decoder refuses them). Integers outside int64, which orjson
+  cannot write back, become floats, as they do in Go: a field typed `integer` then refuses them
+  (400, like Go's `int64`) and free-form fields keep them. Lone UTF-16 surrogate escapes
+  (`"\\udc00"`) become U+FFFD, as in Go's `encoding/json`, since no JSON encoder writes them.
+  A body that arrived in chunks is handed on with its `Content-Length`, which Connexion needs.
+- `GuardedHttpProtocol` (uvicorn's httptools protocol): URL (414) and header (431) size limits,
+  and the parser's own rejections (garbage bytes, unknown methods) answered in the API's error
+  shape instead of uvicorn's plain-text 400.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import orjson
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from . import errors
+
+DEFAULT_MAX_BODY = 1024 * 1024
+MAX_DEPTH = 64
+MAX_URL = 16 * 1024
+MAX_HEADERS = 64 * 1024
+INT64 = (-(2**63), 2**63 - 1)
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+class BodyRejected(ValueError):
+    """Why a body cannot be served; becomes a 400 (or `status`) in the error envelope."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class BodyGuard:
+    """Reads the body of every routed request once, checks it, and replays it to Connexion."""
+
+    def __init__(self, app: ASGIApp, max_body: int = DEFAULT_MAX_BODY) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        routing = scope.get("extensions", {}).get("connexion_routing", {}) if scope["type"] == "http" else {}
+        if not routing.get("operation_id"):
+            await self.app(scope, receive, send)  # unrouted: the 404/405 comes without reading the body
+            return
+        try:
+            body = await self.read(scope, receive)
+            if body and is_json(scope):
+                body = checked_json(body)
+        except BodyRejected as exc:
+            await errors.error_response(exc.status, str(exc))(scope, receive, send)
+            return
+        headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-length", b"transfer-encoding")]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await self.app({**scope, "headers": headers}, replay(body, receive), send)
+
+    async def read(self, scope: Scope, receive: Receive) -> bytes:
+        """The whole body, refusing as soon as the declared or the received size passes the limit."""
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            raise self.too_large()
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise self.too_large()
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    def too_large(self) -> BodyRejected:
+        return BodyRejected(f"request body larger than {self.max_body} bytes", 413)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the checked body over once, then waits on the real one (disconnect)."""
+    pending = True
+
+    async def next_message() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return next_message
+
+
+def is_json(scope: Scope) -> bool:
+    media = Headers(scope=scope).get("content-type", "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def checked_json(body: bytes) -> bytes:
+    """`body` when it is JSON the mock can handle, a repaired copy for lone surrogates, or a
+    `BodyRejected` saying what is wrong. Depth is measured on the text, so a 100,000-level
+    document costs one regex pass and never reaches a recursive parser."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyRejected(f"request body is not valid UTF-8 (byte {exc.start})") from None
+    if nesting_depth(text) > MAX_DEPTH:
+        raise BodyRejected(f"request body nests JSON deeper than {MAX_DEPTH} levels")
+    repaired = False
+
+    def parse_int(literal: str) -> int | float:
+        nonlocal repaired
+        value = int(literal)
+        if INT64[0] <= value <= INT64[1]:
+            return value
+        repaired = True
+        try:
+            return float(value)
+        except OverflowError:
+            raise BodyRejected(f"request body has a number out of range: {literal[:40]}...") from None
+
+    try:
+        data = json.loads(text, parse_int=parse_int, parse_float=_finite, parse_constant=_no_constant)
+    except BodyRejected:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise BodyRejected(f"request body is not valid JSON: {str(exc).splitlines()[0]}") from None
+    try:
+        orjson.dumps(data)
+    except orjson.JSONEncodeError:
+        data, repaired = _without_lone_surrogates(data), True
+    return orjson.dumps(data) if repaired else body
+
+
+def nesting_depth(text: str) -> int:
+    """How deep `[`/`{` nest outside strings; stops counting once past `MAX_DEPTH`."""
+    depth = deepest = 0
+    for bracket in _NOT_BRACKET.sub("", _STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_DEPTH:
+                break
+    return deepest
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise BodyRejected(f"request body has a number out of range: {literal[:40]}")
+    return value
+
+
+def _no_constant(literal: str) -> None:
+    raise BodyRejected(f"request body is not valid JSON: {literal} is not a JSON value")
+
+
+def _without_lone_surrogates(value: object) -> object:
+    """Depth is bounded by `MAX_DEPTH` already, so plain recursion is safe here."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with size limits on the request head, and JSON rejections.
+
+    httptools hands a header over only once it is complete, so one huge header is buffered before
+    it is refused; the URL is counted as it arrives.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_size = 0
+        self._rejection = (400, "malformed HTTP request: bad request line, unknown method or bad header")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_size = 0
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        if len(self.url) > MAX_URL:
+            self._refuse(414, f"request URL longer than {MAX_URL} bytes")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_size += len(name) + len(value) + 4
+        if self._head_size > MAX_HEADERS:
+            self._refuse(431, f"request headers larger than {MAX_HEADERS} bytes")
+        super().on_header(name, value)
+
+    def _refuse(self, status: int, message: str) -> None:
+        """httptools turns this exception into a parser error, which uvicorn answers through
+        `send_400_response` below and then closes the connection."""
+        self._rejection = (status, message)
+        raise ValueError(message)
+
+    def send_400_response(self, msg: str) -> None:
+        status, message = self._rejection
+        body = orjson.dumps(errors.envelope(status, message))
+        head = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers:
+            head.extend([name, b": ", value, b"\r\n"])
+        head.append(b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body))
+        self.transport.write(b"".join(head) + body)
+        self.transport.close()
