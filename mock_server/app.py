@@ -113,6 +113,17 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+class JsonCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight (400) in the error envelope, not plain text."""
+
+    def preflight_response(self, request_headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")}
+        return errors.error_response(400, response.body.decode(), headers=headers)
+
+
 def _connexion_response(response: Response) -> ConnexionResponse:
     return ConnexionResponse(
         status_code=response.status_code,
@@ -138,11 +149,13 @@ class HttpErrorHandler:
         methods: dict[str, set[str]] = {}
         for op in operations:
             methods.setdefault(base_path + op.path, set()).add(op.method.upper())
-        self.routes = [(compile_path(path)[0], found) for path, found in methods.items()]
+        # most specific first, as routing goes: `/addons/search` before `/addons/{id}`
+        ordered = sorted(methods.items(), key=lambda item: item[0].count("{"))
+        self.routes = [(compile_path(path)[0], found) for path, found in ordered]
 
     def __call__(self, request, exc: HTTPException) -> ConnexionResponse:
         if exc.status_code == 405:
-            allowed = set().union(*(found for regex, found in self.routes if regex.match(request.url.path)))
+            allowed = next((set(found) for regex, found in self.routes if regex.match(request.url.path)), None)
             if allowed:
                 allowed |= {"HEAD"} if "GET" in allowed else set()
                 exc = HTTPException(405, exc.detail, headers={**(exc.headers or {}), "Allow": ", ".join(sorted(allowed))})
@@ -188,7 +201,7 @@ def create_app(
     app.add_middleware(BodyGuard, position=MiddlewarePosition.BEFORE_VALIDATION, max_body=max_body)
     if cors_origins:
         # outermost, so preflights skip auth and routing and error responses carry the headers too
-        app.add_middleware(CORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
+        app.add_middleware(JsonCORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
                            allow_origins=list(cors_origins), allow_methods=["*"], allow_headers=["*"])
     app.add_api(
         spec.copy_document(),

@@ -11,8 +11,8 @@ Two layers, one per place where junk can hurt:
   (`"\\udc00"`) become U+FFFD, as in Go's `encoding/json`, since no JSON encoder writes them.
   A body that arrived in chunks is handed on with its `Content-Length`, which Connexion needs.
 - `GuardedHttpProtocol` (uvicorn's httptools protocol): URL (414) and header (431) size limits,
-  and the parser's own rejections (garbage bytes, unknown methods) answered in the API's error
-  shape instead of uvicorn's plain-text 400.
+  the parser's own rejections (garbage bytes, unknown methods) answered in the API's error shape
+  instead of uvicorn's plain-text 400, and no unmasked uvicorn access log.
 """
 from __future__ import annotations
 
@@ -184,11 +184,14 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with size limits on the request head, and JSON rejections.
 
     httptools hands a header over only once it is complete, so one huge header is buffered before
-    it is refused; the URL is counted as it arrives.
+    it is refused; the URL is counted as it arrives. uvicorn's own access log is off whatever
+    handlers its logger has: it prints query strings raw, keys included (`?api_key=sk_...`); the
+    mock's access log (`journal.py`) masks them.
     """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.access_log = False
         self._head_size = 0
         self._rejection = (400, "malformed HTTP request: bad request line, unknown method or bad header")
 

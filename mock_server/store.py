@@ -62,7 +62,7 @@ class Store:
         self._unique_keys = dict(unique_keys or {})
         self._seed = seed
         self._lock = threading.RLock()
-        self._initial_keys: list[str] = []
+        self._initial_digests: list[str] = []  # bootstrap keys, kept as digests like every other key
         self._on_reset: list[Callable[[Store], None]] = []
         self.reset()
 
@@ -78,8 +78,8 @@ class Store:
             self.tenant_id = self.ids.new("tenant")
             self.environment_id = self.ids.new("env")
             self.user_id = self.ids.new("user")
-            for raw in self._initial_keys:
-                self._keys[hash_key(raw)] = ApiKey("", None)
+            for digest in self._initial_digests:
+                self._keys[digest] = ApiKey("", None)
             for hook in self._on_reset:
                 hook(self)
 
@@ -92,7 +92,7 @@ class Store:
     # -- API keys -------------------------------------------------------------------------------
     def add_bootstrap_key(self, raw: str) -> None:
         with self._lock:
-            self._initial_keys.append(raw)
+            self._initial_digests.append(hash_key(raw))
             self._keys[hash_key(raw)] = ApiKey("", None)
 
     def add_key(self, raw: str, secret_id: str, expires_at: datetime | None) -> None:
