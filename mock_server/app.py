@@ -1,7 +1,9 @@
 """The ASGI application: Connexion routing and validation around the generic handlers.
 
-The pipeline, in order: route (Connexion) -> authenticate (`ApiKeyMiddleware`) -> check the
-body's size and JSON (`limits.BodyGuard`) -> validate the request (Connexion) -> handler
+The pipeline, in order: admin endpoints (`/_mock/*`, `admin.py`) -> journal and access log
+(`journal.py`) -> the served document and Swagger UI (`openapi_document.py`) -> route (Connexion)
+-> authenticate (`ApiKeyMiddleware`) -> check the body's size and JSON (`limits.BodyGuard`) ->
+validate the request (Connexion) -> `Prefer` and faults (`prefer.py`, `faults.py`) -> handler
 (`handlers.Api`, `behaviours`) -> with `strict`, validate the response -> any error becomes an
 `errors.ErrorResponse` (`errors.py`).
 """
@@ -28,10 +30,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import errors
 from .behaviours import BEHAVIOURS
 from .bodies import BODY_VALIDATORS
+from .admin import AdminMiddleware
 from .errors import ApiError
+from .faults import Faults
+from .fixtures import Fixtures, read
 from .handlers import Api, Call
 from .limits import DEFAULT_MAX_BODY, BodyGuard
+from .journal import Journal, JournalMiddleware
+from .openapi_document import OpenApiDocumentMiddleware
 from .params import NamedParameterValidator
+from .prefer import PreferMiddleware
 from .resources import Model, Operation, generated_operation_id, infer
 from .spec import Spec
 from .store import Store
@@ -178,9 +186,13 @@ def create_app(
     seed: int = 0,
     max_body: int = DEFAULT_MAX_BODY,
     cors_origins: Iterable[str] = (),
+    fixtures: Iterable[str | Path] = (),
+    admin: bool = True,
+    faults: Faults | None = None,
 ) -> AsyncApp:
     """The mock for `spec` (default: the seed spec), with all state in `store`. CORS is off
-    unless `cors_origins` names the browser origins allowed to call it."""
+    unless `cors_origins` names the browser origins allowed to call it. `fixtures` (files or
+    folders) are loaded now and after every reset; a bad one raises `fixtures.FixtureError`."""
     spec = spec if isinstance(spec, Spec) else Spec.load(spec)
     model: Model = infer(spec)
     if store is None:
@@ -203,6 +215,16 @@ def create_app(
         # outermost, so preflights skip auth and routing and error responses carry the headers too
         app.add_middleware(JsonCORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
                            allow_origins=list(cors_origins), allow_methods=["*"], allow_headers=["*"])
+    journal = Journal()
+    store.on_reset(lambda _store: journal.clear())
+    loader = Fixtures(api, [document for path in fixtures for document in read(path)])
+    if admin:
+        app.add_middleware(AdminMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, fixtures=loader, journal=journal)
+    app.add_middleware(JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, journal=journal)
+    app.add_middleware(OpenApiDocumentMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, spec=spec)
+    if faults is not None:
+        store.on_reset(faults.reseed)
+    app.add_middleware(PreferMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT, api=api, faults=faults)
     app.add_api(
         spec.copy_document(),
         resolver=SpecResolver(api, strict),
@@ -214,4 +236,5 @@ def create_app(
     app.add_error_handler(ApiError, _on_api_error)
     app.add_error_handler(Exception, _on_crash)
     app.state = api  # the in-process runner and admin endpoints reach the store through this
+    app.journal, app.fixtures = journal, loader
     return app

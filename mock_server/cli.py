@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import ipaddress
-import logging
 import sys
 
 import click
 
+from . import logs
 from .app import DEFAULT_API_KEY, create_app
+from .faults import Faults
+from .fixtures import FixtureError
 from .limits import DEFAULT_MAX_BODY
 from .resources import infer
 from .runner import base_url, bind, server_for
@@ -31,22 +33,41 @@ SPEC_HELP = "OpenAPI document to serve (default: the seed spec shipped with the 
               help="Largest request body in bytes; larger ones get 413.")
 @click.option("--cors", "cors_origins", multiple=True, metavar="ORIGIN",
               help="Allow browser calls from ORIGIN (repeatable; '*' for any). CORS is off without it.")
+@click.option("--log-format", default="text", show_default=True, type=click.Choice(["text", "json"]),
+              help="Log lines as text or one JSON object each; --log-level info logs every request.")
+@click.option("--fixtures", "fixture_paths", multiple=True, type=click.Path(exists=True), metavar="PATH",
+              help="Data fixtures to start with and to reset to (YAML/JSON file or folder, repeatable).")
+@click.option("--no-admin", is_flag=True, help="Leave out the /_mock/ admin endpoints (reset, state, journal).")
+@click.option("--latency", default=None, metavar="DURATION",
+              help="Delay every API response: 50ms, 1s, or a seeded range 20ms-80ms.")
+@click.option("--error-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of API requests answered with an injected 500 (503 where 500 is undocumented).")
 @click.pass_context
-def main(ctx: click.Context, spec_path, host, port, api_keys, strict, seed, log_level, max_body, cors_origins) -> None:
+def main(ctx: click.Context, spec_path, host, port, api_keys, strict, seed, log_level, max_body, cors_origins,
+         log_format, fixture_paths, no_admin, latency, error_rate) -> None:
     """Serve the Flexprice API statefully from its OpenAPI spec."""
     if ctx.invoked_subcommand is not None:
         return
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if exposed(host):
         click.echo(f"warning: binding {host} exposes the mock (and its admin endpoints) to the network", err=True)
     spec = Spec.load(spec_path)
-    app = create_app(spec, api_keys=api_keys or (DEFAULT_API_KEY,), strict=strict, seed=seed,
-                     max_body=max_body, cors_origins=cors_origins)
+    try:
+        faults = Faults.parse(latency, error_rate, seed)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--latency") from None
+    try:
+        app = create_app(spec, api_keys=api_keys or (DEFAULT_API_KEY,), strict=strict, seed=seed,
+                         max_body=max_body, cors_origins=cors_origins, fixtures=fixture_paths,
+                         admin=not no_admin, faults=faults)
+    except FixtureError as exc:
+        raise click.ClickException(str(exc)) from None
     try:
         sock = bind(host, port)
     except OSError as exc:
         raise click.ClickException(f"cannot bind {host}:{port}: {exc.strerror}") from exc
-    server_for(app, log_level=log_level, announce=base_url(sock, spec)).run(sockets=[sock])
+    server = server_for(app, log_level=log_level, announce=base_url(sock, spec))
+    logs.configure(log_level, log_format)
+    server.run(sockets=[sock])
 
 
 def exposed(host: str) -> bool:

@@ -131,13 +131,17 @@ class Fixtures:
         return counts
 
     def export(self) -> dict:
-        """The store in the fixture format: keys as hashes only, records as stored, oldest first."""
+        """The store in the fixture format: keys as hashes only, records as stored, oldest first,
+        without the mock's own tenant and user (a mock loading it has its own)."""
         keys = [
             {"sha256": digest, **({"secret_id": key.secret_id} if key.secret_id else {}),
              **({"expires_at": key.expires_at.isoformat().replace("+00:00", "Z")} if key.expires_at else {})}
             for digest, key in self.api.store.key_digests()
         ]
-        return {API_KEYS: keys, **{name.lstrip("/"): records for name, records in self.api.store.dump().items()}}
+        own = {self.api.store.tenant_id, self.api.store.user_id}  # every mock makes its own
+        records = {name.lstrip("/"): [r for r in found if r.get("id") not in own]
+                   for name, found in self.api.store.dump().items()}
+        return {API_KEYS: keys, **{name: found for name, found in records.items() if found}}
 
     # -- checks ---------------------------------------------------------------------------------
     def _resource(self, source: str, name: str) -> Resource:

@@ -1,7 +1,8 @@
 """The pytest plugin (entry point `pytest11`): a `flexprice_mock` fixture.
 
-One server per test session, on the spec named by `--flexprice-spec` (default: the seed spec),
-with its store reset before each test so tests never see each other's data.
+One server per test session, on the spec named by `--flexprice-spec` (default: the seed spec)
+with the data of `--flexprice-fixtures`, its store reset to those fixtures before each test so
+tests never see each other's data (the request journal is emptied too).
 """
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from .runner import MockServer
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("flexprice-mock")
     group.addoption("--flexprice-spec", default=None, help="OpenAPI spec the flexprice_mock fixture serves.")
+    group.addoption("--flexprice-fixtures", action="append", default=[], metavar="PATH",
+                    help="Data fixtures (file or folder, repeatable) the flexprice_mock fixture starts with.")
 
 
 @pytest.fixture(scope="session")
 def _flexprice_mock_session(request: pytest.FixtureRequest):
-    with MockServer(spec=request.config.getoption("--flexprice-spec")) as mock:
+    options = request.config.getoption
+    with MockServer(spec=options("--flexprice-spec"), fixtures=options("--flexprice-fixtures")) as mock:
         yield mock
 
 
