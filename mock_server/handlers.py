@@ -99,11 +99,11 @@ class Api:
 
     def do_update(self, call: Call) -> Response:
         resource = call.op.resource
-        self.existing(resource, call.key())
+        current = self.parent_of(call)
         changes = self.fields(call.body)
         self.check_references(changes)
         changes["updated_at"] = utc_now()
-        record = self.store.update(resource.collection, call.key(), self.schemas.conform(changes, resource.record_schema))
+        record = self.store.update(resource.collection, current["id"], self.schemas.conform(changes, resource.record_schema))
         return self.render(call.op, record)
 
     def do_delete(self, call: Call) -> Response:
@@ -192,14 +192,19 @@ class Api:
         return record
 
     def parent_of(self, call: Call) -> dict:
-        """The item a nested operation is under, by id or alternate key (`external_id`). A query
-        `lookup_key` (`GET /customers/wallets?lookup_key=`) names the parent's alternate key."""
+        """The item an operation targets or is nested under, by id or alternate key. Without an id,
+        a query `lookup_key` (`GET /customers/wallets?lookup_key=`) names the owner's alternate
+        key, and `external_customer_id` (`PUT /customers?external_customer_id=`) its external id."""
         owner = call.op.parent or call.op.resource
         key, field = call.key(), call.op.key_field
         if not key and call.params.get("lookup_key") and owner.unique_keys:
             key, field = str(call.params["lookup_key"]), owner.unique_keys[0]
+        for name, value in call.params.items() if not key else ():
+            target = self.model.reference_target(call.params, name)
+            if value and target is not None and target[0] is owner:
+                key, field = str(value), target[1]
         if not key:
-            raise validation(f"{call.op.key_param} or lookup_key is required", call.op.key_param)
+            raise validation(f"{call.op.key_param} is required", call.op.key_param)
         return self.existing(owner, key, field)
 
     def is_view(self, schema: dict | None, resource: Resource) -> bool:

@@ -81,6 +81,15 @@ def test_update_merges_and_moves_updated_at(api):
     assert api("GET", f"customers/{body['id']}").json()["name"] == "Ada L."
 
 
+def test_update_by_external_customer_id(api):
+    body = customer(api, external_id="by-ext")
+    response = api("PUT", "customers", params={"external_customer_id": "by-ext"}, json={"email": "x@example.com"})
+    assert (response.status_code, response.json()["id"], response.json()["email"]) == (200, body["id"], "x@example.com")
+    missing = api("PUT", "customers", params={"external_customer_id": "nobody"}, json={"email": "x@example.com"})
+    assert (missing.status_code, error_code(missing)) == (404, "not_found")
+    assert api("PUT", "customers", json={"email": "x@example.com"}).status_code == 400
+
+
 def test_deleted_customer_answers_204_then_404_not_found(api):
     body = customer(api)
     response = api("DELETE", f"customers/{body['id']}")
@@ -227,6 +236,16 @@ def test_subscription_cancel_and_activate_change_its_status(api):
     assert stored["subscription_status"] == "cancelled" and stored["cancelled_at"] >= sub["created_at"]
     api("POST", f"subscriptions/{sub['id']}/activate", json={"start_date": "2026-01-01T00:00:00Z"})
     assert api("GET", f"subscriptions/{sub['id']}").json()["subscription_status"] == "active"
+
+
+def test_a_subscription_gets_a_line_item_per_price_of_its_plan(api):
+    pro, other = plan(api), plan(api, "other")
+    prices = [price(api, pro["id"], amount=str(n)) for n in (5, 7)]
+    price(api, other["id"])
+    sub = subscription(api, customer(api)["id"], pro["id"])
+    items = api("POST", "subscriptions/lineitems/search", json={"subscription_ids": [sub["id"]]}).json()
+    assert sorted(i["price_id"] for i in items["items"]) == sorted(p["id"] for p in prices)
+    assert {(i["subscription_id"], i["entity_type"], i["quantity"]) for i in items["items"]} == {(sub["id"], "plan", "1")}
 
 
 def test_invoice_and_credit_note_finalize_and_void(api):
