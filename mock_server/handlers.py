@@ -2,7 +2,7 @@
 
 Connexion has already routed, authenticated and validated the request; a handler gets the
 operation's parsed arguments and turns them into store calls. Per-operation exceptions live in
-`behaviours.py`; this module never names a path.
+`behaviours/`; this module never names a path.
 """
 from __future__ import annotations
 
@@ -71,9 +71,9 @@ class Api:
 
     # -- dispatch -------------------------------------------------------------------------------
     def handle(self, call: Call) -> Response:
-        behaviour = self.behaviours.get(call.op.operation_id) or getattr(self, f"do_{call.op.role}")
+        behaviour = self.behaviours.get(call.op.operation_id)
         try:
-            return behaviour(self, call) if call.op.operation_id in self.behaviours else behaviour(call)
+            return behaviour(self, call) if behaviour else getattr(self, f"do_{call.op.role}")(call)
         except ApiError as exc:
             declared = call.op.error_schemas.get(exc.status)
             if declared is None:
@@ -117,10 +117,7 @@ class Api:
         return self.page(call.op, call.op.resource, call.params)
 
     def do_search(self, call: Call) -> Response:
-        filters = self.fields(call.body)
-        if call.op.resource is None:
-            return self.page(call.op, None, filters)
-        return self.page(call.op, call.op.resource, filters)
+        return self.page(call.op, call.op.resource, self.fields(call.body))
 
     def do_subcollection(self, call: Call) -> Response:
         parent = self.parent_of(call)
