@@ -1,0 +1,114 @@
+"""The HTTP client of the semantic checks: one timeout, one rate limit, every exchange replayable."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from .report import curl_command
+
+JSON = "application/json"
+
+
+class ResponseTimeout(Exception):
+    """The implementation did not answer within `--request-timeout`."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        super().__init__(f"no response within the request timeout for {exchange.method} {exchange.url}")
+        self.exchange = exchange
+
+
+class Unreachable(Exception):
+    """The connection failed: refused, reset or closed without an answer."""
+
+    def __init__(self, exchange: Exchange, error: Exception) -> None:
+        super().__init__(f"{exchange.method} {exchange.url}: {type(error).__name__}: {error}")
+        self.exchange = exchange
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request and, once it came, its response."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None
+    status: int = 0
+    content_type: str = ""
+    text: str = ""
+
+    def json(self) -> Any:
+        """The decoded body, or None when it is not JSON."""
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            return None
+
+    def curl(self, api_key: str) -> str:
+        return curl_command(self.method, self.url, self.headers, self.body, api_key)
+
+    def describe(self) -> str:
+        return f"{self.method} {self.url} -> {self.status} {self.content_type} {self.text[:300]}"
+
+
+class RateLimiter:
+    """Spaces requests evenly; shared by every thread that calls the implementation."""
+
+    def __init__(self, per_second: float | None) -> None:
+        self.interval = 1.0 / per_second if per_second else 0.0
+        self.next_slot = 0.0
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self.lock:
+            now = time.monotonic()
+            slot = max(now, self.next_slot)
+            self.next_slot = slot + self.interval
+        time.sleep(max(0.0, slot - now))
+
+
+class ApiClient:
+    """Calls `base_url + path` with the gate's key unless told otherwise."""
+
+    def __init__(self, base_url: str, api_key: str, timeout: float, limiter: RateLimiter) -> None:
+        self.base_url = base_url
+        self.api_key = api_key
+        self.limiter = limiter
+        self.http = httpx.Client(timeout=timeout)
+        self.count = 0
+
+    def close(self) -> None:
+        self.http.close()
+
+    def call(
+        self, method: str, path: str, *, params: dict | None = None, body: Any = None,
+        key: str | None = "", raw_body: bytes | None = None,
+    ) -> Exchange:
+        """`key=""` sends the gate's key, `key=None` sends none, any other string sends that key."""
+        headers = {"accept": JSON}
+        if key is not None:
+            headers["x-api-key"] = key or self.api_key
+        content = raw_body if raw_body is not None else (json.dumps(body).encode() if body is not None else None)
+        if content is not None:
+            headers["content-type"] = JSON
+        url = str(httpx.URL(self.base_url + path, params=params))
+        exchange = Exchange(method.upper(), url, headers, content)
+        self.limiter.wait()
+        self.count += 1
+        try:
+            response = self.http.request(method, url, headers=headers, content=content)
+        except httpx.TimeoutException as error:
+            raise ResponseTimeout(exchange) from error
+        except httpx.TransportError as error:
+            raise Unreachable(exchange, error) from error
+        exchange.status = response.status_code
+        exchange.content_type = response.headers.get("content-type", "")
+        exchange.text = response.text
+        return exchange

@@ -1,0 +1,54 @@
+"""The gate's settings, shared by the console script and the pytest plugin."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MAX_EXAMPLES = 10
+DEFAULT_SEED = 1
+DEFAULT_REQUEST_TIMEOUT = 5.0
+DEFAULT_TIME_BUDGET = 300.0
+
+
+def default_spec() -> Path:
+    """The project's `openapi.json`: at the checkout root, or packaged beside the mock."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "openapi.json", here.parent / "mock_server" / "openapi.json"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("no openapi.json beside contract_tests/; pass --spec")
+
+
+def parse_rate_limit(value: str | None) -> float | None:
+    """Requests per second from `10/s`, `600/m` or `36000/h`; None means no limit."""
+    if not value:
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*/\s*([smh])\s*", value)
+    if match is None:
+        raise ValueError(f"--rate-limit must look like 10/s, 600/m or 1000/h, not {value!r}")
+    per = {"s": 1, "m": 60, "h": 3600}[match.group(2)]
+    return float(match.group(1)) / per
+
+
+@dataclass(slots=True)
+class GateConfig:
+    """Where the implementation is, what to test and how hard."""
+
+    base_url: str
+    api_key: str
+    spec: Path = field(default_factory=default_spec)
+    max_examples: int = DEFAULT_MAX_EXAMPLES
+    seed: int = DEFAULT_SEED
+    read_only: bool = False
+    rate_limit: str | None = None
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    time_budget: float = DEFAULT_TIME_BUDGET
+    fuzz: bool = True
+
+    def __post_init__(self) -> None:
+        self.base_url = self.base_url.rstrip("/")
+        self.spec = Path(self.spec)
+        parse_rate_limit(self.rate_limit)

@@ -1,0 +1,48 @@
+"""`pytest contract_tests --base-url URL --api-key KEY`: the gate's options, and the target fixture.
+
+Without `--base-url` the session starts this project's mock (the one place pytest reaches into
+`mock_server`'s server code, through `target.started_mock`).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import nullcontext
+from pathlib import Path
+
+import pytest
+
+from .config import DEFAULT_MAX_EXAMPLES, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SEED, DEFAULT_TIME_BUDGET, GateConfig, default_spec
+from .target import LOCAL_API_KEY, started_mock
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("flexprice-contract", "Flexprice contract gate")
+    group.addoption("--base-url", default=None, help="implementation to test, including /v1 (default: start the mock)")
+    group.addoption("--api-key", default=os.environ.get("FLEXPRICE_API_KEY"), help="x-api-key (env FLEXPRICE_API_KEY)")
+    group.addoption("--spec", default=None, help="OpenAPI document or subset (default: openapi.json)")
+    group.addoption("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES)
+    group.addoption("--seed", type=int, default=DEFAULT_SEED)
+    group.addoption("--read-only", action="store_true", help="send only GET requests")
+    group.addoption("--rate-limit", default=None, help="e.g. 10/s")
+    group.addoption("--include-operation", action="append", default=[], metavar="OPERATION_ID")
+    group.addoption("--exclude-operation", action="append", default=[], metavar="OPERATION_ID")
+    group.addoption("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT)
+    group.addoption("--time-budget", type=float, default=DEFAULT_TIME_BUDGET)
+
+
+@pytest.fixture(scope="session")
+def gate_config(pytestconfig: pytest.Config) -> Iterator[GateConfig]:
+    option = pytestconfig.getoption
+    spec = Path(option("--spec") or default_spec())
+    base_url, api_key = option("--base-url"), option("--api-key")
+    if base_url and not api_key:
+        pytest.exit("--api-key (or FLEXPRICE_API_KEY) is required with --base-url", returncode=4)
+    with (nullcontext(base_url) if base_url else started_mock(spec, api_key or LOCAL_API_KEY)) as url:
+        yield GateConfig(
+            base_url=url, api_key=api_key or LOCAL_API_KEY, spec=spec, max_examples=option("--max-examples"),
+            seed=option("--seed"), read_only=option("--read-only"), rate_limit=option("--rate-limit"),
+            include=tuple(option("--include-operation")), exclude=tuple(option("--exclude-operation")),
+            request_timeout=option("--request-timeout"), time_budget=option("--time-budget"),
+        )
+

@@ -1,0 +1,21 @@
+"""The implementation under test when no `--base-url` is given: this project's mock.
+
+This is the only module of the gate that imports the mock's server code; everything else talks
+HTTP to whatever `--base-url` names.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+LOCAL_API_KEY = "sk_contract_gate_local"
+
+
+@contextmanager
+def started_mock(spec: Path, api_key: str) -> Iterator[str]:
+    """Serve `spec` with the mock on a free loopback port; yield its base URL (with `/v1`)."""
+    from mock_server.runner import MockServer
+
+    with MockServer(spec=spec, api_keys=[api_key]) as mock:
+        yield mock.url
