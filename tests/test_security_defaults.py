@@ -117,6 +117,17 @@ def test_only_the_create_response_ever_shows_a_raw_key(full_mock, full_client):
     assert raw not in listed.text and secret["display_id"] == f"{raw[:5]}***{raw[-2:]}"
 
 
+def test_admin_state_and_request_journal_never_hold_a_raw_key(seed_mock, seed_client):
+    raw = seed_client.post("secrets/api/keys", json={"name": "ci", "type": "private_key"}).json()["api_key"]
+    assert seed_client.post("secrets/api/keys", json={}, headers={"x-api-key": raw}).status_code == 400
+    admin = seed_mock.url.removesuffix("/v1") + "/_mock"
+    state, journal = httpx.get(f"{admin}/state"), httpx.get(f"{admin}/requests")
+    assert (state.status_code, journal.status_code) == (200, 200)
+    assert len(journal.json()["requests"]) == 2
+    for text in (state.text, journal.text):
+        assert raw not in text and seed_mock.api_key not in text
+
+
 def test_debug_logs_never_contain_a_raw_key(cli):
     boot = "sk_boot_never_logged_0123456789"
     server = cli("--api-key", boot, "--log-level", "debug")
