@@ -1,0 +1,21 @@
+# flexprice-mock in a container. The full Flexprice spec is not in this repository: mount it.
+#   docker build -t flexprice-mock .
+#   docker run --rm -p 8080:8080 -v /path/to/openapi.json:/spec/openapi.json:ro \
+#     flexprice-mock --spec /spec/openapi.json --fixtures /app/fixtures
+# Without --spec it serves the seed spec shipped in the package (API keys only).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+COPY pyproject.toml README.md openapi.json ./
+COPY mock_server ./mock_server
+COPY contract_tests ./contract_tests
+COPY fixtures ./fixtures
+RUN pip install . && useradd --system --no-create-home mock
+USER mock
+
+EXPOSE 8080
+# 0.0.0.0 inside the container only, so the published port reaches it; the admin endpoints
+# (/_mock/*) are reachable wherever the port is published: add --no-admin to turn them off.
+ENTRYPOINT ["flexprice-mock", "--host", "0.0.0.0", "--port", "8080"]
+CMD []
