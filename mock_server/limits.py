@@ -199,6 +199,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self._head_size = 0
 
+    def _unsupported_upgrade_warning(self) -> None:
+        """With `ws="none"` an `Upgrade` request is served as plain HTTP; uvicorn would log a
+        misleading "install websockets" warning for each."""
+        self.logger.debug("Upgrade request served as plain HTTP")
+
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
         if len(self.url) > MAX_URL:

@@ -56,7 +56,9 @@ class AnnouncingServer(uvicorn.Server):
 
 
 def server_for(app, log_level: str = "warning", announce: str = "") -> uvicorn.Server:
-    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on", http=GuardedHttpProtocol)
+    # the API has no WebSocket endpoint: `Upgrade: websocket` is served as plain HTTP (a JSON 4xx)
+    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on", http=GuardedHttpProtocol,
+                            ws="none")
     server = AnnouncingServer(config)
     server.announce = announce
     return server

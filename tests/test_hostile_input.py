@@ -3,6 +3,7 @@ and the server keeps serving. docs/reliability.md has the same matrix as a table
 from __future__ import annotations
 
 import json
+import re
 import socket
 from urllib.parse import urlsplit
 
@@ -76,13 +77,18 @@ def assert_still_serving(client: httpx.Client, path: str, valid: dict) -> None:
 
 
 def raw_exchange(mock: MockServer, data: bytes) -> tuple[int, dict, bytes]:
-    """Send `data` as is; status, headers and body of the answer, read until the server closes."""
+    """Send `data` as is; status, headers and body of the answer, read until the server closes
+    or the body is complete."""
     url = urlsplit(mock.url)
     with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
         sock.sendall(data)
         received = b""
         while chunk := sock.recv(65536):
             received += chunk
+            head, _, body = received.partition(b"\r\n\r\n")
+            length = re.search(rb"\r\ncontent-length: (\d+)", head, re.IGNORECASE)
+            if length and len(body) >= int(length.group(1)):
+                break
     head, _, body = received.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     headers = dict(line.lower().split(": ", 1) for line in lines[1:])
@@ -215,6 +221,11 @@ def test_method_the_http_parser_does_not_know_is_a_400(target):
     b"GET / HTTP/9.9\r\n\r\n",
     b"POST /v1/customers HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
     b"GET /v1/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+    b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",  # an HTTP/2 connection preface
+    b"POST /v1/customers HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    b"GET /v1/customers HTTP/1.1\r\nHost: x\r\nX-Nul: a\x00b\r\n\r\n",
+    b"POST /v1/customers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n",
 ])
 def test_garbage_bytes_on_the_socket_get_a_json_400_and_the_server_survives(target, garbage):
     mock, _client, _path, _valid = target
@@ -222,6 +233,15 @@ def test_garbage_bytes_on_the_socket_get_a_json_400_and_the_server_survives(targ
     assert (status, headers["content-type"], headers["connection"]) == (400, "application/json", "close")
     assert json.loads(body) == {"code": "validation_error", "http_status_code": 400,
                                 "message": "malformed HTTP request: bad request line, unknown method or bad header"}
+
+
+@pytest.mark.parametrize("upgrade", [b"websocket", b"h2c"])
+def test_protocol_upgrade_is_served_as_plain_http(target, upgrade):
+    mock, _client, path, _valid = target
+    status, headers, body = raw_exchange(mock, b"GET /v1/" + path.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+                                         b"Connection: Upgrade\r\nUpgrade: " + upgrade + b"\r\n"
+                                         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    assert (status, headers["content-type"], json.loads(body)["message"]) == (405, "application/json", "method not allowed")
 
 
 def test_every_json_operation_of_the_full_spec_refuses_junk_with_a_400(full_mock, full_spec):
