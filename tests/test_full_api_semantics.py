@@ -103,6 +103,9 @@ def test_unknown_request_fields_are_ignored(api):
     plan_id = plan(api)["id"]
     body = price(api, plan_id, billing_cadence="RECURRING", not_a_field="x")
     assert "not_a_field" not in body and body["entity_id"] == plan_id
+    sub = created(api, "subscriptions", {"customer_id": customer(api)["id"], "plan_id": plan_id, "currency": "usd",
+                                         "billing_period": "MONTHLY", "billing_cadence": "RECURRING"})
+    assert sub["plan_id"] == plan_id
 
 
 # -- unique keys --------------------------------------------------------------------------------------

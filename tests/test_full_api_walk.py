@@ -8,10 +8,7 @@ mock's own validation.
 """
 from __future__ import annotations
 
-from collections import Counter
 from urllib.parse import quote
-
-import pytest
 
 from mock_server.resources import Model, Operation, infer
 from mock_server.spec import Spec
