@@ -45,6 +45,8 @@ from .spec import Spec
 from .store import Store
 
 log = logging.getLogger("mock_server")
+# Unknown query parameters are ignored, as the real server does; Connexion logs each one as an ERROR.
+logging.getLogger("connexion.decorators.parameter").setLevel(logging.CRITICAL)
 DEFAULT_API_KEY = "sk_flexprice_mock_dev_key"
 
 
