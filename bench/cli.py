@@ -49,8 +49,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--spec", choices=("seed", "full", "both"), default="both")
     p.add_argument("--workloads", default="a,b,c", help="comma-separated subset of a,b,c")
     p.add_argument("--servers", default="mock,prism", help="comma-separated subset of mock,prism")
-    p.add_argument("--duration", type=int, default=10.0, help="seconds of measured load per run")
-    p.add_argument("--warmup", type=int, default=2.0, help="seconds of unmeasured load before each run")
+    p.add_argument("--duration", type=int, default=10, help="seconds of measured load per run")
+    p.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load before each run")
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=3, help="runs per server, spec and workload")
@@ -77,10 +77,12 @@ def git_revision() -> str:
     return revision + (" + uncommitted changes" if git("status", "--porcelain", "--", "mock_server", "bench") else "")
 
 
-def header(args: argparse.Namespace, servers: list[str]) -> str:
+def header(args: argparse.Namespace, servers: list[str], load_before: tuple[float, ...]) -> str:
     lines = [
         f"- command: `{shlex.join(['python', '-m', 'bench', *sys.argv[1:]])}`",
         f"- machine: {machine()}",
+        f"- 1-min load average: {load_before[0]:.2f} before the runs, {os.getloadavg()[0]:.2f} after "
+        "(anything above ~0 means other processes shared the cores)",
         f"- python {platform.python_version()}, flexprice-mock at {git_revision()}",
     ]
     if not args.smoke:
@@ -113,9 +115,10 @@ def benchmark(args: argparse.Namespace) -> int:
     drive = smoke_driver(args.requests) if args.smoke else wrk_driver(
         args.duration, args.warmup, args.threads, args.connections)
     titles = {w.key: w.title for w in WORKLOADS.values()}
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-logs-") as logs:
         measurements = execute(plan, drive, Path(logs))
-    report = "\n\n".join([header(args, servers), load_table(measurements, titles),
+    report = "\n\n".join([header(args, servers, load_before), load_table(measurements, titles),
                           process_table(measurements), targets_table(measurements)])
     print(report)
     print(f"\nraw measurements: {save(measurements, report, args.results_dir)}", file=sys.stderr)

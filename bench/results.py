@@ -23,10 +23,15 @@ class LoadResult:
     p99_us: int
     non2xx: int
     socket_errors: int
+    server_cpu_s: float = 0.0
 
     @property
     def rps(self) -> float:
         return self.requests / (self.duration_us / 1e6) if self.duration_us else 0.0
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.server_cpu_s * 1e6 / self.requests if self.requests else 0.0
 
 
 @dataclass(slots=True, frozen=True)
@@ -39,6 +44,7 @@ class Measurement:
     round: int
     load: LoadResult
     startup_s: float
+    startup_cpu_s: float
     rss_kb: int
     hwm_kb: int
 
@@ -55,6 +61,7 @@ class Row:
     p99_ms: float
     non2xx: int
     socket_errors: int
+    cpu_us: float
 
 
 def summarise(group: list[Measurement]) -> Row:
@@ -64,6 +71,7 @@ def summarise(group: list[Measurement]) -> Row:
         p99_ms=statistics.median(m.load.p99_us for m in group) / 1000,
         non2xx=sum(m.load.non2xx for m in group),
         socket_errors=sum(m.load.socket_errors for m in group),
+        cpu_us=statistics.median(m.load.cpu_us_per_request for m in group),
     )
 
 
@@ -76,15 +84,17 @@ def group_by(measurements: list[Measurement], *keys: str) -> dict[tuple, list[Me
 
 def load_table(measurements: list[Measurement], titles: dict[str, str]) -> str:
     rows = [
-        "| spec | workload | server | req/s | p50 ms | p99 ms | non-2xx | socket errors | req/s mock/Prism |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| spec | workload | server | req/s | p50 ms | p99 ms | non-2xx | socket errors | req/s mock/Prism "
+        "| server CPU µs/req | CPU/req Prism/mock |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     groups = group_by(measurements, "spec", "workload", "server")
     for (spec, workload, server), group in groups.items():
         row = summarise(group)
         rows.append(
             f"| {spec} | ({workload}) {titles[workload]} | {server} | {row.rps:,.0f} | {row.p50_ms:.2f} "
-            f"| {row.p99_ms:.2f} | {row.non2xx} | {row.socket_errors} | {_ratio(groups, spec, workload, server)} |"
+            f"| {row.p99_ms:.2f} | {row.non2xx} | {row.socket_errors} | {_ratio(groups, spec, workload, server)} "
+            f"| {row.cpu_us:,.0f} | {_cpu_ratio(groups, spec, workload, server)} |"
         )
     return "\n".join(rows)
 
@@ -97,16 +107,28 @@ def _ratio(groups: dict[tuple, list[Measurement]], spec: str, workload: str, ser
     return f"{summarise(mock).rps / summarise(prism).rps:.2f}x"
 
 
+def _cpu_ratio(groups: dict[tuple, list[Measurement]], spec: str, workload: str, server: str) -> str:
+    """Prism's CPU per request over the mock's: how much less work the mock does per answer,
+    a figure that other load on the machine disturbs far less than req/s."""
+    prism = groups.get((spec, workload, "prism"))
+    mock = groups.get((spec, workload, "mock"))
+    if server != "mock" or not (prism and mock) or not summarise(mock).cpu_us:
+        return ""
+    return f"{summarise(prism).cpu_us / summarise(mock).cpu_us:.2f}x"
+
+
 def process_table(measurements: list[Measurement]) -> str:
     rows = [
-        "| spec | server | starts | time to first answer s (median) | RSS after load MiB (max) | peak RSS MiB |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        "| spec | server | starts | time to first answer s (median) | start-up CPU s (median) "
+        "| RSS after load MiB (max) | peak RSS MiB |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for (spec, server), group in group_by(measurements, "spec", "server").items():
         startup = statistics.median(m.startup_s for m in group)
+        startup_cpu = statistics.median(m.startup_cpu_s for m in group)
         rss = max(m.rss_kb for m in group) / MIB
         hwm = max(m.hwm_kb for m in group) / MIB
-        rows.append(f"| {spec} | {server} | {len(group)} | {startup:.2f} | {rss:.1f} | {hwm:.1f} |")
+        rows.append(f"| {spec} | {server} | {len(group)} | {startup:.2f} | {startup_cpu:.2f} | {rss:.1f} | {hwm:.1f} |")
     return "\n".join(rows)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -45,26 +45,31 @@ def execute(plan: Plan, drive: Driver, log_dir: Path) -> list[Measurement]:
     measurements = []
     for label, path, workload, round_no, name in runs(plan):
         server = STARTERS[name](path, CREATE_KEY, log_dir)
+        startup_cpu = server.cpu_seconds()
         try:
             load = drive(workload, server)
             memory = server.rss_kb()
         finally:
             server.stop()
-        measurement = Measurement(label, workload.key, name, round_no, load, server.startup_s,
+        measurement = Measurement(label, workload.key, name, round_no, load, server.startup_s, startup_cpu,
                                   memory["VmRSS"], memory["VmHWM"])
         measurements.append(measurement)
         print(f"  {label} ({workload.key}) {name} round {round_no}: {load.rps:,.0f} req/s, "
-              f"p99 {load.p99_us / 1000:.2f} ms, non-2xx {load.non2xx}, start {server.startup_s:.2f} s, "
+              f"p99 {load.p99_us / 1000:.2f} ms, non-2xx {load.non2xx}, {load.cpu_us_per_request:,.0f} CPU µs/req, "
+              f"start {server.startup_s:.2f} s ({startup_cpu:.2f} s CPU), "
               f"RSS {memory['VmRSS'] / 1024:.1f} MiB", file=sys.stderr, flush=True)
     return measurements
 
 
 def wrk_driver(duration: int, warmup: int, threads: int, connections: int) -> Driver:
-    """Warm up with the same workload, then the measured run; both bounded by wrk's -d."""
+    """Warm up with the same workload, then the measured run; both bounded by wrk's -d. The
+    server's CPU time is read around the measured run only."""
     def drive(workload: Workload, server: Server) -> LoadResult:
         if warmup > 0:
             run_wrk(workload, server.base_url, warmup, threads, connections)
-        return run_wrk(workload, server.base_url, duration, threads, connections)
+        cpu_before = server.cpu_seconds()
+        load = run_wrk(workload, server.base_url, duration, threads, connections)
+        return replace(load, server_cpu_s=server.cpu_seconds() - cpu_before)
 
     return drive
 
@@ -72,7 +77,7 @@ def wrk_driver(duration: int, warmup: int, threads: int, connections: int) -> Dr
 def smoke_driver(requests: int) -> Driver:
     """A handful of sequential httpx requests: proves the plumbing, measures nothing of note."""
     def drive(workload: Workload, server: Server) -> LoadResult:
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), server.cpu_seconds()
         with httpx.Client(timeout=10.0) as client:
             responses = workload.smoke(client, server.base_url, requests)
         elapsed = sorted(r.elapsed.total_seconds() * 1e6 for r in responses)
@@ -83,6 +88,7 @@ def smoke_driver(requests: int) -> Driver:
             p99_us=int(_percentile(elapsed, 0.99)),
             non2xx=sum(1 for r in responses if not r.is_success),
             socket_errors=0,
+            server_cpu_s=server.cpu_seconds() - cpu_before,
         )
 
     return drive

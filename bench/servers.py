@@ -25,6 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PRISM_PACKAGE = "@stoplight/prism-cli@5"
 API_KEY = "bench-key"
 START_TIMEOUT = 90.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class BenchError(RuntimeError):
@@ -90,6 +91,11 @@ class Server:
             if key in ("VmRSS", "VmHWM"):
                 fields[key] = int(value.split()[0])
         return fields
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process (all its threads) has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
     def stop(self) -> None:
         if self.process.poll() is None:
