@@ -197,6 +197,12 @@ def test_path_traversal_is_a_404(target, raw_path):
     assert (status, headers["content-type"], json.loads(body)["message"]) == (404, "application/json", "route not found")
 
 
+def test_query_integer_beyond_64_bits_is_a_400(full_mock):
+    response = httpx.get(f"{full_mock.url}/secrets/api/keys", params={"offset": 10**30},
+                         headers={"x-api-key": full_mock.api_key})
+    assert_error(response, 400, "query parameter 'offset'")
+
+
 def test_method_the_path_does_not_have_is_a_405_naming_every_documented_method(full_mock):
     response = httpx.request("PATCH", f"{full_mock.url}/customers/cust_x", headers={"x-api-key": full_mock.api_key})
     assert_error(response, 405)
