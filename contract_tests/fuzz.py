@@ -15,6 +15,7 @@ from schemathesis.engine import StopReason, events, from_schema
 
 from .config import GateConfig
 from .report import Failure, Report, mask
+from .semantic import CODES_FOR_STATUS
 
 ENABLED_CHECKS = (
     "not_a_server_error", "status_code_conformance", "content_type_conformance",
@@ -27,13 +28,6 @@ DISABLED_CHECKS = (
     "missing_required_header", "object_level_authorization", "unsupported_method",
     "allow_header_conformance",
 )
-# The real server's mapping of its error kinds to statuses.
-CODES_FOR_STATUS = {
-    400: {"validation_error", "invalid_operation", "http_client_error"},
-    403: {"permission_denied"},
-    404: {"not_found"},
-    409: {"already_exists", "version_conflict"},
-}
 
 
 @schemathesis.check
@@ -78,7 +72,8 @@ def project_config(config: GateConfig) -> SchemathesisConfig:
         "workers": 1,
         "generation": {"max-examples": config.max_examples, "database": "none"},
         "checks": checks,
-        "phases": {"stateful": {"enabled": not config.read_only}},
+        # Links come from the overlay (the mock's resource inference), not from Schemathesis's own guesses.
+        "phases": {"stateful": {"enabled": not config.read_only, "inference": {"algorithms": []}}},
         "warnings": False,
     }
     if config.read_only:

@@ -43,13 +43,7 @@ def run_gate(url: str, spec: Path, seed: int, **options: object) -> gate.Report:
     return gate.run(config)
 
 
-MOCK_OFFSET_OVERFLOW = pytest.mark.xfail(strict=True, reason=(
-    "mock bug: GET /v1/secrets/api/keys?offset=22857496104181488943104 answers 500 internal_error "
-    "(orjson cannot serialise the echoed offset); the real server answers 400. Seed 3 finds it."
-))
-
-
-@pytest.mark.parametrize("seed", [1, 2, pytest.param(3, marks=MOCK_OFFSET_OVERFLOW)])
+@pytest.mark.parametrize("seed", SEEDS)
 def test_gate_passes_the_correct_mock_on_the_secrets_spec(secrets_spec: Path, seed: int) -> None:
     with MockServer(spec=secrets_spec, api_keys=[API_KEY]) as mock:
         report = run_gate(mock.url, secrets_spec, seed)
@@ -69,6 +63,13 @@ def test_gate_fails_each_broken_server_with_the_check_for_its_defect(secrets_spe
     )
     assert all(failure.curl.startswith("curl ") for failure in report.failures if failure.check in defect.caught_by)
     assert time.monotonic() - started < VERDICT_SECONDS
+
+
+def test_stateful_phase_follows_the_derived_link_from_create_to_delete(secrets_spec: Path) -> None:
+    with broken_server("new_key_not_found_on_delete", secrets_spec, API_KEY) as url:
+        config = GateConfig(base_url=url, api_key=API_KEY, spec=secrets_spec, max_examples=5, request_timeout=2)
+        report = gate.run(config, only=("schemathesis",))
+    assert "ensure_resource_availability" in report.failed_checks(), summary(report)
 
 
 def test_gate_passes_the_correct_server_behind_the_same_proxy(secrets_spec: Path) -> None:
@@ -93,6 +94,13 @@ def test_rate_limit_spaces_the_requests(secrets_spec: Path) -> None:
         elapsed = time.monotonic() - started
     assert report.passed, summary(report)
     assert elapsed >= (report.requests - 1) / 50
+
+
+def test_semantic_checks_pass_the_mock_on_the_full_spec(full_spec: Path) -> None:
+    with MockServer(spec=full_spec, api_keys=[API_KEY]) as mock:
+        report = run_gate(mock.url, full_spec, seed=1, fuzz=False)
+    assert report.passed, summary(report)
+    assert report.requests > 2 * 250  # no key and a wrong key on every secured operation, at least
 
 
 def test_links_chain_create_to_get_update_and_delete_without_touching_the_spec(full_spec: Path) -> None:

@@ -90,6 +90,17 @@ class DeleteNotPersisted(Defect):
         return await forward(request)
 
 
+class NewKeyNotFoundOnDelete(Defect):
+    """A key just created cannot be deleted: 404, as if the create never stored it."""
+
+    name, caught_by = "new_key_not_found_on_delete", frozenset({"ensure_resource_availability", "delete_means_gone"})
+
+    async def handle(self, request: Request, forward: Forward) -> Response:
+        if is_delete(request) and request.headers.get("x-api-key"):
+            return Response(404).set_json({"code": "not_found", "message": "secret not found", "http_status_code": 404})
+        return await forward(request)
+
+
 class UnknownDeleteIs204(Defect):
     """Deleting an id nobody created answers 204 instead of 404."""
 
@@ -282,7 +293,7 @@ class HangingList(Defect):
 
 DEFECTS: tuple[type[Defect], ...] = (
     CreatedKeyMissingFromList, ListedNameDiffers, DeletedKeyStillAuthenticates, DeleteNotPersisted,
-    UnknownDeleteIs204, LimitIgnored, OffsetIgnored, WrongTotal, OldestFirst, InvalidLimitClamped,
+    NewKeyNotFoundOnDelete, UnknownDeleteIs204, LimitIgnored, OffsetIgnored, WrongTotal, OldestFirst, InvalidLimitClamped,
     IntegrationKeyAccepted, ServerErrorOnEmptyName, ListAsPlainText, SchemaInvalidSecret,
     ProblemJsonErrors, WrongErrorCode, AuthIgnored, UnauthorizedAsText, NewKeyRejected, HangingList,
 )
