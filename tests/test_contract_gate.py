@@ -16,7 +16,7 @@ import pytest
 
 from contract_tests import gate, overlay
 from contract_tests.config import GateConfig
-from contract_tests.report import summary
+from contract_tests.report import Report, summary
 from mock_server.runner import MockServer
 from mock_server.spec import Spec
 from tests.broken.defects import DEFECTS
@@ -38,7 +38,7 @@ def secrets_spec(full_spec: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     return path
 
 
-def run_gate(url: str, spec: Path, seed: int, **options: object) -> gate.Report:
+def run_gate(url: str, spec: Path, seed: int, **options: object) -> Report:
     config = GateConfig(base_url=url, api_key=API_KEY, spec=spec, seed=seed, max_examples=5, request_timeout=2, **options)
     return gate.run(config)
 
@@ -103,6 +103,17 @@ def test_semantic_checks_pass_the_mock_on_the_full_spec(full_spec: Path) -> None
     assert report.requests > 2 * 250  # no key and a wrong key on every secured operation, at least
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "mock bug: GET /v1/rbac/roles/a%0Ab (an id holding a newline) answers 404 "
+    '{"code":"not_found","message":"route not found","http_status_code":404}, which breaks the documented '
+    "404 schema of getRbacRole (a map of strings); other unknown ids get the conforming body"
+))
+def test_schemathesis_passes_the_mock_on_rbac_role_lookups(full_spec: Path) -> None:
+    with MockServer(spec=full_spec, api_keys=[API_KEY]) as mock:
+        report = run_gate(mock.url, full_spec, seed=1, include=("getRbacRole",))
+    assert report.passed, summary(report)
+
+
 def test_links_chain_create_to_get_update_and_delete_without_touching_the_spec(full_spec: Path) -> None:
     spec = Spec.load(full_spec)
     before = spec.digest
@@ -147,6 +158,19 @@ def test_console_script_exits_zero_on_the_mock_and_one_on_a_broken_server(secret
     assert "[delete_means_gone]" in failing.stdout and "curl -X GET" in failing.stdout
     assert API_KEY not in failing.stdout
     assert '<testcase classname="flexprice-contract" name="delete_means_gone"><failure' in junit.read_text()
+
+
+def test_pytest_form_fails_a_broken_server_on_the_rule_it_breaks(secrets_spec: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    with broken_server("wrong_total", secrets_spec, API_KEY) as url:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", str(root / "contract_tests"), "-q", "--base-url", url, "--api-key", API_KEY,
+             "--spec", str(secrets_spec), "--max-examples", "3"],
+            capture_output=True, text=True, timeout=VERDICT_SECONDS * 2, cwd=root,
+        )
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "FAILED contract_tests/test_contract.py::test_implementation_honours_flexprice_rule[pagination]" in result.stdout
+    assert "1 failed, 8 passed" in result.stdout
 
 
 def test_console_script_without_base_url_tests_the_project_mock() -> None:
