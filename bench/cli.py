@@ -77,13 +77,13 @@ def git_revision() -> str:
     return revision + (" + uncommitted changes" if git("status", "--porcelain", "--", "mock_server", "bench") else "")
 
 
-def header(args: argparse.Namespace, servers: list[str], load_before: tuple[float, ...]) -> str:
+def header(args: argparse.Namespace, servers: list[str], load_before: tuple[float, ...], revision: str) -> str:
     lines = [
         f"- command: `{shlex.join(['python', '-m', 'bench', *sys.argv[1:]])}`",
         f"- machine: {machine()}",
         f"- 1-min load average: {load_before[0]:.2f} before the runs, {os.getloadavg()[0]:.2f} after "
         "(anything above ~0 means other processes shared the cores)",
-        f"- python {platform.python_version()}, flexprice-mock at {git_revision()}",
+        f"- python {platform.python_version()}, flexprice-mock at {revision} (when the runs began)",
     ]
     if not args.smoke:
         lines.append(f"- load: {wrk_version()}, -t{args.threads} -c{args.connections}, "
@@ -115,10 +115,10 @@ def benchmark(args: argparse.Namespace) -> int:
     drive = smoke_driver(args.requests) if args.smoke else wrk_driver(
         args.duration, args.warmup, args.threads, args.connections)
     titles = {w.key: w.title for w in WORKLOADS.values()}
-    load_before = os.getloadavg()
+    load_before, revision = os.getloadavg(), git_revision()
     with tempfile.TemporaryDirectory(prefix="bench-logs-") as logs:
         measurements = execute(plan, drive, Path(logs))
-    report = "\n\n".join([header(args, servers, load_before), load_table(measurements, titles),
+    report = "\n\n".join([header(args, servers, load_before, revision), load_table(measurements, titles),
                           process_table(measurements), targets_table(measurements)])
     print(report)
     print(f"\nraw measurements: {save(measurements, report, args.results_dir)}", file=sys.stderr)
