@@ -103,11 +103,14 @@ class Context:
         )
         return exchange, payload["items"], payload.get("pagination") or {}
 
-    def secured_probe(self) -> Operation | None:
-        """A secured operation that is safe to call with any key and needs no path parameter."""
-        candidates = [op for op in self.operations.values() if op.secured and "{" not in op.path]
-        safe = [op for op in candidates if op.method == "get"]
-        return (safe or [op for op in candidates if op.operation_id == CREATE] or [None])[0]
+    def secured_probe(self) -> Operation:
+        """Where to try a key: the key list, else another secured GET without path parameters,
+        else the key create itself (the checks that probe all need createApiKey)."""
+        candidates = [
+            op for op in self.operations.values()
+            if op.secured and "{" not in op.path and (op.method == "get" or op.operation_id == CREATE)
+        ]
+        return min(candidates, key=lambda op: (op.operation_id != LIST, op.method != "get"))
 
     def probe_with(self, key: str | None) -> Exchange:
         op = self.secured_probe()
