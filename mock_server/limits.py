@@ -111,8 +111,8 @@ def is_json(scope: Scope) -> bool:
 
 
 def checked_json(body: bytes) -> bytes:
-    """`body` when it is JSON the mock can handle, a repaired copy for lone surrogates, or a
-    `BodyRejected` saying what is wrong. Depth is measured on the text, so a 100,000-level
+    """`body` when it is JSON the mock can handle as it is, a re-encoded copy where it had to
+    change (integers beyond int64, lone surrogates), or a `BodyRejected` saying what is wrong. Depth is measured on the text, so a 100,000-level
     document costs one regex pass and never reaches a recursive parser."""
     try:
         text = body.decode("utf-8")
