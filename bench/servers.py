@@ -36,8 +36,13 @@ def cache_dir() -> Path:
     return Path(os.environ.get("FLEXPRICE_BENCH_CACHE", REPO_ROOT / "bench" / ".cache"))
 
 
+def prism_prefix() -> Path:
+    """The npm prefix Prism is installed into."""
+    return cache_dir() / "prism"
+
+
 def prism_entry() -> Path:
-    return cache_dir() / "prism" / "node_modules" / "@stoplight" / "prism-cli" / "dist" / "index.js"
+    return prism_prefix() / "node_modules" / "@stoplight" / "prism-cli" / "dist" / "index.js"
 
 
 def install_prism() -> Path:
@@ -48,7 +53,7 @@ def install_prism() -> Path:
     npm, node = shutil.which("npm"), shutil.which("node")
     if not (npm and node):
         raise BenchError("Prism needs Node.js and npm: install them (apt-get install nodejs npm)")
-    prefix = entry.parents[3]
+    prefix = prism_prefix()
     prefix.mkdir(parents=True, exist_ok=True)
     print(f"installing {PRISM_PACKAGE} into {prefix} ...", file=sys.stderr)
     subprocess.run(

@@ -2,7 +2,7 @@
 
 Each run starts the real server process the way the benchmark does, proves it answers, sends a
 dozen requests of every workload with httpx and reads the process's memory. wrk is not needed;
-Prism is checked only where Node.js and npm exist (it is installed into the bench cache once).
+Prism is checked only where Node.js and npm exist (installed into the bench cache once, as setup).
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.servers import install_prism
 from bench.wrk import INSTALL_HINT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,9 +53,15 @@ def test_smoke_run_on_the_full_spec_serves_all_three_workloads(tmp_path: Path, f
     assert_all_answered(runs, {("full", "a", "mock"), ("full", "b", "mock"), ("full", "c", "mock")})
 
 
-@pytest.mark.skipif(not (shutil.which("node") and shutil.which("npm")),
-                    reason="Prism needs Node.js and npm, which this machine lacks")
-def test_smoke_run_drives_prism_at_its_root_path_with_the_same_workload(tmp_path: Path) -> None:
+@pytest.fixture(scope="session")
+def prism() -> Path:
+    """Prism in the bench cache; installing it (npm, once per checkout) is setup, not the smoke run."""
+    if not (shutil.which("node") and shutil.which("npm")):
+        pytest.skip("Prism needs Node.js and npm, which this machine lacks")
+    return install_prism()
+
+
+def test_smoke_run_drives_prism_at_its_root_path_with_the_same_workload(tmp_path: Path, prism: Path) -> None:
     runs = smoke(tmp_path, "--spec", "seed", "--servers", "prism")
     assert_all_answered(runs, {("seed", "b", "prism")})
 
