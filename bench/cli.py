@@ -14,12 +14,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from bench import growth
 from bench.results import load_table, process_table, targets_table
 from bench.runs import Plan, execute, smoke_driver, wrk_driver
-from bench.servers import REPO_ROOT, BenchError, install_prism, prism_version
+from bench.servers import REPO_ROOT, STARTERS, BenchError, install_prism, prism_version
 from bench.workloads import WORKLOADS
 from bench.wrk import require_wrk, wrk_version
 
@@ -104,10 +105,18 @@ def save(measurements: list, report: str, folder: Path) -> Path:
     return path
 
 
+def choices(value: str, known: Iterable[str], option: str) -> list[str]:
+    picked = value.split(",")
+    unknown = sorted(set(picked) - set(known))
+    if unknown:
+        raise BenchError(f"{option}: unknown {', '.join(unknown)} (choose from {', '.join(known)})")
+    return picked
+
+
 def benchmark(args: argparse.Namespace) -> int:
-    servers = args.servers.split(",")
-    plan = Plan(spec_paths(args.spec), [WORKLOADS[k] for k in args.workloads.split(",")], servers,
-                1 if args.smoke else args.rounds)
+    servers = choices(args.servers, STARTERS, "--servers")
+    workloads = [WORKLOADS[key] for key in choices(args.workloads, WORKLOADS, "--workloads")]
+    plan = Plan(spec_paths(args.spec), workloads, servers, 1 if args.smoke else args.rounds)
     if not args.smoke:
         require_wrk()
     if "prism" in servers:
