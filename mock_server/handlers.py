@@ -54,7 +54,8 @@ class Api:
         self.model = model
         self.store = store
         self.schemas = Schemas(spec)
-        self.synth = Synth(spec, self.schemas, seed)
+        self.synth = Synth(spec, self.schemas, seed, empty=True)  # computed answers
+        self.fake = Synth(spec, self.schemas, seed)  # `Prefer: dynamic=true`
         self.behaviours: dict[str, Callable[[Api, Call], Response]] = {}
         store.on_reset(self.bootstrap)
 
@@ -163,6 +164,7 @@ class Api:
     def do_computed(self, call: Call) -> Response:
         """A synthesized answer; under an item (`/subscriptions/{id}/v2`) the item must exist,
         and an answer that is a view of it (`SubscriptionResponseV2`) carries its fields."""
+        self.paging(call.params)  # a query `limit`/`offset` follows the real server's list rules
         owner = call.op.parent or call.op.resource
         if owner is None:
             return self.render(call.op, None)
@@ -278,9 +280,14 @@ class Api:
                     return self.schemas.conform(changes, resource.record_schema)
         return {}
 
-    def page(self, op: Operation, resource: Resource | None, filters: dict, exclude: tuple = ()) -> Response:
+    @staticmethod
+    def paging(filters: dict) -> tuple[int, int]:
+        """`limit` 1..1000 (default 50) and `offset` >= 0, as the real server checks them."""
         limit = _bounded_int(filters.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT, "limit")
-        offset = _bounded_int(filters.get("offset"), 0, 0, None, "offset")
+        return limit, _bounded_int(filters.get("offset"), 0, 0, None, "offset")
+
+    def page(self, op: Operation, resource: Resource | None, filters: dict, exclude: tuple = ()) -> Response:
+        limit, offset = self.paging(filters)
         records = [] if resource is None else self.store.select(
             resource.collection, self.predicate(resource, filters, exclude)
         )

@@ -126,7 +126,7 @@ class PreferMiddleware:
             message = f"{op.operation_id}: status {code} requested with Prefer"
             if self.api.schemas.is_valid(errors.envelope(code, message), schema):
                 return errors.error_response(code, message)
-        return json_response(self.api.synth.value(schema), code)
+        return json_response(self.api.fake.value(schema), code)
 
     def example(self, op: Operation, code: int, media: dict, name: str) -> object:
         examples = {key: self.api.spec.resolve(value).get("value") for key, value in media.get("examples", {}).items()}

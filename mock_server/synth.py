@@ -71,12 +71,15 @@ class Schemas:
 
 
 class Synth:
-    """Deterministic fake values for a schema."""
+    """Deterministic fake values for a schema. `empty=True` makes the well-formed empty answer a
+    computed endpoint gives when nothing stored backs it: numbers at their minimum (counts and
+    totals 0 beside empty lists), decimal strings `"0"`."""
 
-    def __init__(self, spec: Spec, schemas: Schemas, seed: int = 0) -> None:
+    def __init__(self, spec: Spec, schemas: Schemas, seed: int = 0, empty: bool = False) -> None:
         self.spec = spec
         self.schemas = schemas
         self.random = random.Random(seed)
+        self.empty = empty
 
     def value(self, schema: dict | None, depth: int = 0, name: str = "") -> object:
         node = self.spec.resolve(schema) if schema else {}
@@ -107,17 +110,17 @@ class Synth:
         if node.get("format") == "date-time":
             return FIXED_TIME
         if NUMERIC_WORDS & set(name.split("_")):
-            return str(1 + self.random.randrange(99))  # decimals travel as strings: `"amount": "42"`
+            return "0" if self.empty else str(1 + self.random.randrange(99))  # decimals travel as strings: `"amount": "42"`
         text = f"{name or 'value'}_{self.random.randrange(16**6):06x}"
         low, high = node.get("minLength", 0), node.get("maxLength")
         text = text.ljust(low, "x")
         return text[:high] if high else text
 
     def _integer(self, node: dict, depth: int, name: str) -> int:
-        return int(node.get("minimum", 0)) + self.random.randrange(100)
+        return int(node.get("minimum", 0)) + (0 if self.empty else self.random.randrange(100))
 
     def _number(self, node: dict, depth: int, name: str) -> float:
-        return float(node.get("minimum", 0)) + self.random.randrange(10000) / 100
+        return float(node.get("minimum", 0)) + (0 if self.empty else self.random.randrange(10000) / 100)
 
     def _boolean(self, node: dict, depth: int, name: str) -> bool:
         return False

@@ -385,3 +385,16 @@ def test_an_operation_with_its_own_error_schema_gets_its_error_in_that_shape(api
     response = api("GET", "rbac/roles/nope")
     assert response.status_code == 404
     assert all(isinstance(v, str) for v in response.json().values()) and response.json()["code"] == "not_found"
+
+
+def test_computed_answer_with_nothing_stored_is_empty_with_zero_counts(full_client, full_checker):
+    response = full_client.get("v1/subscription-schedules")
+    assert response.status_code == 200
+    full_checker.check(response)
+    assert response.json() == {"count": 0, "schedules": []}
+
+
+def test_computed_lists_check_query_paging_like_the_real_server(full_client):
+    response = full_client.get("v1/subscription-schedules", params={"offset": -1})
+    assert response.status_code == 400
+    assert response.json()["message"] == "offset must be at least 0"
