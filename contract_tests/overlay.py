@@ -4,7 +4,8 @@ Three things are laid over a copy of the document:
 
 * operations outside `--include-operation`/`--exclude-operation`/`--read-only` are dropped;
 * error answers the real server gives everywhere but the spec does not document (401 on secured
-  operations, 404 for an unknown id in the path or the body, 400 where input can be invalid) are added with the spec's own
+  operations, 404 for an unknown id in the path or the body, 400 where input can be invalid,
+  409 on creates and updates of resources with unique keys) are added with the spec's own
   `errors.ErrorResponse` schema, so a correct server raises no status-code false alarm while the
   body is still validated;
 * OpenAPI links, derived from the same resource inference the mock uses, so Schemathesis's
@@ -71,6 +72,8 @@ def _add_real_errors(operation: dict, op: Operation) -> None:
     statuses.append("404")  # an unknown id in the path, the body or the query
     if op.parameters or op.request_schema is not None:
         statuses.append("400")
+    if op.role in ("create", "update") and op.resource is not None and op.resource.unique_keys:
+        statuses.append("409")  # a taken `lookup_key`, `external_id`, ...
     for status in statuses:
         responses.setdefault(status, {
             "description": "Added by the contract gate: the real server answers this on any such operation",
