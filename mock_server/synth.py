@@ -13,11 +13,13 @@ from __future__ import annotations
 import random
 from datetime import datetime, timezone
 
+import jsonschema_rs
 from openapi_schema_validator import OAS30Validator
 
 from .spec import Spec
 
 MAX_DEPTH = 3
+SPEC_URI = "urn:flexprice-mock:spec"
 # Words of string field names that hold decimals in Flexprice (`amount`, `conversion_rate`).
 NUMERIC_WORDS = {"amount", "balance", "rate", "credits", "quantity", "total", "subtotal", "price",
                  "threshold", "multiplier", "factor", "usage", "cost", "due", "paid", "remaining"}
@@ -25,23 +27,39 @@ FIXED_TIME = datetime(2026, 1, 1, tzinfo=timezone.utc).isoformat().replace("+00:
 
 
 class Schemas:
-    """Compiled validators for the spec's schemas, cached by schema object."""
+    """Compiled validators for the spec's schemas, cached by schema object.
+
+    `is_valid` asks jsonschema-rs first (compiled, ~100x faster; it is on the hot path of every
+    write) and only on a "no" asks the OpenAPI 3.0 validator, which alone knows `nullable`; so
+    the answer is always the OpenAPI one. `errors` uses the OpenAPI validator for its messages.
+    """
 
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
-        self._validators: dict[int, OAS30Validator] = {}
         self._components = spec.document.get("components", {})
+        self._registry = jsonschema_rs.Registry([(SPEC_URI, {"components": self._components})])
+        # id(schema) -> (schema, validator): the schema is kept so its id is never reused
+        self._validators: dict[int, tuple[dict, OAS30Validator]] = {}
+        self._fast: dict[int, tuple[dict, jsonschema_rs.Draft4Validator]] = {}
 
     def validator(self, schema: dict) -> OAS30Validator:
-        found = self._validators.get(id(schema))
-        if found is None:
+        entry = self._validators.get(id(schema))
+        if entry is None or entry[0] is not schema:
             # relative `#/components/...` refs resolve against the root of the validated schema
-            found = OAS30Validator({**schema, "components": self._components})
-            self._validators[id(schema)] = found
-        return found
+            entry = (schema, OAS30Validator({**schema, "components": self._components}))
+            self._validators[id(schema)] = entry
+        return entry[1]
+
+    def _compiled(self, schema: dict) -> jsonschema_rs.Draft4Validator:
+        entry = self._fast.get(id(schema))
+        if entry is None or entry[0] is not schema:
+            compiled = jsonschema_rs.Draft4Validator(_absolute(schema), validate_formats=True, registry=self._registry)
+            entry = (schema, compiled)
+            self._fast[id(schema)] = entry
+        return entry[1]
 
     def is_valid(self, value: object, schema: dict) -> bool:
-        return self.validator(schema).is_valid(value)
+        return self._compiled(schema).is_valid(value) or self.validator(schema).is_valid(value)
 
     def errors(self, value: object, schema: dict) -> list[str]:
         return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
@@ -55,6 +73,8 @@ class Schemas:
         node = self.spec.resolve(schema)
         props = self.spec.properties(node)
         extra = node.get("additionalProperties", not props)
+        if (extra is not False or record.keys() <= props.keys()) and self._compiled(schema).is_valid(record):
+            return dict(record)  # the common case: one compiled check of the whole record
         kept = {}
         for key, value in record.items():
             sub = props.get(key)
@@ -68,6 +88,16 @@ class Schemas:
             elif extra is True or (isinstance(extra, dict) and self.is_valid(value, extra)):
                 kept[key] = value
         return kept
+
+
+def _absolute(node: object) -> object:
+    """A copy of an inline schema whose `#/components/...` refs point into the registry."""
+    if isinstance(node, dict):
+        return {k: SPEC_URI + v if k == "$ref" and isinstance(v, str) and v.startswith("#/") else _absolute(v)
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_absolute(v) for v in node]
+    return node
 
 
 class Synth:
