@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from mock_server.resources import infer
 from mock_server.spec import Spec
@@ -46,7 +47,7 @@ def _applies(check: semantic.SemanticCheck, ctx: semantic.Context) -> bool:
     return all(op in ctx.operations for op in check.needs) and not (check.writes and ctx.read_only)
 
 
-def _run_check(ctx: semantic.Context, name: str, func) -> None:
+def _run_check(ctx: semantic.Context, name: str, func: Callable[[semantic.Context], None]) -> None:
     """Run one check; a timeout or a dead connection ends it as a failure of its own."""
     ctx.check = name
     if name != "clean_up":

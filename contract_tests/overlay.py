@@ -1,6 +1,6 @@
 """The in-memory view of the spec the gate tests against; the spec file itself is never changed.
 
-Three things are laid over a copy of the document:
+Four things are laid over a copy of the document:
 
 * operations outside `--include-operation`/`--exclude-operation`/`--read-only` are dropped;
 * error answers the real server gives everywhere but the spec does not document (401 on secured
