@@ -40,6 +40,7 @@ from .journal import Journal, JournalMiddleware
 from .openapi_document import OpenApiDocumentMiddleware
 from .params import NamedParameterValidator
 from .prefer import PreferMiddleware
+from .routing import tune
 from .resources import Model, Operation, generated_operation_id, infer
 from .spec import Spec
 from .store import Store
@@ -238,5 +239,6 @@ def create_app(
     app.add_error_handler(ApiError, _on_api_error)
     app.add_error_handler(Exception, _on_crash)
     app.state = api  # the in-process runner and admin endpoints reach the store through this
+    tune(app)
     app.journal, app.fixtures = journal, loader
     return app
