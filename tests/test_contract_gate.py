@@ -103,11 +103,6 @@ def test_semantic_checks_pass_the_mock_on_the_full_spec(full_spec: Path) -> None
     assert report.requests > 2 * 250  # no key and a wrong key on every secured operation, at least
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "mock bug: GET /v1/rbac/roles/a%0Ab (an id holding a newline) answers 404 "
-    '{"code":"not_found","message":"route not found","http_status_code":404}, which breaks the documented '
-    "404 schema of getRbacRole (a map of strings); other unknown ids get the conforming body"
-))
 def test_schemathesis_passes_the_mock_on_rbac_role_lookups(full_spec: Path) -> None:
     with MockServer(spec=full_spec, api_keys=[API_KEY]) as mock:
         report = run_gate(mock.url, full_spec, seed=1, include=("getRbacRole",))
