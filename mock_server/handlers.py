@@ -288,9 +288,7 @@ class Api:
 
     def page(self, op: Operation, resource: Resource | None, filters: dict, exclude: tuple = ()) -> Response:
         limit, offset = self.paging(filters)
-        records = [] if resource is None else self.store.select(
-            resource.collection, self.predicate(resource, filters, exclude)
-        )
+        records = [] if resource is None else self.matching(resource, filters, exclude)
         node = self.spec.resolve(op.response_schema)
         if node.get("type") == "array":
             return json_response(self.project(records, list_item_schema(self.spec, op.response_schema), resource), op.status)
@@ -299,6 +297,17 @@ class Api:
             "pagination": {"limit": limit, "offset": offset, "total": len(records)},
         }
         return json_response(body, op.status)
+
+    def matching(self, resource: Resource, filters: dict, exclude: tuple) -> list[dict]:
+        """Records the filters select, newest first: through a unique-key index when a filter
+        names one (`external_id`), else in one pass over the resource."""
+        predicate = self.predicate(resource, filters, exclude)
+        for key in resource.unique_keys:
+            value = filters.get(key)
+            if key not in exclude and isinstance(value, str) and value:
+                found = self.store.find(resource.collection, key, value)
+                return [found] if found is not None and (predicate is None or predicate(found)) else []
+        return self.store.select(resource.collection, predicate)
 
     def predicate(self, resource: Resource, filters: dict, exclude: tuple) -> Callable[[dict], bool] | None:
         """Equality for fields the record has, membership for id lists (`plan_ids`); an

@@ -398,3 +398,13 @@ def test_computed_lists_check_query_paging_like_the_real_server(full_client):
     response = full_client.get("v1/subscription-schedules", params={"offset": -1})
     assert response.status_code == 400
     assert response.json()["message"] == "offset must be at least 0"
+
+
+def test_search_by_a_unique_key_still_applies_the_other_filters(full_client):
+    created = full_client.post("customers", json={"external_id": "uniq-1", "name": "Ann", "email": "a@x.io"}).json()
+    full_client.post("customers", json={"external_id": "uniq-2", "name": "Ann", "email": "a@x.io"})
+    hit = full_client.post("customers/search", json={"external_id": "uniq-1", "email": "a@x.io"}).json()
+    miss = full_client.post("customers/search", json={"external_id": "uniq-1", "email": "b@x.io"}).json()
+    assert [c["id"] for c in hit["items"]] == [created["id"]]
+    assert hit["pagination"]["total"] == 1
+    assert miss == {"items": [], "pagination": {"limit": 50, "offset": 0, "total": 0}}
