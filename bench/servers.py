@@ -45,6 +45,9 @@ def prism_entry() -> Path:
     return prism_prefix() / "node_modules" / "@stoplight" / "prism-cli" / "dist" / "index.js"
 
 
+NPM_TIMEOUT_S = 300
+
+
 def install_prism() -> Path:
     """Install Prism 5 from npm into the cache folder once; later calls reuse it."""
     entry = prism_entry()
@@ -60,6 +63,7 @@ def install_prism() -> Path:
         [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--silent", PRISM_PACKAGE],
         check=True,
         stdout=subprocess.DEVNULL,
+        timeout=NPM_TIMEOUT_S,
     )
     if not entry.is_file():
         raise BenchError(f"npm finished but {entry} is missing")
