@@ -143,10 +143,10 @@ class Api:
             record = self.store.update(resource.collection, record["id"], changes)
         if self.same_schema(call.op.response_schema, resource.record_schema):
             return self.render(call.op, record)
-        state = {k: v for k, v in changes.items() if k.endswith("_status")}
+        state = next((v for k, v in changes.items() if k.endswith("_status")), None)
         result = {**body, **record, resource.foreign_key: record["id"],
                   "message": f"{resource.entity} {call.op.action} done"}
-        return self.render(call.op, result, prefer={"status": v for v in state.values()})
+        return self.render(call.op, result, prefer={"status": state} if state is not None else None)
 
     def do_singleton(self, call: Call) -> Response:
         """`/users/me`: the caller's own user record, with its tenant; PUT merges into it."""

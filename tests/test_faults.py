@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from mock_server.app import create_app
 from mock_server.cli import main
-from mock_server.faults import Faults, parse_duration, parse_latency
+from mock_server.faults import Faults, parse_latency
 from mock_server.spec import Spec
 
 from .conftest import SEED_SPEC
