@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
+import orjson
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionResponse
@@ -28,20 +29,21 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import errors
+from .admin import AdminMiddleware
+from .asgi import header
 from .behaviours import BEHAVIOURS
 from .bodies import BODY_VALIDATORS
-from .admin import AdminMiddleware
 from .errors import ApiError
 from .faults import Faults
 from .fixtures import Fixtures, read
 from .handlers import Api, Call
-from .limits import DEFAULT_MAX_BODY, BodyGuard
 from .journal import Journal, JournalMiddleware
+from .limits import DEFAULT_MAX_BODY, BodyGuard
 from .openapi_document import OpenApiDocumentMiddleware
 from .params import NamedParameterValidator
 from .prefer import PreferMiddleware
-from .routing import tune
 from .resources import Model, Operation, generated_operation_id, infer
+from .routing import tune
 from .spec import Spec
 from .store import Store
 
@@ -89,8 +91,6 @@ def check_response(api: Api, op: Operation, response: Response) -> None:
     """`--strict`: the mock checks its own answer against the spec and says so loudly."""
     if op.response_schema is None or response.status_code != op.status:
         return
-    import orjson
-
     problems = api.schemas.errors(orjson.loads(response.body), op.response_schema)
     if problems:
         log.error("SPEC VIOLATION in the mock's own response to %s: %s", op.method_path, "; ".join(problems))
@@ -109,19 +109,12 @@ class ApiKeyMiddleware:
         if scope["type"] == "http":
             routing = scope.get("extensions", {}).get("connexion_routing", {})
             if routing.get("operation_id") in self.secured:
-                key = _header(scope, b"x-api-key")
+                key = header(scope["headers"], b"x-api-key")
                 if not self.store.authenticate(key):
                     response = errors.error_response(401, errors.INVALID_API_KEY)
                     await response(scope, receive, send)
                     return
         await self.app(scope, receive, send)
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value.decode("latin-1")
-    return None
 
 
 class JsonCORSMiddleware(CORSMiddleware):

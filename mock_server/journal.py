@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .asgi import header
+
 ACCESS_LOG = logging.getLogger("mock_server.access")
 JOURNAL_SIZE = 1000
 ROUTING = "connexion_routing"  # the scope extension Connexion's router fills in
@@ -52,7 +54,7 @@ class Journal:
 
 def _entry(started: float, method: str, path: str, query: bytes, headers: list, status: int,
            ms: float, operation_id: str | None) -> dict:
-    key = next((v.decode("latin-1") for k, v in headers if k == b"x-api-key"), None)
+    key = header(headers, b"x-api-key")
     return {
         "time": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "method": method,

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import errors
+from .asgi import header
 from .errors import ApiError
 from .faults import Faults, injected_error, parse_duration, wait
 from .handlers import Api, json_response
@@ -75,9 +76,9 @@ class PreferMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             found = self.operations.get(scope.get("extensions", {}).get(ROUTING, {}).get("operation_id"))
-            header = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"prefer"), None)
-            if found is not None and (header is not None or QUERY_PREFIX in scope["query_string"] or self.faults):
-                response = await self.intervene(scope, found, header)
+            prefer = header(scope["headers"], b"prefer")
+            if found is not None and (prefer is not None or QUERY_PREFIX in scope["query_string"] or self.faults):
+                response = await self.intervene(scope, found, prefer)
                 if response is not None:
                     await response(scope, receive, send)
                     return
