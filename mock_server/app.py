@@ -1,65 +1,59 @@
-"""The ASGI application: Connexion routing and validation around the generic handlers.
+"""The ASGI application: Connexion's routing in front of one compiled endpoint per operation.
 
-The pipeline, in order: admin endpoints (`/_mock/*`, `admin.py`) -> journal and access log
-(`journal.py`) -> the served document and Swagger UI (`openapi_document.py`) -> route (Connexion)
--> authenticate (`ApiKeyMiddleware`) -> check the body's size and JSON (`limits.BodyGuard`) ->
-validate the request (Connexion) -> `Prefer` and faults (`prefer.py`, `faults.py`) -> handler
-(`handlers.Api`, `behaviours`) -> with `strict`, validate the response -> any error becomes an
-`errors.ErrorResponse` (`errors.py`).
+The stack, outermost first: admin endpoints (`/_mock/*`, `admin.py`) -> journal and access log
+(`journal.py`) -> Connexion's exception handling, which turns anything raised into an
+`errors.ErrorResponse` (`errors.py`) -> the served document and Swagger UI (`openapi_document.py`)
+-> Connexion's routing -> the operation's `endpoint.Endpoint`: authenticate, read the body,
+validate parameters and body, `Prefer` and faults, the handler (`handlers.Api`, `behaviours`),
+with `strict` a check of the answer.
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
-import orjson
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionResponse
-from connexion.middleware import MiddlewarePosition
-from connexion.middleware.main import ConnexionMiddleware
-from connexion.middleware.security import SecurityMiddleware
+from connexion.middleware.exceptions import ExceptionMiddleware
+from connexion.middleware.lifespan import LifespanMiddleware
+from connexion.middleware.routing import RoutingMiddleware
+from connexion.middleware.server_error import ServerErrorMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolution, Resolver
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.routing import compile_path
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import errors
 from .admin import AdminMiddleware
-from .asgi import header
 from .behaviours import BEHAVIOURS
-from .bodies import BODY_VALIDATORS
+from .endpoint import EndpointMiddleware, Handler, Wiring
 from .errors import ApiError
 from .faults import Faults
 from .fixtures import Fixtures, read
 from .handlers import Api, Call
 from .journal import Journal, JournalMiddleware
-from .limits import DEFAULT_MAX_BODY, BodyGuard
+from .limits import DEFAULT_MAX_BODY
 from .openapi_document import OpenApiDocumentMiddleware
-from .params import NamedParameterValidator
-from .prefer import PreferMiddleware
+from .prefer import Prefer
 from .resources import Model, Operation, generated_operation_id, infer
 from .routing import tune
 from .spec import Spec
 from .store import Store
 
-log = logging.getLogger("mock_server")
-# Unknown query parameters are ignored, as the real server does; Connexion logs each one as an ERROR.
-logging.getLogger("connexion.decorators.parameter").setLevel(logging.CRITICAL)
 DEFAULT_API_KEY = "sk_flexprice_mock_dev_key"
 
 
 class SpecResolver(Resolver):
     """Maps every operation, named or not, to a handler bound to its inferred role."""
 
-    def __init__(self, api: Api, strict: bool) -> None:
+    def __init__(self, api: Api) -> None:
         super().__init__()
         self.api = api
-        self.strict = strict
         self.operations = {(op.method, op.path): op for op in api.model.operations}
 
     def resolve(self, operation) -> Resolution:
@@ -69,52 +63,14 @@ class SpecResolver(Resolver):
     def resolve_operation_id(self, operation) -> str:
         return operation.operation_id or generated_operation_id(operation.method.lower(), operation.path)
 
-    def handler(self, op: Operation):
-        api, strict = self.api, self.strict
-        body_name = "body"
+    def handler(self, op: Operation) -> Handler:
+        api = self.api
 
-        async def handle(**arguments) -> Response:
-            body = arguments.pop(body_name, None)
-            try:
-                response = api.handle(Call(op, arguments, body))
-            except ApiError as exc:
-                return errors.from_api_error(exc)
-            if strict:
-                check_response(api, op, response)
-            return response
+        def handle(params: dict, body: object) -> Response:
+            return api.handle(Call(op, params, body))
 
         handle.__name__ = op.operation_id
         return handle
-
-
-def check_response(api: Api, op: Operation, response: Response) -> None:
-    """`--strict`: the mock checks its own answer against the spec and says so loudly."""
-    if op.response_schema is None or response.status_code != op.status:
-        return
-    problems = api.schemas.errors(orjson.loads(response.body), op.response_schema)
-    if problems:
-        log.error("SPEC VIOLATION in the mock's own response to %s: %s", op.method_path, "; ".join(problems))
-
-
-class ApiKeyMiddleware:
-    """401 for secured operations without a live `x-api-key`. Runs after routing, so unknown paths
-    are 404 whatever the key, and unsecured operations (webhook pages) need none."""
-
-    def __init__(self, app: ASGIApp, store: Store, secured: set[str]) -> None:
-        self.app = app
-        self.store = store
-        self.secured = secured
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            routing = scope.get("extensions", {}).get("connexion_routing", {})
-            if routing.get("operation_id") in self.secured:
-                key = header(scope["headers"], b"x-api-key")
-                if not self.store.authenticate(key):
-                    response = errors.error_response(401, errors.INVALID_API_KEY)
-                    await response(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
 
 
 class JsonCORSMiddleware(CORSMiddleware):
@@ -198,33 +154,32 @@ def create_app(
     api = Api(spec, model, store, seed=seed)
     api.behaviours.update(BEHAVIOURS)
 
-    middlewares = [m for m in ConnexionMiddleware.default_middlewares if m is not SecurityMiddleware]
-    app = AsyncApp(__name__, middlewares=middlewares)
-    app.add_middleware(
-        ApiKeyMiddleware,
-        position=MiddlewarePosition.BEFORE_VALIDATION,
-        store=store,
-        secured={op.operation_id for op in model.operations if op.secured},
-    )
-    app.add_middleware(BodyGuard, position=MiddlewarePosition.BEFORE_VALIDATION, max_body=max_body)
-    if cors_origins:
-        # outermost, so preflights skip auth and routing and error responses carry the headers too
-        app.add_middleware(JsonCORSMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION,
-                           allow_origins=list(cors_origins), allow_methods=["*"], allow_headers=["*"])
     journal = Journal()
     store.on_reset(lambda _store: journal.clear())
     loader = Fixtures(api, [document for path in fixtures for document in read(path)])
-    if admin:
-        app.add_middleware(AdminMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, fixtures=loader, journal=journal)
-    app.add_middleware(JournalMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, journal=journal)
-    app.add_middleware(OpenApiDocumentMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, spec=spec)
     if faults is not None:
         store.on_reset(faults.reseed)
-    app.add_middleware(PreferMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT, api=api, faults=faults)
+    wiring = Wiring(api, Prefer(api, faults), max_body, strict)
+    outer = [
+        # outermost, so preflights skip auth and routing and error responses carry the headers too
+        *([partial(JsonCORSMiddleware, allow_origins=list(cors_origins), allow_methods=["*"], allow_headers=["*"])]
+          if cors_origins else []),
+        *([partial(AdminMiddleware, fixtures=loader, journal=journal)] if admin else []),
+        partial(JournalMiddleware, journal=journal),
+    ]
+    app = AsyncApp(__name__, middlewares=[
+        ServerErrorMiddleware,
+        *outer,
+        ExceptionMiddleware,
+        partial(OpenApiDocumentMiddleware, spec=spec),
+        SwaggerUIMiddleware,
+        RoutingMiddleware,
+        partial(EndpointMiddleware, wiring=wiring),
+        LifespanMiddleware,  # the endpoints answer every routed request; only lifespan events pass them
+    ])
     app.add_api(
         spec.copy_document(),
-        resolver=SpecResolver(api, strict),
-        validator_map={"parameter": NamedParameterValidator, "body": BODY_VALIDATORS},
+        resolver=SpecResolver(api),
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
     )
     app.add_error_handler(ProblemException, _on_problem)

@@ -93,10 +93,13 @@ def internal(exc: BaseException) -> Response:
 
 
 def _problem_message(exc: ProblemException) -> str:
-    detail = str(exc.detail or exc.title or "invalid request").split("\n", 1)[0]
-    if " is not one of " in detail:
-        return f"unknown enum value: {detail}"
-    return detail
+    return problem_message(str(exc.detail or exc.title or "invalid request"))
+
+
+def problem_message(detail: str) -> str:
+    """A validator's message as the mock words it: its first line; enum misses say so first."""
+    detail = detail.split("\n", 1)[0]
+    return f"unknown enum value: {detail}" if " is not one of " in detail else detail
 
 
 def _allow_header(exc: ProblemException) -> dict | None:

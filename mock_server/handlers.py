@@ -6,7 +6,7 @@ operation's parsed arguments and turns them into store calls. Per-operation exce
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -44,6 +44,21 @@ class Call:
 
     def key(self) -> str:
         return str(self.params.get(self.op.key_param) or "")
+
+
+@dataclass(slots=True)
+class Filter:
+    """Field tests a record must all pass: equality, or membership for id lists (a set)."""
+
+    tests: list[tuple[str, object]]
+
+    def __call__(self, record: dict) -> bool:
+        return all((str(record.get(f)) in w) if isinstance(w, set) else record.get(f) == w for f, w in self.tests)
+
+    @property
+    def needles(self) -> tuple[str, ...]:
+        """Text the stored JSON of every match contains: each wanted string, JSON-encoded."""
+        return tuple(orjson.dumps(w).decode() for _, w in self.tests if isinstance(w, str))
 
 
 class Api:
@@ -298,7 +313,7 @@ class Api:
         }
         return json_response(body, op.status)
 
-    def matching(self, resource: Resource, filters: dict, exclude: tuple) -> list[dict]:
+    def matching(self, resource: Resource, filters: dict, exclude: tuple) -> Sequence[dict]:
         """Records the filters select, newest first: through a unique-key index when a filter
         names one (`external_id`), else in one pass over the resource."""
         predicate = self.predicate(resource, filters, exclude)
@@ -307,9 +322,9 @@ class Api:
             if key not in exclude and isinstance(value, str) and value:
                 found = self.store.find(resource.collection, key, value)
                 return [found] if found is not None and (predicate is None or predicate(found)) else []
-        return self.store.select(resource.collection, predicate)
+        return self.store.select(resource.collection, predicate, predicate.needles if predicate else ())
 
-    def predicate(self, resource: Resource, filters: dict, exclude: tuple) -> Callable[[dict], bool] | None:
+    def predicate(self, resource: Resource, filters: dict, exclude: tuple) -> Filter | None:
         """Equality for fields the record has, membership for id lists (`plan_ids`); an
         `external_customer_id` filter matches the `customer_id` of that customer."""
         props = self.spec.properties(resource.record_schema)
@@ -330,15 +345,11 @@ class Api:
             elif name not in props:
                 continue
             tests.append((field, set(map(str, wanted)) if isinstance(wanted, list) else wanted))
-        if not tests:
-            return None
-        return lambda r: all(
-            (str(r.get(f)) in w) if isinstance(w, set) else r.get(f) == w for f, w in tests
-        )
+        return Filter(tests) if tests else None
 
-    def project(self, records: list[dict], schema: dict | None, resource: Resource | None = None) -> list[dict]:
+    def project(self, records: Sequence[dict], schema: dict | None, resource: Resource | None = None) -> list[dict]:
         if resource is not None and self.same_schema(schema, resource.record_schema):
-            return records  # stored records were shaped to this schema when written
+            return list(records)  # stored records were shaped to this schema when written
         return [self.schemas.conform(r, schema) for r in records]
 
     def same_schema(self, a: dict | None, b: dict | None) -> bool:

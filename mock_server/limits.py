@@ -1,15 +1,14 @@
 """The limits the mock puts on requests, so that hostile input gets a 4xx and never a 5xx.
 
-Two layers, one per place where junk can hurt:
-- `BodyGuard` (ASGI, after routing and authentication): the body size, counted on the wire
-  whether the client declared a `Content-Length` or sent chunks (413), and for JSON bodies what
-  Connexion's parser and validators would choke on or echo back broken: invalid UTF-8, nesting
-  deeper than `MAX_DEPTH` (Python's parser and the validators recurse), numbers beyond what a
-  float64 holds (the real server's Go decoder refuses them). Integers outside int64, which orjson
-  cannot write back, become floats, as they do in Go: a field typed `integer` then refuses them
-  (400, like Go's `int64`) and free-form fields keep them. Lone UTF-16 surrogate escapes
+Two places, one per way junk can hurt:
+- `read_body` and `parse_json` (called by `endpoint.Endpoint` once the request is routed and
+  authenticated): the body size, counted on the wire whether the client declared a
+  `Content-Length` or sent chunks (413), and for JSON what a parser would choke on or echo back
+  broken: invalid UTF-8, nesting deeper than `MAX_DEPTH` (the validators recurse), numbers beyond
+  what a float64 holds (the real server's Go decoder refuses them). Integers outside int64, which
+  orjson cannot write back, become floats, as they do in Go: a field typed `integer` then refuses
+  them (400, like Go's `int64`) and free-form fields keep them. Lone UTF-16 surrogate escapes
   (`"\\udc00"`) become U+FFFD, as in Go's `encoding/json`, since no JSON encoder writes them.
-  A body that arrived in chunks is handed on with its `Content-Length`, which Connexion needs.
 - `GuardedHttpProtocol` (uvicorn's httptools protocol): URL (414) and header (431) size limits,
   the parser's own rejections (garbage bytes, unknown methods) answered in the API's error shape
   instead of uvicorn's plain-text 400, and no unmasked uvicorn access log.
@@ -21,11 +20,11 @@ import math
 import re
 
 import orjson
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from . import errors
+from .asgi import header
 
 DEFAULT_MAX_BODY = 1024 * 1024
 MAX_DEPTH = 64
@@ -35,6 +34,7 @@ INT64 = (-(2**63), 2**63 - 1)
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_LONG_NUMBER = re.compile(rb"\d{19}")
 
 
 class BodyRejected(ValueError):
@@ -45,89 +45,60 @@ class BodyRejected(ValueError):
         self.status = status
 
 
-class BodyGuard:
-    """Reads the body of every routed request once, checks it, and replays it to Connexion."""
+async def read_body(scope: Scope, receive: Receive, max_body: int) -> bytes:
+    """The whole body, refused (413) as soon as the declared or the received size passes `max_body`."""
+    declared = header(scope["headers"], b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_body:
+        raise _too_large(max_body)
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_body:
+            raise _too_large(max_body)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-    def __init__(self, app: ASGIApp, max_body: int = DEFAULT_MAX_BODY) -> None:
-        self.app = app
-        self.max_body = max_body
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        routing = scope.get("extensions", {}).get("connexion_routing", {}) if scope["type"] == "http" else {}
-        if not routing.get("operation_id"):
-            await self.app(scope, receive, send)  # unrouted: the 404/405 comes without reading the body
-            return
+def _too_large(max_body: int) -> BodyRejected:
+    return BodyRejected(f"request body larger than {max_body} bytes", 413)
+
+
+def parse_json(body: bytes) -> object:
+    """The value of a JSON body, or a `BodyRejected` saying what is wrong with it.
+
+    A body that is plainly fine (no number of 19 digits or more, too few brackets to nest past
+    `MAX_DEPTH`) goes straight to orjson. Anything else, and anything orjson refuses, takes the
+    careful path, which says why or repairs what Go's decoder would.
+    """
+    if not _LONG_NUMBER.search(body) and body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
         try:
-            body = await self.read(scope, receive)
-            if body and is_json(scope):
-                body = checked_json(body)
-        except BodyRejected as exc:
-            await errors.error_response(exc.status, str(exc))(scope, receive, send)
-            return
-        headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-length", b"transfer-encoding")]
-        headers.append((b"content-length", str(len(body)).encode()))
-        await self.app({**scope, "headers": headers}, replay(body, receive), send)
-
-    async def read(self, scope: Scope, receive: Receive) -> bytes:
-        """The whole body, refusing as soon as the declared or the received size passes the limit."""
-        declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            raise self.too_large()
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                raise self.too_large()
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
-
-    def too_large(self) -> BodyRejected:
-        return BodyRejected(f"request body larger than {self.max_body} bytes", 413)
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    return careful_json(body)
 
 
-def replay(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that hands the checked body over once, then waits on the real one (disconnect)."""
-    pending = True
-
-    async def next_message() -> Message:
-        nonlocal pending
-        if pending:
-            pending = False
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return next_message
-
-
-def is_json(scope: Scope) -> bool:
-    media = Headers(scope=scope).get("content-type", "").split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
-
-
-def checked_json(body: bytes) -> bytes:
-    """`body` when it is JSON the mock can handle as it is, a re-encoded copy where it had to
-    change (integers beyond int64, lone surrogates), or a `BodyRejected` saying what is wrong. Depth is measured on the text, so a 100,000-level
-    document costs one regex pass and never reaches a recursive parser."""
+def careful_json(body: bytes) -> object:
+    """Integers beyond int64 become floats and lone surrogates U+FFFD, as in Go. Depth is measured
+    on the text, so a 100,000-level document costs one regex pass and never reaches a recursive
+    parser."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BodyRejected(f"request body is not valid UTF-8 (byte {exc.start})") from None
     if nesting_depth(text) > MAX_DEPTH:
         raise BodyRejected(f"request body nests JSON deeper than {MAX_DEPTH} levels")
-    repaired = False
 
     def parse_int(literal: str) -> int | float:
-        nonlocal repaired
         value = int(literal)
         if INT64[0] <= value <= INT64[1]:
             return value
-        repaired = True
         try:
             return float(value)
         except OverflowError:
@@ -142,8 +113,8 @@ def checked_json(body: bytes) -> bytes:
     try:
         orjson.dumps(data)
     except orjson.JSONEncodeError:
-        data, repaired = _without_lone_surrogates(data), True
-    return orjson.dumps(data) if repaired else body
+        data = _without_lone_surrogates(data)
+    return data
 
 
 def nesting_depth(text: str) -> int:

@@ -2,29 +2,28 @@
 
 `Prefer: code=404` answers with that documented response; `example=NAME` with that named spec
 example; `dynamic=true` with fresh fake data for the schema; `latency=200ms` delays this request.
-Clients that cannot set headers use `__code`, `__example`, `__dynamic` query parameters, which are
-removed before the handler sees the query. The middleware runs after authentication and request
-validation, so a request that fails either gets that error whatever it prefers. A preferred
+Clients that cannot set headers use `__code`, `__example`, `__dynamic` query parameters, which
+never reach the handler. `Prefer` runs after authentication and request validation
+(`endpoint.py`), so a request that fails either gets that error whatever it prefers. A preferred
 response bypasses the handler (the store is untouched), except a preferred code equal to the
 operation's own success status without `example` or `dynamic`: that is just the normal answer.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from . import errors
 from .asgi import header
 from .errors import ApiError
 from .faults import Faults, injected_error, parse_duration, wait
 from .handlers import Api, json_response
-from .journal import ROUTING
 from .resources import Operation
 
-QUERY_PREFIX = b"__"
+QUERY_PREFIX = b"__"  # `params.py` leaves these out of the arguments handlers get
 
 
 @dataclass(slots=True)
@@ -61,38 +60,22 @@ def parse(header: str | None, query: list[tuple[str, str]]) -> Preferences:
     return prefs
 
 
-class PreferMiddleware:
-    """Applies `Prefer` and the configured faults to requests routed to an operation."""
+class Prefer:
+    """Applies `Prefer` and the configured faults to a request routed to an operation."""
 
-    def __init__(self, app: ASGIApp, api: Api, faults: Faults | None = None) -> None:
-        self.app = app
+    def __init__(self, api: Api, faults: Faults | None = None) -> None:
         self.api = api
         self.faults = faults if faults is not None and faults.active else None
-        paths = api.spec.document["paths"]
-        self.operations = {
-            op.operation_id: (op, paths[op.path][op.method].get("responses", {})) for op in api.model.operations
-        }
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            found = self.operations.get(scope.get("extensions", {}).get(ROUTING, {}).get("operation_id"))
-            prefer = header(scope["headers"], b"prefer")
-            if found is not None and (prefer is not None or QUERY_PREFIX in scope["query_string"] or self.faults):
-                response = await self.intervene(scope, found, prefer)
-                if response is not None:
-                    await response(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
-
-    async def intervene(self, scope: Scope, found: tuple[Operation, dict], header: str | None) -> Response | None:
-        """The response that replaces the handler's, if any; strips `__` parameters from the query."""
-        op, responses = found
-        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        ours = [(k, v) for k, v in query if k.startswith("__")]
-        if ours:
-            scope["query_string"] = urlencode([(k, v) for k, v in query if not k.startswith("__")]).encode("latin-1")
+    async def response(self, scope: Scope, op: Operation, responses: dict) -> Response | None:
+        """The response that replaces the handler's, if any (after a preferred or injected delay)."""
+        prefer = header(scope["headers"], b"prefer")
+        if prefer is None and QUERY_PREFIX not in scope["query_string"] and self.faults is None:
+            return None
+        ours = [(k, v) for k, v in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+                if k.startswith("__")]
         try:
-            prefs = parse(header, ours)
+            prefs = parse(prefer, ours)
         except ApiError as exc:
             return errors.from_api_error(exc)
         if prefs.latency is not None:

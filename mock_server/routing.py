@@ -3,8 +3,10 @@
 Starlette tries routes in order, one regex each, so on the full Flexprice spec a request for
 `/secrets/api/keys` runs ~200 regexes before it matches (29-40% of a request's CPU, measured).
 `IndexedRouter` tries only the routes whose first path segment can match, in the same order, so the
-first full match, and with it every routing decision, is the one Starlette would make; anything
-that is not a full match (405, 404, redirects) goes through Starlette's own code.
+first full match, and with it every routing decision, is the one Starlette would make. A path that
+no route matches at all, even with its trailing slash toggled, goes to the router's default (the
+next layer, or the 404) as in Starlette; partial matches (405) and redirects go through
+Starlette's own code.
 
 Mounts (`/v1/{path}`) get a regex that also matches paths holding an encoded newline, so
 `/v1/customers/a%0Ab` reaches the API and is an unknown id (404 `not_found` from the handler),
@@ -62,14 +64,31 @@ class IndexedRouter(Router):
     index: dict[str, list[BaseRoute]]
     anywhere: list[BaseRoute]
 
+    def candidates(self, route_path: str) -> list[BaseRoute]:
+        return self.index.get(_first_segment(route_path), self.anywhere)
+
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            candidates = self.index.get(_first_segment(get_route_path(scope)), self.anywhere)
-            for route in candidates:
+            route_path = get_route_path(scope)
+            partial = False
+            for route in self.candidates(route_path):
                 match, child_scope = route.matches(scope)
                 if match is Match.FULL:
                     scope.setdefault("router", self)
                     scope.update(child_scope)
                     await route.handle(scope, receive, send)
                     return
-        await super().app(scope, receive, send)
+                partial = partial or match is Match.PARTIAL
+            if not partial and not self.redirects(scope, route_path):
+                scope.setdefault("router", self)
+                await self.default(scope, receive, send)  # what Starlette does when nothing matches
+                return
+        await super().app(scope, receive, send)  # a 405 or a redirect: Starlette's own code decides
+
+    def redirects(self, scope: Scope, route_path: str) -> bool:
+        """Whether Starlette would redirect to the path with its trailing slash toggled."""
+        if not self.redirect_slashes or route_path == "/":
+            return False
+        toggled = scope["path"].rstrip("/") if route_path.endswith("/") else scope["path"] + "/"
+        other = {**scope, "path": toggled}
+        return any(route.matches(other)[0] is not Match.NONE for route in self.candidates(get_route_path(other)))

@@ -12,7 +12,7 @@ import pytest
 
 from mock_server import MockServer
 from mock_server.errors import CODES
-from mock_server.limits import DEFAULT_MAX_BODY, MAX_DEPTH, MAX_HEADERS, MAX_URL, checked_json, nesting_depth
+from mock_server.limits import DEFAULT_MAX_BODY, MAX_DEPTH, MAX_HEADERS, MAX_URL, careful_json, nesting_depth, parse_json
 
 from .conftest import SEED_SPEC
 
@@ -275,10 +275,11 @@ def test_nesting_depth_ignores_brackets_inside_strings():
 
 
 def test_integers_beyond_int64_become_floats_so_integer_fields_refuse_them():
-    assert json.loads(checked_json(b'{"n": 9223372036854775808, "m": 9223372036854775807}')) == {
-        "n": 9.223372036854776e18, "m": 9223372036854775807}
+    parsed = parse_json(b'{"n": 9223372036854775808, "m": 9223372036854775807, "u": 18446744073709551615}')
+    assert parsed == {"n": 9.223372036854776e18, "m": 9223372036854775807, "u": 1.8446744073709552e19}
+    assert type(parsed["m"]) is int and type(parsed["u"]) is float
 
 
-def test_valid_body_passes_the_guard_byte_for_byte():
-    body = b'{"name": "caf\xc3\xa9",  "n": [1, 2.5, {"x": null}]}'
-    assert checked_json(body) is body
+def test_plain_and_careful_parsing_agree_on_ordinary_bodies():
+    body = b'{"name": "caf\xc3\xa9",  "n": [1, 2.5, {"x": null}], "big": -9223372036854775808}'
+    assert parse_json(body) == careful_json(body) == json.loads(body)

@@ -3,6 +3,7 @@ or exported, CORS off unless `--cors ORIGIN`."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -100,11 +101,14 @@ def test_every_address_but_loopback_counts_as_exposed(host, expected):
 
 
 def test_the_store_holds_digests_never_a_raw_key(seed_mock, seed_client):
-    raw = seed_client.post("secrets/api/keys", json={"name": "ci", "type": "private_key"}).json()["api_key"]
+    created = seed_client.post("secrets/api/keys", json={"name": "ci", "type": "private_key"}).json()
+    raw = created["api_key"]
     held = strings_in(seed_mock.store)
     assert seed_mock.store.authenticate(raw) and seed_mock.store.authenticate(seed_mock.api_key)
     assert [s for s in held if raw in s or seed_mock.api_key in s] == []
-    assert len(held) > 10  # the walk did reach the store's contents
+    # the walk did reach the store's contents: the secret's record and the key's digest
+    assert any(created["secret"]["id"] in s and '"display_id"' in s for s in held)
+    assert hashlib.sha256(raw.encode()).digest().decode("latin-1") in held
 
 
 def test_only_the_create_response_ever_shows_a_raw_key(full_mock, full_client):
