@@ -19,6 +19,7 @@ from .store import Store, utc_now
 from .synth import Schemas, Synth
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 1000
+INT64_MAX = 2**63 - 1
 # Verbs whose target state the spec's own enums hold: `cancel` -> `subscription_status: cancelled`.
 ACTION_TARGETS = {
     "cancel": ("cancelled", "canceled"),
@@ -379,8 +380,12 @@ def _bounded_int(value: object, default: int, low: int, high: int | None, name: 
         return default
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise validation(f"{name} must be an integer", name) from None
+    if number != value and not isinstance(value, str):  # 2.5
+        raise validation(f"{name} must be an integer", name)
+    if number > INT64_MAX:  # what the real server's int64 holds, and what the answer can carry
+        raise validation(f"{name} must fit in 64 bits", name)
     if number < low or (high is not None and number > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise validation(f"{name} must be {bounds}", name)

@@ -40,7 +40,8 @@ class Schemas:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self._components = spec.document.get("components", {})
-        self._registry = jsonschema_rs.Registry([(SPEC_URI, {"components": self._components})])
+        # Draft 4 for the referenced schemas too: the registry would read them as 2020-12, where 1.0 is an integer
+        self._registry = jsonschema_rs.Registry([(SPEC_URI, {"components": self._components})], draft=jsonschema_rs.Draft4)
         # id(schema) -> (schema, validator): the schema is kept so its id is never reused
         self._validators: dict[int, tuple[dict, Draft4RequestValidator]] = {}
         self._fast: dict[int, tuple[dict, jsonschema_rs.Draft4Validator]] = {}

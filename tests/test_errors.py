@@ -8,7 +8,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
-from mock_server.handlers import json_response
+from mock_server.errors import ApiError
+from mock_server.handlers import Api, json_response
 
 JSON = {"content-type": "application/json"}
 
@@ -55,6 +56,16 @@ def test_unknown_id_is_404_not_found(full_client, full_checker):
     full_checker.check(response)
 
 
+@pytest.mark.parametrize("paging, message", [
+    ({"limit": 2.0}, "2.0 is not of type 'integer' - 'limit'"),
+    ({"offset": 1e19}, "1e+19 is not of type 'integer' - 'offset'"),
+    ({"offset": 10**30}, "1e+30 is not of type 'integer' - 'offset'"),  # beyond int64: a float, as in Go
+])
+def test_search_paging_that_is_not_a_64_bit_integer_is_400(full_client, paging, message):
+    body = assert_error(full_client.post("customers/search", json=paging), 400, "validation_error")
+    assert body["message"] == message
+
+
 def test_query_parameter_errors_name_the_parameter(full_client):
     body = assert_error(full_client.get("secrets/api/keys", params={"limit": "abc"}), 400, "validation_error")
     assert body["message"] == "query parameter 'limit': 'abc' is not of type 'integer'"
@@ -74,3 +85,14 @@ def test_strict_mode_is_silent_on_valid_responses(caplog):
         response = client.post("/v1/secrets/api/keys", json={"name": "x", "type": "private_key"}, headers={"x-api-key": "k"})
     assert response.status_code == 201
     assert "SPEC VIOLATION" not in caplog.text
+
+
+@pytest.mark.parametrize("paging, message", [
+    ({"offset": 1e19}, "offset must fit in 64 bits"),  # where a spec leaves paging untyped
+    ({"offset": 2**64}, "offset must fit in 64 bits"),
+    ({"limit": 2.5}, "limit must be an integer"),
+])
+def test_paging_the_answer_could_not_carry_is_refused(paging, message):
+    with pytest.raises(ApiError) as refused:
+        Api.paging(paging)
+    assert (refused.value.status, refused.value.message) == (400, message)

@@ -57,3 +57,10 @@ def test_conform_keeps_the_fields_of_a_nested_object_that_fit(spec, schemas):
 def test_decimal_strings_look_like_numbers(spec, schemas):
     value = Synth(spec, schemas).value({"$ref": "#/components/schemas/TopUpWalletRequest"})
     assert value["amount"].isdigit() and value["credits_to_add"].isdigit()
+
+
+def test_a_referenced_integer_refuses_integral_floats_as_draft_4_does(spec, schemas):
+    priority = {"$ref": "#/components/schemas/TaxAssociationUpdateRequest"}
+    assert schemas.is_valid({"priority": 3}, priority)
+    assert not schemas.is_valid({"priority": 3.0}, priority)  # Go's int64 refuses 3.0 too
+    assert not schemas.is_valid({"priority": 9.223372036854776e18}, priority)
