@@ -112,6 +112,15 @@ def test_form_encoded_fields_are_a_415(target):
     assert_error(client.post(path, data={"name": valid["name"]}), 415)
 
 
+def test_a_body_without_content_type_is_read_as_json_with_its_guards(target):
+    _mock, client, path, valid = target
+    request = client.build_request("POST", path, content=json.dumps(valid).encode())
+    assert "content-type" not in request.headers
+    assert client.send(request).status_code == 201
+    deep = client.build_request("POST", path, content=b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1))
+    assert_error(client.send(deep), 400, f"request body nests JSON deeper than {MAX_DEPTH} levels")
+
+
 def test_hostile_body_without_a_key_is_a_401_first(target):
     mock, _client, path, _valid = target
     response = httpx.post(f"{mock.url}/{path}", content=b"[" * 100_000, headers=JSON)
