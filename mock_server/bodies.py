@@ -8,10 +8,11 @@ even the literal `null`, is validated.
 from __future__ import annotations
 
 from connexion.datastructures import MediaTypeDict
+from connexion.utils import is_nullable
 
 from .asgi import header
 from .errors import ApiError, problem_message
-from .limits import BodyRejected, parse_json
+from .limits import parse_json
 from .spec import Spec
 from .synth import Schemas
 
@@ -36,7 +37,7 @@ class RequestBody:
         media = next((content[m] for m in self.consumes if is_json(m.lower().split(";")[0])), None)
         self.schema = media.get("schema") if media else None
         node = spec.resolve(self.schema)
-        self.nullable = bool(node.get("nullable") or node.get("x-nullable"))
+        self.nullable = bool(is_nullable(node))
         self.default = node.get("default")
 
     def read(self, headers: list[tuple[bytes, bytes]], raw: bytes) -> object:
@@ -51,10 +52,7 @@ class RequestBody:
             if self.required:
                 raise ApiError(400, "RequestBody is required")
             return None
-        try:
-            value = parse_json(raw)
-        except BodyRejected as exc:
-            raise ApiError(exc.status, str(exc)) from None
+        value = parse_json(raw)  # a `BodyRejected` is answered by the endpoint, as a read's 413 is
         if self.schema is not None:
             self.check(value)
         return value

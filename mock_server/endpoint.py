@@ -92,11 +92,11 @@ class EndpointAPI(RoutedAPI[Endpoint]):
     def __init__(self, *args, wiring: Wiring, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.wiring = wiring
-        self.model_operations = {(op.method, op.path): op for op in wiring.api.model.operations}
+        self.model_operations = wiring.api.model.by_operation_id()
         self.add_paths()
 
     def make_operation(self, operation) -> Endpoint:
-        op = self.model_operations[(operation.method.lower(), operation.path)]
+        op = self.model_operations[operation.operation_id]  # `app.SpecResolver` named it
         return Endpoint(self.wiring, op, operation.function)
 
 

@@ -13,13 +13,13 @@ import orjson
 from starlette.responses import Response
 
 from .errors import ApiError, envelope, not_found, validation
+from .limits import INT64
 from .resources import PAGING_FIELDS, Model, Operation, Resource, list_item_schema, wrapped
 from .spec import Spec
 from .store import Store, utc_now
 from .synth import Schemas, Synth
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 1000
-INT64_MAX = 2**63 - 1
 # Verbs whose target state the spec's own enums hold: `cancel` -> `subscription_status: cancelled`.
 ACTION_TARGETS = {
     "cancel": ("cancelled", "canceled"),
@@ -384,7 +384,7 @@ def _bounded_int(value: object, default: int, low: int, high: int | None, name: 
         raise validation(f"{name} must be an integer", name) from None
     if number != value and not isinstance(value, str):  # 2.5
         raise validation(f"{name} must be an integer", name)
-    if number > INT64_MAX:  # what the real server's int64 holds, and what the answer can carry
+    if number > INT64[1]:  # what the real server's int64 holds, and what the answer can carry
         raise validation(f"{name} must fit in 64 bits", name)
     if number < low or (high is not None and number > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"

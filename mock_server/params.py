@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl
 
+from connexion.utils import is_nullable
 from starlette.types import Scope
 
 from .errors import ApiError, problem_message
+from .limits import INT64
 from .prefer import QUERY_PREFIX
 from .spec import Spec
 from .synth import Schemas
 
-INT64 = (-(2**63), 2**63 - 1)
 MOCK_PREFIX = QUERY_PREFIX.decode()
 
 
@@ -145,6 +146,6 @@ def _compile(spec: Spec, param: dict) -> Parameter:
         schema=schema,
         is_array=is_array,
         cast=CASTS.get(typed.get("type")),
-        nullable=bool(node.get("nullable") or node.get("x-nullable")),
+        nullable=bool(is_nullable(node)),
         default=node.get("default") if param["in"] == "query" else None,
     )
