@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FULL_SPEC = Path(os.environ.get("FLEXPRICE_FULL_SPEC", ROOT.parent / "shared" / "flexprice" / "openapi.json"))
 SEED_SPEC = default_spec_path()
 API_KEY = "sk_test_bootstrap_key"
+SAMPLES = ROOT / "fixtures"  # the sample fixtures the project ships
+ACME_KEY = "sk_fixture_acme_4f1c2b9d7e6a5038"  # Acme's API key in them (00-api-keys.yaml)
 
 
 def full_spec_path() -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,12 +15,10 @@ from mock_server import MockServer
 from mock_server.app import create_app
 from mock_server.journal import Journal
 
-from .conftest import SEED_SPEC
+from .conftest import ACME_KEY as FIXTURE_KEY
+from .conftest import ROOT, SAMPLES, SEED_SPEC
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "fixtures"
 KEY = "sk_test_admin_key_0123456789"
-FIXTURE_KEY = "sk_fixture_acme_4f1c2b9d7e6a5038"
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,8 @@ from mock_server.app import create_app
 from mock_server.fixtures import FixtureError, parse, read
 from mock_server.store import hash_key
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "fixtures"
-ACME_KEY = "sk_fixture_acme_4f1c2b9d7e6a5038"
+from .conftest import ACME_KEY, SAMPLES
+
 EXPIRED_KEY = "sk_fixture_expired_0b9e8d7c6f5a"
 
 
