@@ -1,4 +1,5 @@
-"""The admin endpoints under `/_mock/`, outside the served spec: reset, state, fixtures, journal.
+"""The admin endpoints under `/_mock/`, outside the served spec: reset, state, fixtures, journal,
+and the billing clock (`GET|POST /_mock/clock`: `{"advance": "P1M"}` or `{"to": RFC 3339}`).
 
 They are answered before Connexion sees the request, so they are never routed, validated,
 journaled or fuzzed, and cannot collide with an API path. Anyone who can reach the mock's address
@@ -9,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import errors
+from .domain import DomainError
 from .fixtures import FixtureError, Fixtures, parse
 from .handlers import json_response
 from .journal import Journal
@@ -34,6 +37,8 @@ class AdminMiddleware:
             ("POST", "/_mock/fixtures"): self.load,
             ("GET", "/_mock/requests"): self.requests,
             ("DELETE", "/_mock/requests"): self.forget_requests,
+            ("GET", "/_mock/clock"): self.clock,
+            ("POST", "/_mock/clock"): self.move_clock,
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -75,6 +80,26 @@ class AdminMiddleware:
     async def forget_requests(self, _request: Request) -> Response:
         self.journal.clear()
         return Response(status_code=204)
+
+    async def clock(self, _request: Request) -> Response:
+        return json_response(self.store.clock.describe())
+
+    async def move_clock(self, request: Request) -> Response:
+        """Forward only; every subscription period that ends on the way is billed and renewed,
+        and cancellations due by then take effect, before this answers."""
+        try:
+            body = orjson.loads(await request.body() or b"{}")
+        except orjson.JSONDecodeError:
+            return errors.error_response(400, "the body must be JSON: {\"advance\": \"P1M\"} or {\"to\": \"<RFC 3339>\"}")
+        if not isinstance(body, dict) or len({"advance", "to"} & body.keys()) != 1:
+            return errors.error_response(400, 'send exactly one of {"advance": "P1M"} or {"to": "<RFC 3339>"}',
+                                         details={"field": "advance"})
+        clock = self.store.clock
+        try:
+            clock.advance(body["advance"]) if "advance" in body else clock.to(body["to"])
+        except DomainError as exc:
+            return errors.from_api_error(errors.from_domain(exc))
+        return json_response(clock.describe())
 
     def _counts(self) -> dict[str, int]:
         return {name.lstrip("/"): len(records) for name, records in self.store.dump().items()}

@@ -32,6 +32,8 @@ from . import errors
 from .admin import AdminMiddleware
 from .behaviours import BEHAVIOURS
 from .endpoint import EndpointMiddleware, Handler, Wiring
+from .billing.clock import Clock
+from .domain import DomainError
 from .errors import ApiError
 from .faults import Faults
 from .fixtures import Fixtures, read
@@ -126,6 +128,10 @@ def _on_api_error(_request, exc: ApiError) -> ConnexionResponse:
     return _connexion_response(errors.from_api_error(exc))
 
 
+def _on_domain_error(_request, exc: DomainError) -> ConnexionResponse:
+    return _connexion_response(errors.from_api_error(errors.from_domain(exc)))
+
+
 def _on_crash(_request, exc: Exception) -> ConnexionResponse:
     return _connexion_response(errors.internal(exc))
 
@@ -141,14 +147,16 @@ def create_app(
     fixtures: Iterable[str | Path] = (),
     admin: bool = True,
     faults: Faults | None = None,
+    clock: Clock | None = None,
 ) -> AsyncApp:
     """The mock for `spec` (default: the seed spec), with all state in `store`. CORS is off
     unless `cors_origins` names the browser origins allowed to call it. `fixtures` (files or
-    folders) are loaded now and after every reset; a bad one raises `fixtures.FixtureError`."""
+    folders) are loaded now and after every reset; a bad one raises `fixtures.FixtureError`.
+    `clock` is the billing clock (real time by default; `Clock(start)` starts frozen)."""
     spec = spec if isinstance(spec, Spec) else Spec.load(spec)
     model: Model = infer(spec)
     if store is None:
-        store = Store({r.collection: r.unique_keys for r in model.resources.values()}, seed=seed)
+        store = Store({r.collection: r.unique_keys for r in model.resources.values()}, seed=seed, clock=clock)
     for key in api_keys:
         store.add_bootstrap_key(key)
     api = Api(spec, model, store, seed=seed)
@@ -185,6 +193,7 @@ def create_app(
     app.add_error_handler(ProblemException, _on_problem)
     app.add_error_handler(HTTPException, HttpErrorHandler(spec.base_path, model.operations))
     app.add_error_handler(ApiError, _on_api_error)
+    app.add_error_handler(DomainError, _on_domain_error)
     app.add_error_handler(Exception, _on_crash)
     app.state = api  # the in-process runner and admin endpoints reach the store through this
     tune(app)

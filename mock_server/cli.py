@@ -8,6 +8,8 @@ import click
 
 from . import logs
 from .app import DEFAULT_API_KEY, create_app
+from .billing.clock import Clock, parse_instant
+from .domain import Invalid
 from .faults import Faults
 from .fixtures import FixtureError
 from .limits import DEFAULT_MAX_BODY
@@ -42,9 +44,12 @@ SPEC_HELP = "OpenAPI document to serve (default: the seed spec shipped with the 
               help="Delay every API response: 50ms, 1s, or a seeded range 20ms-80ms.")
 @click.option("--error-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Share of API requests answered with an injected 500 (503 where 500 is undocumented).")
+@click.option("--clock", "clock_start", default=None, metavar="RFC3339",
+              help="Start the billing clock frozen at this instant (e.g. 2026-01-01T00:00:00Z); "
+                   "move it with POST /_mock/clock. Default: real time.")
 @click.pass_context
 def main(ctx: click.Context, spec_path, host, port, api_keys, strict, seed, log_level, max_body, cors_origins,
-         log_format, fixture_paths, no_admin, latency, error_rate) -> None:
+         log_format, fixture_paths, no_admin, latency, error_rate, clock_start) -> None:
     """Serve the Flexprice API statefully from its OpenAPI spec."""
     if ctx.invoked_subcommand is not None:
         return
@@ -56,9 +61,13 @@ def main(ctx: click.Context, spec_path, host, port, api_keys, strict, seed, log_
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--latency") from None
     try:
+        clock = Clock(parse_instant(clock_start, "clock")) if clock_start else None
+    except Invalid as exc:
+        raise click.BadParameter(exc.message, param_hint="--clock") from None
+    try:
         app = create_app(spec, api_keys=api_keys or (DEFAULT_API_KEY,), strict=strict, seed=seed,
                          max_body=max_body, cors_origins=cors_origins, fixtures=fixture_paths,
-                         admin=not no_admin, faults=faults)
+                         admin=not no_admin, faults=faults, clock=clock)
     except FixtureError as exc:
         raise click.ClickException(str(exc)) from None
     try:

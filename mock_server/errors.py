@@ -13,6 +13,8 @@ from connexion.exceptions import ProblemException
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from .domain import Conflict, DomainError, Invalid, NotFound, Refused
+
 log = logging.getLogger("mock_server")
 
 # The `code` the real server puts beside each status.
@@ -45,6 +47,17 @@ class ApiError(Exception):
         self.message = message
         self.details = details
         self.code = code or CODES.get(status, "invalid_operation" if status < 500 else "internal_error")
+
+
+# How each domain refusal is answered: (status, code).
+DOMAIN_STATUS = {Invalid: (400, "validation_error"), NotFound: (404, "not_found"),
+                 Conflict: (409, "already_exists"), Refused: (400, "invalid_operation")}
+
+
+def from_domain(exc: DomainError) -> ApiError:
+    """A service's or the store's refusal as the API answers it."""
+    status, code = DOMAIN_STATUS.get(type(exc), (400, "invalid_operation"))
+    return ApiError(status, exc.message, exc.details, code)
 
 
 def not_found(entity: str, key: str) -> ApiError:

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 import orjson
 from starlette.responses import Response
 
-from .errors import ApiError, envelope, not_found, validation
+from .billing.engine import Billing
+from .domain import DomainError, NotFound
+from .errors import ApiError, envelope, from_domain, not_found, validation
 from .limits import INT64
 from .resources import PAGING_FIELDS, Model, Operation, Resource, list_item_schema, wrapped
 from .spec import Spec
-from .store import Store, utc_now
+from .store import Store
 from .synth import Schemas, Synth
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 1000
@@ -73,11 +75,13 @@ class Api:
         self.synth = Synth(spec, self.schemas, seed, empty=True)  # computed answers
         self.fake = Synth(spec, self.schemas, seed)  # `Prefer: dynamic=true`
         self.behaviours: dict[str, Callable[[Api, Call], Response]] = {}
+        self.clock = store.clock
+        self.billing = Billing(self)
         store.on_reset(self.bootstrap)
 
     def bootstrap(self, store: Store) -> None:
         """The tenant and the user that every API key acts as, readable like any record."""
-        now = utc_now()
+        now = self.clock.stamp()
         known = {"tenant": {"id": store.tenant_id, "name": "flexprice-mock"},
                  "user": {"id": store.user_id, "email": "dev@flexprice-mock.local", "type": "user",
                           "tenant_id": store.tenant_id}}
@@ -90,7 +94,11 @@ class Api:
     def handle(self, call: Call) -> Response:
         behaviour = self.behaviours.get(call.op.operation_id)
         try:
-            return behaviour(self, call) if behaviour else getattr(self, f"do_{call.op.role}")(call)
+            try:
+                self.billing.tick()
+                return behaviour(self, call) if behaviour else getattr(self, f"do_{call.op.role}")(call)
+            except DomainError as refused:
+                raise from_domain(refused) from None
         except ApiError as exc:
             declared = call.op.error_schemas.get(exc.status)
             if declared is None:
@@ -101,7 +109,7 @@ class Api:
 
     # -- roles ----------------------------------------------------------------------------------
     def do_create(self, call: Call, extra: dict | None = None) -> Response:
-        record = self.create_record(call.op.resource, {**self.fields(call.body), **(extra or {})})
+        record = self.create(call.op.resource, {**self.fields(call.body), **(extra or {})})
         return self.render(call.op, record)
 
     def do_subcreate(self, call: Call) -> Response:
@@ -119,8 +127,9 @@ class Api:
         current = self.parent_of(call)
         changes = self.fields(call.body)
         self.check_references(changes)
-        changes["updated_at"] = utc_now()
+        changes["updated_at"] = self.clock.stamp()
         record = self.store.update(resource.collection, current["id"], self.schemas.conform(changes, resource.record_schema))
+        self.billing.changed(resource.entity, "update", record)
         return self.render(call.op, record)
 
     def do_delete(self, call: Call) -> Response:
@@ -128,6 +137,7 @@ class Api:
         record = self.store.delete(resource.collection, call.key())
         if record is None:
             raise not_found(resource.entity, call.key())
+        self.billing.changed(resource.entity, "delete", record)
         return self.render(call.op, {"message": f"{resource.entity} deleted", "success": True})
 
     def do_list(self, call: Call) -> Response:
@@ -144,7 +154,7 @@ class Api:
     def do_bulk(self, call: Call) -> Response:
         body = self.fields(call.body)
         lists = [v for v in body.values() if isinstance(v, list)]
-        records = [self.create_record(call.op.resource, self.fields(item)) for item in (lists[0] if lists else [])]
+        records = [self.create(call.op.resource, self.fields(item)) for item in (lists[0] if lists else [])]
         return self.render(call.op, {"items": records, **{k: records for k, v in body.items() if isinstance(v, list)}})
 
     def do_action(self, call: Call) -> Response:
@@ -173,7 +183,7 @@ class Api:
             me = {"id": self.store.user_id, "email": "dev@flexprice-mock.local"}
         elif call.body is not None:
             changes = self.schemas.conform(self.fields(call.body), users.record_schema)
-            me = self.store.update(users.collection, me["id"], {**changes, "updated_at": utc_now()})
+            me = self.store.update(users.collection, me["id"], {**changes, "updated_at": self.clock.stamp()})
         tenant = self.store.get(tenants.collection, self.store.tenant_id) if tenants else None
         return self.render(call.op, {**me, "tenant": tenant} if tenant else me)
 
@@ -240,7 +250,7 @@ class Api:
             for one in value if isinstance(value, list) else [value]:
                 found = self.lookup(resource, field, one) if isinstance(one, str) and one else None
                 if isinstance(one, str) and one and found is None:
-                    raise ApiError(404, f"{resource.entity} {one} not found", {name: one})
+                    raise NotFound(resource.entity, one, name)
                 if found is not None and field != "id" and not fields.get(resource.foreign_key):
                     resolved[resource.foreign_key] = found["id"]
         return resolved
@@ -250,11 +260,22 @@ class Api:
             return self.store.get(resource.collection, value)
         return self.store.find(resource.collection, field, value)
 
-    def create_record(self, resource: Resource, fields: dict) -> dict:
+    def create(self, resource: Resource, fields: dict, record_id: str | None = None) -> dict:
+        """A new record the way the real server makes one: through its billing service where
+        the domain has rules for it (features, prices, subscriptions, ...), else plainly."""
+        create = self.billing.creators.get(resource.entity)
+        if create is not None:
+            return create(fields, record_id)
+        record = self.create_record(resource, fields, record_id)
+        self.billing.changed(resource.entity, "create", record)
+        return record
+
+    def create_record(self, resource: Resource, fields: dict, record_id: str | None = None) -> dict:
+        """References checked, server fields set, shaped to the record schema, stored."""
         fields = {**fields, **self.check_references(fields)}
-        now = utc_now()
+        now = self.clock.stamp()
         server = {
-            "id": self.store.ids.new(resource.prefix),
+            "id": record_id or self.store.ids.new(resource.prefix),
             "created_at": now,
             "updated_at": now,
             "status": "published",
@@ -287,7 +308,7 @@ class Api:
         for name in sorted((n for n in props if n.endswith("status")), key=lambda n: n != own):
             for value in self.spec.resolve(props[name]).get("enum", []):
                 if str(value).lower() in targets:
-                    now = utc_now()
+                    now = self.clock.stamp()
                     changes = {k: v for k, v in body.items() if k.startswith(verb + "_") and k in props}
                     changes.update({name: value, "updated_at": now})
                     stamp = f"{str(value).lower()}_at"

@@ -14,6 +14,7 @@ from pathlib import Path
 import uvicorn
 
 from .app import DEFAULT_API_KEY, create_app
+from .billing.clock import Clock, parse_instant
 from .fixtures import read
 from .limits import GuardedHttpProtocol
 from .spec import Spec
@@ -69,7 +70,8 @@ class MockServer:
 
     `mock.url` ends with the spec's base path (`/v1`), ready for the SDK's `server_url`.
     `fixtures=[path, ...]` loads data fixtures now and after every `reset()`; `mock.requests` is
-    the request journal (API keys masked).
+    the request journal (API keys masked). `clock="2026-01-01T00:00:00Z"` starts the billing
+    clock frozen there; `mock.clock.advance("P1M")` moves it and bills what that ends.
     """
 
     def __init__(
@@ -80,11 +82,14 @@ class MockServer:
         host: str = "127.0.0.1",
         port: int = 0,
         strict: bool = False,
+        clock: str | Clock | None = None,
         **options,
     ) -> None:
         self.spec = Spec.load(spec)
         self.api_key = api_key
-        self.app = create_app(self.spec, api_keys=[api_key, *api_keys], strict=strict, **options)
+        if isinstance(clock, str):
+            clock = Clock(parse_instant(clock, "clock"))
+        self.app = create_app(self.spec, api_keys=[api_key, *api_keys], strict=strict, clock=clock, **options)
         self._host, self._port = host, port
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -97,6 +102,15 @@ class MockServer:
     @property
     def store(self):
         return self.app.state.store
+
+    @property
+    def clock(self) -> Clock:
+        return self.app.state.store.clock
+
+    @property
+    def outbox(self) -> list[dict]:
+        """Every domain event recorded so far, oldest first (what webhooks deliver)."""
+        return list(self.store.outbox)
 
     @property
     def requests(self) -> list[dict]:

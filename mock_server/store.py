@@ -1,4 +1,6 @@
-"""All state of a running mock: records by resource, unique-key indexes, API-key hashes, events.
+"""All state of a running mock: records by resource, unique-key indexes, API-key hashes, usage
+events indexed by customer and event name in time order, the billing clock and the outbox of
+domain events.
 
 Methods are named in domain terms and take plain dicts; they know nothing about HTTP. One lock
 guards every method, so the store is safe under uvicorn's event loop and the in-process runner's
@@ -12,10 +14,12 @@ stored record behind the store's back.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import random
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import NamedTuple
@@ -23,7 +27,8 @@ from typing import NamedTuple
 import orjson
 from ulid import ULID
 
-from .errors import ApiError
+from .billing.clock import Clock
+from .domain import Conflict
 
 
 def utc_now() -> str:
@@ -92,11 +97,45 @@ class Records(Sequence[dict]):
         return orjson.loads(self._packed[index])
 
 
+OUTBOX_SIZE = 10_000  # domain events kept for delivery and inspection; the oldest go first
+
+
+@dataclass(slots=True)
+class EventSeries:
+    """One customer's events of one name: ids in timestamp order, with the times beside them."""
+
+    times: list[int] = field(default_factory=list)  # microseconds since the epoch
+    ids: list[str] = field(default_factory=list)
+
+    def add(self, at: int, event_id: str) -> None:
+        if not self.times or at >= self.times[-1]:
+            self.times.append(at)
+            self.ids.append(event_id)
+            return
+        where = bisect.bisect_right(self.times, at)
+        self.times.insert(where, at)
+        self.ids.insert(where, event_id)
+
+    def remove(self, at: int, event_id: str) -> None:
+        where = bisect.bisect_left(self.times, at)
+        while self.ids[where] != event_id:
+            where += 1
+        del self.times[where], self.ids[where]
+
+    def window(self, start: int | None, end: int | None) -> list[str]:
+        """Ids with `start <= time < end`, oldest first: two bisections, then the slice."""
+        low = 0 if start is None else bisect.bisect_left(self.times, start)
+        high = len(self.times) if end is None else bisect.bisect_left(self.times, end)
+        return self.ids[low:high]
+
+
 class Store:
-    def __init__(self, unique_keys: dict[str, tuple[str, ...]] | None = None, seed: int = 0) -> None:
+    def __init__(self, unique_keys: dict[str, tuple[str, ...]] | None = None, seed: int = 0,
+                 clock: Clock | None = None) -> None:
         self._unique_keys = dict(unique_keys or {})
         self._seed = seed
         self._lock = threading.RLock()
+        self.clock = clock or Clock()
         self._initial_digests: list[bytes] = []  # bootstrap keys, kept as digests like every other key
         self._on_reset: list[Callable[[Store], None]] = []
         self.reset()
@@ -110,7 +149,11 @@ class Store:
             }
             self._keys: dict[bytes, str] = {}  # SHA-256 digest -> secret id ("" for bootstrap keys)
             self._expiries: dict[bytes, datetime] = {}
-            self.events: list[dict] = []
+            self._events: dict[str, tuple[int, str, str, str]] = {}  # id -> (time, customer, name, JSON)
+            self._series: dict[tuple[str, str], EventSeries] = {}
+            self.outbox: deque[dict] = deque(maxlen=OUTBOX_SIZE)
+            self._sequences: dict[str, int] = {}
+            self.clock.reset()
             self.tenant_id = self.ids.new("tenant")
             self.environment_id = self.ids.new("env")
             self.user_id = self.ids.new("user")
@@ -249,16 +292,70 @@ class Store:
             packed = {name: list(c.records.values()) for name, c in self._collections.items() if c.records}
         return {name: [orjson.loads(p) for p in records] for name, records in packed.items()}
 
-    def add_events(self, events: Iterable[dict]) -> None:
+    # -- usage events ---------------------------------------------------------------------------
+    # Kept once per id: a re-sent id replaces the event it repeats (the real server collapses
+    # duplicates at read time, the last one winning), so one id always counts once.
+    def add_events(self, events: Iterable[tuple[int, dict]]) -> None:
+        """Store `(time in microseconds, event)` pairs; the event carries its `id`."""
         with self._lock:
-            self.events.extend(events)
+            for at, event in events:
+                known = self._events.get(event["id"])
+                if known is not None:
+                    self._series[(known[1], known[2])].remove(known[0], event["id"])
+                key = (event.get("external_customer_id", ""), event.get("event_name", ""))
+                self._events[event["id"]] = (at, key[0], key[1], _pack(event))
+                self._series.setdefault(key, EventSeries()).add(at, event["id"])
+
+    def event(self, event_id: str) -> dict | None:
+        with self._lock:
+            known = self._events.get(event_id)
+        return None if known is None else orjson.loads(known[3])
+
+    def events_of(self, customer: str, name: str, start: int | None = None, end: int | None = None) -> list[dict]:
+        """One customer's events of one name with `start <= time < end`, oldest first: what usage
+        reads cost is that window, whatever else is stored."""
+        with self._lock:
+            series = self._series.get((customer, name))
+            packed = [self._events[i][3] for i in series.window(start, end)] if series else []
+        return [orjson.loads(text) for text in packed]
+
+    def events_named(self, name: str, start: int | None = None, end: int | None = None) -> Iterator[dict]:
+        """Every customer's events of one name in the window (a tenant-wide usage query)."""
+        with self._lock:
+            keys = [key for key in self._series if key[1] == name]
+        for customer, _ in keys:
+            yield from self.events_of(customer, name, start, end)
+
+    def all_events(self) -> list[dict]:
+        """Every stored event, for raw queries that filter on anything."""
+        with self._lock:
+            packed = [known[3] for known in self._events.values()]
+        return [orjson.loads(text) for text in packed]
+
+    def event_count(self) -> int:
+        return len(self._events)
+
+    def next_in_sequence(self, name: str) -> int:
+        """1, 2, 3, ... per name (invoice numbers count per month)."""
+        with self._lock:
+            self._sequences[name] = self._sequences.get(name, 0) + 1
+            return self._sequences[name]
+
+    # -- outbox ---------------------------------------------------------------------------------
+    def record_change(self, event_type: str, entity: str, payload: dict) -> dict:
+        """A domain event for every state change a service makes, in the order they happen."""
+        change = {"id": self.ids.new("sys_event"), "event_type": event_type, "entity": entity,
+                  "timestamp": self.clock.stamp(), "payload": payload}
+        with self._lock:
+            self.outbox.append(change)
+        return change
 
     @staticmethod
     def _check_unique(collection: Collection, record: dict, record_id: str) -> None:
         for key, index in collection.indexes.items():
             value = record.get(key)
             if isinstance(value, (str, int)) and value != "" and index.get(value, record_id) != record_id:
-                raise ApiError(409, f"a record with {key} '{value}' already exists", {key: value})
+                raise Conflict(key, value)
 
     @staticmethod
     def _index(collection: Collection, record: dict) -> None:

@@ -18,6 +18,36 @@ PHASES = ("create", "subcreate", "bulk", "get", "lookup", "list", "search", "sub
           "singleton", "computed", "update", "action", "delete")
 
 FINAL_ACTIONS = ("cancel", "void", "terminate")  # run after the actions that need a live record
+DROP = object()
+METER = {"name": "Tokens", "event_name": "walk_tokens", "aggregation": {"type": "SUM", "field": "tokens"},
+         "filters": [], "reset_usage": "BILLING_PERIOD"}
+# What the real server's billing rules need beyond the schema, laid over the synthesized bodies:
+# decimal strings that parse, a price that fits the subscription, a meter the feature can create,
+# time windows in order (a synthesized value for every optional field would break each of them).
+REAL_SERVER_RULES = {
+    "createFeature": {"type": "metered", "meter": METER, "meter_id": DROP},
+    "createPrice": {"type": "FIXED", "billing_model": "FLAT_FEE", "amount": "10", "currency": "usd",
+                    "billing_period": "MONTHLY", "billing_period_count": 1, "invoice_cadence": "ADVANCE",
+                    "entity_type": "PLAN", "meter_id": DROP, "tiers": DROP, "trial_period_days": DROP},
+    "createSubscription": {"currency": "usd", "billing_period": "MONTHLY", "billing_period_count": 1,
+                           "billing_anchor": DROP, "start_date": DROP, "trial_period_days": DROP,
+                           "payment_behavior": "default_active"},
+    "createWallet": {"currency": "usd", "conversion_rate": "1", "topup_conversion_rate": "1",
+                     "initial_credits_to_load": "5", "wallet_type": "PRE_PAID"},
+    "createInvoice": {"currency": "usd", "amount_due": "10", "subtotal": "10", "total": "10", "amount_paid": "0",
+                      "invoice_type": DROP, "invoice_status": DROP, "payment_status": "PENDING",
+                      "line_items": [{"amount": "10", "quantity": "1", "display_name": "Setup"}]},
+    "createEntitlement": {"feature_type": "metered", "entity_type": "PLAN", "usage_limit": 100,
+                          "usage_reset_period": "MONTHLY"},
+    "topUpWallet": {"transaction_reason": "FREE_CREDIT_GRANT", "credits_to_add": "10", "amount": DROP},
+    "updateInvoicePaymentStatus": {"payment_status": "SUCCEEDED", "amount": DROP},
+    "cancelSubscription": {"cancellation_type": "immediate", "cancel_at": DROP},
+    "ingestEvent": {"timestamp": DROP},
+    "getUsageStatistics": {"start_time": DROP, "end_time": DROP, "multiplier": DROP},
+    "getUsageByMeter": {"start_time": DROP, "end_time": DROP},
+    "getInvoicePreview": {"period_start": DROP, "period_end": DROP},
+    "getSubscriptionUsage": {"start_time": DROP, "end_time": DROP},
+}
 
 
 class Walker:
@@ -37,7 +67,17 @@ class Walker:
     def body(self, op: Operation) -> object:
         if op.request_schema is None:
             return None
-        return self.patch(self.synth.value(op.request_schema))
+        body = self.patch(self.synth.value(op.request_schema))
+        if op.role == "bulk" and isinstance(body, dict):  # each item follows the resource's create rules
+            create = next((o for o in self.model.operations if o.role == "create" and o.resource is op.resource), None)
+            rules = REAL_SERVER_RULES.get(create.operation_id if create else "", {})
+            return {k: [_laid(item, rules) for item in v] if isinstance(v, list) else v for k, v in body.items()}
+        body = _laid(body, REAL_SERVER_RULES.get(op.operation_id, {}))
+        if op.operation_id == "ingestEventsBulk":
+            body["events"] = [_laid(item, REAL_SERVER_RULES["ingestEvent"]) for item in body["events"]]
+        if op.operation_id == "getUsageByMeter" and self.record("/features"):
+            body["meter_id"] = self.record("/features")["meter_id"]
+        return body
 
     def patch(self, value: object) -> object:
         """Point every reference field at a record created earlier."""
@@ -76,7 +116,8 @@ class Walker:
         for param in op.parameters:
             name, where = param["name"], param["in"]
             if where not in ("path", "query") or (where == "query" and not param.get("required")
-                                                   and name != op.key_param):
+                                                   and name != op.key_param
+                                                   and (op.operation_id, name) not in NEEDED_QUERY):
                 continue
             value = self.param_value(op, name)
             if where == "path":
@@ -105,6 +146,16 @@ class Walker:
             self.created.setdefault(op.resource.collection, []).append(body if "id" in body else nested[0])
         if op.operation_id == "ingestEvent" and response.status_code == op.status:
             self.created.setdefault("events", []).append(response.json())
+
+
+# Query parameters the spec leaves optional that the real server needs one of.
+NEEDED_QUERY = {("getCustomerUsageSummary", "customer_id")}
+
+
+def _laid(body: object, rules: dict) -> object:
+    if not isinstance(body, dict) or not rules:
+        return body
+    return {k: v for k, v in {**body, **rules}.items() if v is not DROP}
 
 
 def creation_order(walker: Walker) -> list[Operation]:

@@ -8,7 +8,6 @@ from ulid import ULID
 
 from ..errors import validation
 from ..handlers import Api, Call, json_response
-from ..store import utc_now
 from .registry import behaviour
 
 KEY_PREFIXES = {"private_key": "sk", "publishable_key": "pk"}
@@ -24,7 +23,7 @@ def create_api_key(api: Api, call: Call) -> Response:
         raise validation(f"type must be one of {sorted(KEY_PREFIXES)}, got {kind!r}", "type")
     expires = _expiry(body.get("expires_at"))
     raw = f"{KEY_PREFIXES[kind]}_{ULID()}"
-    now = utc_now()
+    now = api.clock.stamp()
     secret = {
         "id": api.store.ids.new("secret"),
         "name": body.get("name"),

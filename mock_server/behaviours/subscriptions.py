@@ -1,26 +1,42 @@
-"""Subscriptions: a new subscription gets one line item per price of its plan, as the real server
-does, so `/subscriptions/lineitems/search` finds them. No proration or invoicing."""
+"""Subscriptions over HTTP: cancellation, usage and entitlements (`billing.subscriptions`,
+`billing.invoices`, `billing.entitlements`). Creation goes through the generic create, which
+hands it to the billing service."""
 from __future__ import annotations
 
 from starlette.responses import Response
 
-from ..handlers import Api, Call
+from ..billing import money
+from ..handlers import Api, Call, json_response
 from .registry import behaviour
 
 
-@behaviour("createSubscription")
-def create_subscription(api: Api, call: Call) -> Response:
-    subscription = api.create_record(call.op.resource, api.fields(call.body))
-    prices = api.model.resource_for_key("price_id")
-    line_items = api.model.resource_for_key(f"{call.op.resource.entity}_lineitem_id")
-    if prices is not None and line_items is not None:
-        plan_id = subscription.get("plan_id")
-        for price in reversed(api.store.select(prices.collection, lambda p: p.get("entity_id") == plan_id)):
-            api.create_record(line_items, {
-                "subscription_id": subscription["id"], "customer_id": subscription.get("customer_id"),
-                "price_id": price["id"], "price_type": price.get("type"), "meter_id": price.get("meter_id"),
-                "entity_type": "plan", "entity_id": plan_id, "currency": price.get("currency"),
-                "billing_period": price.get("billing_period"), "invoice_cadence": price.get("invoice_cadence"),
-                "quantity": "1", "start_date": subscription.get("start_date") or subscription["created_at"],
-            })
-    return api.render(call.op, subscription)
+@behaviour("cancelSubscription")
+def cancel_subscription(api: Api, call: Call) -> Response:
+    return api.render(call.op, api.billing.subscriptions.cancel(call.key(), api.fields(call.body)))
+
+
+@behaviour("getSubscriptionUsage")
+def get_subscription_usage(api: Api, call: Call) -> Response:
+    """Charges are JSON numbers in this answer (the real server's floats); money elsewhere is text."""
+    request = api.fields(call.body)
+    usage = api.billing.invoices.usage_charges(request.get("subscription_id"), request.get("start_time"),
+                                               request.get("end_time"), bool(request.get("lifetime_usage")))
+    charges = [{**charge, "quantity": float(charge["quantity"]), "amount": float(charge["amount"]),
+                "display_amount": money.text(charge["amount"])} for charge in usage["charges"]]
+    return json_response(api.schemas.conform({
+        **usage, "charges": charges, "amount": float(usage["amount"]), "display_amount": money.text(usage["amount"]),
+        "commitment_amount": 0, "commitment_utilized": 0, "overage_amount": 0, "has_overage": False,
+    }, call.op.response_schema), call.op.status)
+
+
+@behaviour("getSubscriptionEntitlements")
+def get_subscription_entitlements(api: Api, call: Call) -> Response:
+    subscription = api.billing.records.require("subscription", call.key())
+    found = api.billing.entitlements.of_subscription(subscription, _ids(call.params.get("feature_ids")))
+    return json_response(api.schemas.conform(found, call.op.response_schema), call.op.status)
+
+
+def _ids(value: object) -> list[str] | None:
+    if not value:
+        return None
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]

@@ -1,0 +1,64 @@
+"""A customer's computed views over HTTP: entitlements, usage against them, invoice summary
+(`billing.entitlements`, `billing.invoices`)."""
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from ..billing.subscriptions import live_subscriptions
+from ..domain import Invalid
+from ..handlers import Api, Call, json_response
+from .registry import behaviour
+
+
+def _ids(value: object) -> list[str] | None:
+    if not value:
+        return None
+    return [str(v) for v in value] if isinstance(value, list) else [str(v) for v in str(value).split(",") if v]
+
+
+def _answer(api: Api, call: Call, body: dict) -> Response:
+    return json_response(api.schemas.conform(body, call.op.response_schema), call.op.status)
+
+
+@behaviour("getCustomerEntitlements")
+def get_customer_entitlements(api: Api, call: Call) -> Response:
+    customer = api.billing.records.require("customer", call.key())
+    return _answer(api, call, api.billing.entitlements.of_customer(
+        customer, _ids(call.params.get("feature_ids")), _ids(call.params.get("subscription_ids"))))
+
+
+@behaviour("getCustomerEntitlementsByExternalID")
+def get_customer_entitlements_by_external_id(api: Api, call: Call) -> Response:
+    customer = api.billing.records.require("customer", call.params.get("external_id"), "external_id")
+    return _answer(api, call, api.billing.entitlements.of_customer(customer))
+
+
+@behaviour("getCustomerUsageSummary")
+def get_customer_usage_summary(api: Api, call: Call) -> Response:
+    """By `customer_id` or `customer_lookup_key` (the customer's external id)."""
+    records = api.billing.records
+    if call.params.get("customer_id"):
+        customer = records.require("customer", call.params["customer_id"])
+    elif call.params.get("customer_lookup_key"):
+        customer = records.require("customer", call.params["customer_lookup_key"], "external_id")
+    else:
+        raise Invalid("customer_id", "customer_id or customer_lookup_key is required")
+    features = _ids(call.params.get("feature_ids"))
+    for key in _ids(call.params.get("feature_lookup_keys")) or []:
+        feature = records.require("feature", key, "lookup_key")
+        features = [*(features or []), feature["id"]]
+    return _answer(api, call, api.billing.entitlements.usage_summary(
+        customer, features, _ids(call.params.get("subscription_ids"))))
+
+
+@behaviour("getCustomerInvoiceSummary")
+def get_customer_invoice_summary(api: Api, call: Call) -> Response:
+    """One summary per currency of the customer's subscriptions that are not cancelled."""
+    records = api.billing.records
+    customer = records.require("customer", call.key())
+    currencies = sorted({s["currency"] for s in records.where("subscription", customer_id=customer["id"])
+                         if s.get("subscription_status") != "cancelled"})
+    default = live_subscriptions(records, customer["id"])
+    return _answer(api, call, {"customer_id": customer["id"],
+                               "default_currency": default[0]["currency"] if default else (currencies or [""])[0],
+                               "summaries": api.billing.invoices.summary(customer, currencies)})

@@ -1,0 +1,97 @@
+"""The one clock all billing time comes from, and the test clock that moves it.
+
+Real time by default; `start` freezes it at an instant (`--clock 2026-01-01T00:00:00Z`). It only
+ever moves forward: `advance("P1M")` (ISO 8601 durations) or `to(instant)`. A running clock that
+is advanced keeps running, shifted; a frozen one stays frozen at the new instant. Whoever must act
+when time passes (the subscription period job) listens with `on_move`. Nothing in the domain
+calls `datetime.now()`; API-key expiry stays on wall time, as the real server's auth does.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+import isodate
+
+from ..domain import Invalid
+
+
+def parse_instant(value: object, field: str) -> datetime:
+    """An RFC 3339 date-time with a zone, in UTC; anything else is a 400 naming `field`."""
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        parsed = None
+    if not isinstance(value, str) or parsed is None or parsed.tzinfo is None:
+        raise Invalid(field, f"{field} must be an RFC 3339 date-time with a time zone, got {value!r}")
+    return parsed.astimezone(timezone.utc)
+
+
+def stamp(moment: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds, as the real server writes times."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_duration(value: object, field: str = "advance"):
+    """`P1M`, `P3D`, `PT1H`, `P1Y2M`: a positive ISO 8601 duration (months stay calendar months)."""
+    try:
+        duration = isodate.parse_duration(str(value))
+    except (isodate.ISO8601Error, ValueError, TypeError):
+        raise Invalid(field, f"{field} must be an ISO 8601 duration such as P1M, P3D or PT1H, got {value!r}") from None
+    probe = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    if not isinstance(value, str) or probe + duration <= probe:
+        raise Invalid(field, f"{field} must be a positive duration (the clock never goes backwards), got {value!r}")
+    return duration
+
+
+class Clock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self._start = start
+        self._listeners: list[Callable[[datetime], None]] = []
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to how it was made: frozen at `start`, or real time with no shift."""
+        self._frozen = self._start
+        self._shift = timedelta(0)
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen is not None
+
+    def now(self) -> datetime:
+        return (self._frozen or datetime.now(timezone.utc)) + self._shift
+
+    def stamp(self) -> str:
+        return stamp(self.now())
+
+    def on_move(self, listener: Callable[[datetime], None]) -> None:
+        self._listeners.append(listener)
+
+    def advance(self, duration) -> datetime:
+        """Move forward by a duration (ISO 8601 text or a timedelta); listeners run for the new now."""
+        if not isinstance(duration, timedelta):
+            duration = parse_duration(duration)
+        now = self.now()
+        return self._move(now + duration, now)
+
+    def to(self, instant: datetime | str) -> datetime:
+        target = parse_instant(instant, "to") if isinstance(instant, str) else instant.astimezone(timezone.utc)
+        now = self.now()
+        if target < now:
+            raise Invalid("to", f"the clock never goes backwards: {stamp(target)} is before now ({stamp(now)})")
+        return self._move(target, now)
+
+    def _move(self, target: datetime, now: datetime) -> datetime:
+        if self._frozen is not None:
+            self._frozen = target - self._shift
+        else:
+            self._shift += target - now
+        for listener in self._listeners:
+            listener(target)
+        return target
+
+    def describe(self) -> dict:
+        """What `GET /_mock/clock` answers."""
+        return {"now": self.stamp(), "frozen": self.frozen,
+                "start": stamp(self._start) if self._start else None}

@@ -1,0 +1,154 @@
+"""Wallets: credits and their money value, top-ups, refunds, and the real-time balance.
+
+`credit_balance` counts credits; `balance` is money, `credit_balance x conversion_rate`. A top-up
+adds credits (`credits_to_add`) or money (`amount`, divided by the top-up conversion rate) and
+writes a completed credit transaction. Usage never debits a wallet as it happens: the real-time
+balance of a prepaid wallet is its balance less the current-period usage charges of the
+customer's subscriptions in its currency (allowances deducted, as invoiced) and the usage still
+unpaid on finalized invoices. One active wallet per customer, currency and type.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..domain import Conflict, Invalid, Refused
+from . import money
+from .invoices import Invoices, when
+from .money import ZERO, text
+from .records import Records
+from .subscriptions import live_subscriptions
+
+TOP_UP_REASONS = ("FREE_CREDIT_GRANT", "PURCHASED_CREDIT_DIRECT", "PURCHASED_CREDIT_INVOICED",
+                  "SUBSCRIPTION_CREDIT_GRANT", "CREDIT_NOTE", "INVOICE_VOID_REFUND", "PURCHASED_CREDIT_BONUS")
+ALLOWED_PRICE_TYPES = {"PRE_PAID": ["USAGE"], "POST_PAID": ["ALL"]}
+
+
+class Wallets:
+    def __init__(self, records: Records, invoices: Invoices) -> None:
+        self.records = records
+        self.invoices = invoices
+        self.store = records.store
+
+    def create(self, fields: dict, record_id: str | None = None) -> dict:
+        customer = (self.records.require("customer", fields["customer_id"]) if fields.get("customer_id") else
+                    self.records.require("customer", fields.get("external_customer_id"), "external_id", "external_customer_id")
+                    if fields.get("external_customer_id") else None)
+        if customer is None:
+            raise Invalid("customer_id", "customer_id or external_customer_id is required")
+        kind = fields.get("wallet_type") or "PRE_PAID"
+        currency = str(fields.get("currency") or "")
+        taken = [w for w in self.records.where("wallet", customer_id=customer["id"], wallet_type=kind)
+                 if w.get("wallet_status") == "active" and str(w.get("currency", "")).lower() == currency.lower()]
+        if taken:
+            raise Conflict("currency", currency, f"an active {kind} wallet of customer {customer['id']}")
+        rate = money.decimal(fields.get("conversion_rate"), "conversion_rate", Decimal(1))
+        rate = rate if rate > 0 else Decimal(1)
+        top_up_rate = money.decimal(fields.get("topup_conversion_rate"), "topup_conversion_rate", rate)
+        initial = money.decimal(fields.get("initial_credits_to_load"), "initial_credits_to_load")
+        if initial < 0:
+            raise Invalid("initial_credits_to_load", "initial_credits_to_load must not be negative")
+        wallet = self.records.new("wallet", {
+            **fields, "customer_id": customer["id"], "wallet_type": kind, "wallet_status": "active",
+            "conversion_rate": text(rate), "topup_conversion_rate": text(top_up_rate if top_up_rate > 0 else rate),
+            "balance": "0", "credit_balance": "0", "config": {"allowed_price_types": ALLOWED_PRICE_TYPES[kind]},
+        }, record_id)
+        self.store.record_change("wallet.created", "wallet", wallet)
+        if initial > 0:
+            wallet = self.credit(wallet, initial, {"transaction_reason": "FREE_CREDIT_GRANT"})[0]
+        return wallet
+
+    def top_up(self, wallet_id: str, request: dict) -> tuple[dict, dict]:
+        wallet = self.records.require("wallet", wallet_id)
+        if wallet.get("wallet_status") != "active":
+            raise Refused(f"wallet is {wallet.get('wallet_status')}", {"wallet_id": wallet_id})
+        reason = request.get("transaction_reason")
+        if reason not in TOP_UP_REASONS:
+            raise Invalid("transaction_reason", f"transaction_reason {reason!r} cannot credit a wallet; use one of "
+                                                f"{', '.join(TOP_UP_REASONS)}")
+        credits = money.decimal(request.get("credits_to_add"), "credits_to_add")
+        if not credits and request.get("amount") not in (None, ""):
+            rate = money.decimal(wallet.get("topup_conversion_rate") or wallet.get("conversion_rate"), "rate", Decimal(1))
+            credits = money.decimal(request["amount"], "amount") / rate
+        if credits <= 0:
+            raise Invalid("credits_to_add", "credits_to_add (or amount) must be greater than 0")
+        return self.credit(wallet, credits, request)
+
+    def credit(self, wallet: dict, credits: Decimal, request: dict) -> tuple[dict, dict]:
+        """Add `credits` and write the completed credit transaction; both are returned."""
+        rate = money.decimal(wallet.get("conversion_rate"), "conversion_rate", Decimal(1))
+        top_up_rate = money.decimal(wallet.get("topup_conversion_rate"), "topup_conversion_rate", rate)
+        before = money.decimal(wallet.get("credit_balance"), "credit_balance")
+        after = before + credits
+        transaction = self.records.new("wallet_transaction", {
+            "wallet_id": wallet["id"], "customer_id": wallet.get("customer_id", ""), "type": "credit",
+            "transaction_status": "completed",
+            "transaction_reason": request.get("transaction_reason") or "PURCHASED_CREDIT_DIRECT",
+            "amount": text(credits * top_up_rate), "credit_amount": text(credits), "credits_available": text(credits),
+            "credit_balance_before": text(before), "credit_balance_after": text(after),
+            "currency": wallet.get("currency", ""), "conversion_rate": text(rate), "topup_conversion_rate": text(top_up_rate),
+            **{k: request[k] for k in ("description", "idempotency_key", "metadata", "priority") if k in request},
+        })
+        updated = self.records.update("wallet", wallet["id"], {"credit_balance": text(after), "balance": text(after * rate)})
+        self.store.record_change("wallet.transaction.created", "transaction", transaction)
+        self.store.record_change("wallet.updated", "wallet", updated)
+        return updated, transaction
+
+    def refund(self, invoice: dict, amount: Decimal) -> None:
+        """A voided invoice's payment back into the customer's prepaid wallet in its currency
+        (one is created when there is none)."""
+        currency = str(invoice.get("currency") or "")
+        wallet = next((w for w in self.records.where("wallet", customer_id=invoice.get("customer_id"), wallet_type="PRE_PAID")
+                       if w.get("wallet_status") == "active" and str(w.get("currency", "")).lower() == currency.lower()), None)
+        if wallet is None:
+            wallet = self.create({"customer_id": invoice.get("customer_id"), "currency": currency})
+        rate = money.decimal(wallet.get("conversion_rate"), "conversion_rate", Decimal(1))
+        self.credit(wallet, amount / rate, {"transaction_reason": "INVOICE_VOID_REFUND",
+                                            "description": f"refund of voided invoice {invoice['id']}"})
+
+    def terminate(self, wallet_id: str) -> dict:
+        wallet = self.records.require("wallet", wallet_id)
+        if wallet.get("wallet_status") == "closed":
+            raise Refused("wallet is already closed", {"wallet_id": wallet_id})
+        closed = self.records.update("wallet", wallet_id, {"wallet_status": "closed"})
+        self.store.record_change("wallet.terminated", "wallet", closed)
+        return closed
+
+    def real_time(self, wallet_id: str) -> dict:
+        """The wallet with `real_time_balance` = balance less what is pending against it."""
+        wallet = self.records.require("wallet", wallet_id)
+        balance = money.decimal(wallet.get("balance"), "balance")
+        rate = money.decimal(wallet.get("conversion_rate"), "conversion_rate", Decimal(1))
+        if wallet.get("wallet_status") != "active":
+            balance = ZERO
+        usage = unpaid = ZERO
+        if wallet.get("wallet_type", "PRE_PAID") == "PRE_PAID" and wallet.get("wallet_status") == "active":
+            usage = self.current_usage_charges(wallet)
+            unpaid = self.unpaid_usage(wallet)
+        pending = usage + unpaid
+        live = balance - pending
+        return {**wallet, "real_time_balance": text(live), "real_time_credit_balance": text(live / rate),
+                "current_period_usage": text(usage), "unpaid_invoices_amount": text(unpaid),
+                "balance_updated_at": wallet.get("updated_at"), "is_cached_fallback": False}
+
+    def current_usage_charges(self, wallet: dict) -> Decimal:
+        total = ZERO
+        for subscription in live_subscriptions(self.records, wallet["customer_id"], wallet.get("currency")):
+            customer = self.records.get("customer", subscription["customer_id"]) or {}
+            start, end = when(subscription["current_period_start"]), when(subscription["current_period_end"])
+            for item in self.records.where("subscription_lineitem", subscription_id=subscription["id"]):
+                if item.get("price_type") == "USAGE":
+                    line = self.invoices.usage_line(subscription, customer, item, start, end)
+                    total += money.decimal(line["amount"], "amount")
+        return total
+
+    def unpaid_usage(self, wallet: dict) -> Decimal:
+        """Usage lines of the customer's finalized, not yet paid invoices, less what was paid."""
+        total = ZERO
+        for invoice in self.records.where("invoice", customer_id=wallet["customer_id"]):
+            if (invoice.get("invoice_status") != "FINALIZED" or invoice.get("payment_status") == "SUCCEEDED"
+                    or str(invoice.get("currency", "")).lower() != str(wallet.get("currency", "")).lower()):
+                continue
+            usage = sum((money.decimal(line.get("amount"), "amount") for line in invoice.get("line_items") or []
+                         if line.get("price_type") == "USAGE"), ZERO)
+            total += max(usage - money.decimal(invoice.get("amount_paid"), "amount_paid"), ZERO)
+        return total

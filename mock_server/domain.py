@@ -1,0 +1,42 @@
+"""Domain errors: what a billing service or the store refuses, said in domain terms.
+
+Services and the store know nothing of HTTP; `errors.from_domain` is the one place that turns
+these into the `errors.ErrorResponse` envelope (400, 404, 409).
+"""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A refusal; `details` names what was refused (`{"field": "meter_id"}`)."""
+
+    def __init__(self, message: str, details: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class Invalid(DomainError):
+    """Input the real server rejects: 400 `validation_error` naming the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, {"field": field})
+        self.field = field
+
+
+class NotFound(DomainError):
+    """A record that does not exist: 404 `not_found`."""
+
+    def __init__(self, entity: str, key: str, field: str = "id") -> None:
+        super().__init__(f"{entity} {key} not found", {field: key})
+
+
+class Conflict(DomainError):
+    """A unique key already taken: 409 `already_exists`."""
+
+    def __init__(self, field: str, value: object, what: str = "a record") -> None:
+        super().__init__(f"{what} with {field} '{value}' already exists", {field: value})
+
+
+class Refused(DomainError):
+    """A transition the record's state does not allow (finalize a voided invoice, cancel twice):
+    400 `invalid_operation`, as the real server's `ErrInvalidOperation`."""
