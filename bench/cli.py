@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from bench import growth
+from bench import growth, usage_growth
 from bench.results import load_table, process_table, targets_table
 from bench.runs import Plan, execute, smoke_driver, wrk_driver
 from bench.servers import REPO_ROOT, STARTERS, BenchError, install_prism, prism_version
@@ -46,7 +46,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--smoke", action="store_true", help="httpx only, a few requests: checks the plumbing")
-    mode.add_argument("--growth", action="store_true", help="cost and memory against store size, in-process")
+    mode.add_argument("--growth", action="store_true",
+                      help="cost and memory against store size, and billing reads against stored events, in-process")
     p.add_argument("--spec", choices=("seed", "full", "both"), default="both")
     p.add_argument("--workloads", default="a,b,c", help="comma-separated subset of a,b,c")
     p.add_argument("--servers", default="mock,prism", help="comma-separated subset of mock,prism")
@@ -57,6 +58,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=int, default=3, help="runs per server, spec and workload")
     p.add_argument("--requests", type=int, default=12, help="requests per run in --smoke mode")
     p.add_argument("--sizes", default="1000,10000,100000", help="store sizes for --growth")
+    p.add_argument("--other-events", default="10000,100000,1000000",
+                   help="events of other customers for --growth")
+    p.add_argument("--own-events", default="1000,10000,100000", help="events of the customer for --growth")
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the raw JSON goes")
     return p
 
@@ -138,7 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         if args.growth:
-            return growth.main(str(spec_paths("full")["full"]), [int(size) for size in args.sizes.split(",")])
+            full = str(spec_paths("full")["full"])
+            growth.main(full, [int(size) for size in args.sizes.split(",")])
+            print()
+            return usage_growth.main(full, [int(n) for n in args.other_events.split(",")],
+                                     [int(n) for n in args.own_events.split(",")])
         return benchmark(args)
     except BenchError as error:
         print(f"bench: {error}", file=sys.stderr)

@@ -18,6 +18,7 @@ import bisect
 import hashlib
 import random
 import threading
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -97,14 +98,17 @@ class Records(Sequence[dict]):
         return orjson.loads(self._packed[index])
 
 
+EVENT_DEFAULTS = {"customer_id": "", "source": "", "properties": {}}  # empty fields are not stored
+UNSTORED = frozenset({"id", "environment_id"})  # the key, and what every event of the store shares
 OUTBOX_SIZE = 10_000  # domain events kept for delivery and inspection; the oldest go first
 
 
 @dataclass(slots=True)
 class EventSeries:
-    """One customer's events of one name: ids in timestamp order, with the times beside them."""
+    """One customer's events of one name: ids in timestamp order, the times beside them as a
+    packed array of microseconds (8 bytes an event, no int objects)."""
 
-    times: list[int] = field(default_factory=list)  # microseconds since the epoch
+    times: array = field(default_factory=lambda: array("q"))
     ids: list[str] = field(default_factory=list)
 
     def add(self, at: int, event_id: str) -> None:
@@ -129,6 +133,11 @@ class EventSeries:
         return self.ids[low:high]
 
 
+def _micros(stamp: str) -> int:
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+
+
 class Store:
     def __init__(self, unique_keys: dict[str, tuple[str, ...]] | None = None, seed: int = 0,
                  clock: Clock | None = None) -> None:
@@ -149,7 +158,7 @@ class Store:
             }
             self._keys: dict[bytes, str] = {}  # SHA-256 digest -> secret id ("" for bootstrap keys)
             self._expiries: dict[bytes, datetime] = {}
-            self._events: dict[str, tuple[int, str, str, str]] = {}  # id -> (time, customer, name, JSON)
+            self._events: dict[str, str] = {}  # id -> the event's JSON without its id and empty fields
             self._series: dict[tuple[str, str], EventSeries] = {}
             self.outbox: deque[dict] = deque(maxlen=OUTBOX_SIZE)
             self._sequences: dict[str, int] = {}
@@ -294,30 +303,37 @@ class Store:
 
     # -- usage events ---------------------------------------------------------------------------
     # Kept once per id: a re-sent id replaces the event it repeats (the real server collapses
-    # duplicates at read time, the last one winning), so one id always counts once.
+    # duplicates at read time, the last one winning), so one id always counts once. An event
+    # costs its JSON (without the id, which is the key, and without empty fields), one dict slot
+    # and 16 bytes in its series: about 0.35 KiB.
     def add_events(self, events: Iterable[tuple[int, dict]]) -> None:
         """Store `(time in microseconds, event)` pairs; the event carries its `id`."""
         with self._lock:
             for at, event in events:
-                known = self._events.get(event["id"])
+                event_id = event["id"]
+                known = self._events.get(event_id)
                 if known is not None:
-                    self._series[(known[1], known[2])].remove(known[0], event["id"])
-                key = (event.get("external_customer_id", ""), event.get("event_name", ""))
-                self._events[event["id"]] = (at, key[0], key[1], _pack(event))
-                self._series.setdefault(key, EventSeries()).add(at, event["id"])
+                    old = orjson.loads(known)
+                    self._series[(old["external_customer_id"], old["event_name"])].remove(_micros(old["timestamp"]), event_id)
+                key = (event["external_customer_id"], event["event_name"])
+                self._events[event_id] = _pack({k: v for k, v in event.items() if v and k not in UNSTORED})
+                self._series.setdefault(key, EventSeries()).add(at, event_id)
+
+    def _event(self, event_id: str, packed: str) -> dict:
+        return {"id": event_id, **EVENT_DEFAULTS, **orjson.loads(packed), "environment_id": self.environment_id}
 
     def event(self, event_id: str) -> dict | None:
         with self._lock:
-            known = self._events.get(event_id)
-        return None if known is None else orjson.loads(known[3])
+            packed = self._events.get(event_id)
+        return None if packed is None else self._event(event_id, packed)
 
     def events_of(self, customer: str, name: str, start: int | None = None, end: int | None = None) -> list[dict]:
         """One customer's events of one name with `start <= time < end`, oldest first: what usage
         reads cost is that window, whatever else is stored."""
         with self._lock:
             series = self._series.get((customer, name))
-            packed = [self._events[i][3] for i in series.window(start, end)] if series else []
-        return [orjson.loads(text) for text in packed]
+            found = [(i, self._events[i]) for i in series.window(start, end)] if series else []
+        return [self._event(i, packed) for i, packed in found]
 
     def events_named(self, name: str, start: int | None = None, end: int | None = None) -> Iterator[dict]:
         """Every customer's events of one name in the window (a tenant-wide usage query)."""
@@ -329,8 +345,8 @@ class Store:
     def all_events(self) -> list[dict]:
         """Every stored event, for raw queries that filter on anything."""
         with self._lock:
-            packed = [known[3] for known in self._events.values()]
-        return [orjson.loads(text) for text in packed]
+            found = list(self._events.items())
+        return [self._event(i, packed) for i, packed in found]
 
     def event_count(self) -> int:
         return len(self._events)

@@ -31,8 +31,9 @@ def test_sdk_customer_lifecycle(client):
 
 
 def test_sdk_catalogue_and_subscription_cancel(client):
-    feature = client.features.create_feature(name="API calls", type_="metered", lookup_key="api-calls")
-    assert feature.id.startswith("feat_")
+    feature = client.features.create_feature(name="API calls", type_="metered", lookup_key="api-calls", meter={
+        "name": "API calls", "event_name": "api_call", "aggregation": {"type": "COUNT"}, "reset_usage": "BILLING_PERIOD"})
+    assert feature.id.startswith("feat_") and feature.meter_id.startswith("meter_")
     plan = client.plans.create_plan(name="Pro", lookup_key="pro")
     price = client.prices.create_price(
         amount="49", currency="usd", entity_type="PLAN", entity_id=plan.id, type_="FIXED",

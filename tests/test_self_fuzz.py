@@ -13,7 +13,12 @@ The fuzzer reads the served spec plus the real server's rules that the document 
 - API keys of type `integration` are in the enum but refused by the real server, and by the mock.
 Rules no schema can state get a per-operation setting (`FUZZ_CONFIG`): the positive-data check
 also expects a 400 where the real server wants `id` or `lookup_key` (`GET /customers/wallets`),
-`id` or `external_customer_id` (`PUT /customers`), decimal strings (`POST /wallets`) and a positive amount (`POST /wallets/{id}/top-up`); and
+`id` or `external_customer_id` (`PUT /customers`), decimal strings (`POST /wallets`, `POST
+/invoices`) and a positive amount (`POST /wallets/{id}/top-up`), and where a billing rule refuses
+what the schema allows (docs/billing.md): RFC 3339 event timestamps, time windows in order, the
+price rules (a USAGE price needs a meter and ARREAR, TIERED needs tiers, ...), a metered feature's
+meter, a plan price that fits the subscription, the invoice, payment and cancellation state
+machines, a customer for the usage summary; and
 `GET /rbac/roles/{id}` documents its 404 as a map of strings, which no `errors.ErrorResponse`
 can be, so its responses are not schema-checked.
 
@@ -40,7 +45,11 @@ INT64 = {"minimum": -(2**63), "maximum": 2**63 - 1}
 PAGING_BOUNDS = {"limit": {"minimum": 1, "maximum": 1000}, "offset": {"minimum": 0}}
 FUZZ_CONFIG = """
 [[operations]]
-include-operation-id = ["getCustomerWallets", "updateCustomer", "createWallet", "topUpWallet"]
+include-operation-id = ["getCustomerWallets", "updateCustomer", "createWallet", "topUpWallet",
+  "ingestEvent", "ingestEventsBulk", "getUsageStatistics", "getUsageByMeter", "listRawEvents",
+  "createFeature", "createPrice", "createPricesBulk", "createEntitlement", "createEntitlementsBulk",
+  "createSubscription", "cancelSubscription", "getSubscriptionUsage", "getInvoicePreview", "createInvoice",
+  "finalizeInvoice", "voidInvoice", "updateInvoicePaymentStatus", "getCustomerUsageSummary"]
 checks = { positive_data_acceptance = { expected-statuses = ["2xx", "400", "401", "404"] } }
 
 [[operations]]

@@ -21,6 +21,9 @@ class Catalogue:
 
     def create_feature(self, fields: dict, record_id: str | None = None) -> dict:
         fields = dict(fields)
+        if bool(fields.get("unit_singular")) != bool(fields.get("unit_plural")):
+            missing = "unit_plural" if fields.get("unit_singular") else "unit_singular"
+            raise Invalid(missing, "unit_singular and unit_plural must be set together")
         if fields.get("type") == "metered":
             meter = self._meter_of(fields)
             fields.update(meter_id=meter["id"], meter=meter)

@@ -109,7 +109,6 @@ class Usage:
             "properties": fields.get("properties") or {},
             "source": str(fields.get("source") or ""),
             "timestamp": stamp(at),
-            "environment_id": self.store.environment_id,
         }
         return micros(at), event
 
