@@ -167,6 +167,7 @@ class Api:
         changes = self.transition(resource, call.op.action, body)
         if changes:
             record = self.store.update(resource.collection, record["id"], changes)
+            self.billing.changed(resource.entity, "update", record)
         if self.same_schema(call.op.response_schema, resource.record_schema):
             return self.render(call.op, record)
         state = next((v for k, v in changes.items() if k.endswith("_status")), None)

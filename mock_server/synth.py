@@ -94,6 +94,10 @@ class Schemas:
                     inner = self.conform(value, sub)  # keep what fits: `auto_topup` less `cooldown`
                     if self.is_valid(inner, sub):
                         kept[key] = inner
+                elif isinstance(value, list) and self.spec.properties(items := self.spec.resolve(sub).get("items")):
+                    inner = [self.conform(v, items) if isinstance(v, dict) else v for v in value]  # line items
+                    if self.is_valid(inner, sub):
+                        kept[key] = inner
             elif extra is True or (isinstance(extra, dict) and self.is_valid(value, extra)):
                 kept[key] = value
         return kept

@@ -86,7 +86,8 @@ def price_body(plan_id: str, **fields) -> dict:
 
 
 def price(api: Api, plan_id: str, **fields) -> dict:
-    return api.ok("POST", "prices", price_body(plan_id, **fields))
+    """A plan price; a field given as None is left out (`amount=None` for a TIERED price)."""
+    return api.ok("POST", "prices", {k: v for k, v in price_body(plan_id, **fields).items() if v is not None})
 
 
 def usage_price(api: Api, plan_id: str, meter_id: str, **fields) -> dict:

@@ -51,7 +51,10 @@ class Billing:
             self.subscriptions.catch_up(self.clock.now())
 
     def changed(self, entity: str, verb: str, record: dict) -> None:
-        """Record the domain event of a plain create, update or delete."""
+        """Record the domain event of a plain create, update, delete or state change; a
+        subscription changed outside its service may have a new period end to watch."""
         event_type = CHANGE_EVENTS.get(entity, {}).get(verb)
         if event_type:
             self.store.record_change(event_type, entity, record)
+        if entity == "subscription":
+            self.subscriptions.forget_due()

@@ -31,9 +31,10 @@ class Subscriptions:
         self.clock = records.clock
         self.store = records.store
         self._next_due: datetime | None = None  # earliest period end of a live subscription; None: unknown
-        self.store.on_reset(self._forget_due)
+        self.store.on_reset(lambda _store: self.forget_due())
 
-    def _forget_due(self, _store) -> None:
+    def forget_due(self) -> None:
+        """The earliest period end is looked up again at the next tick."""
         self._next_due = None
 
     # -- creation -------------------------------------------------------------------------------
