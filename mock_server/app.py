@@ -31,9 +31,9 @@ from starlette.routing import compile_path
 from . import errors
 from .admin import AdminMiddleware
 from .behaviours import BEHAVIOURS
-from .endpoint import EndpointMiddleware, Handler, Wiring
 from .billing.clock import Clock
 from .domain import DomainError
+from .endpoint import EndpointMiddleware, Handler, Wiring
 from .errors import ApiError
 from .faults import Faults
 from .fixtures import Fixtures, read

@@ -320,7 +320,11 @@ class Store:
                 self._series.setdefault(key, EventSeries()).add(at, event_id)
 
     def _event(self, event_id: str, packed: str) -> dict:
-        return {"id": event_id, **EVENT_DEFAULTS, **orjson.loads(packed), "environment_id": self.environment_id}
+        event = orjson.loads(packed)
+        for name, empty in EVENT_DEFAULTS.items():
+            event.setdefault(name, empty)
+        event["id"], event["environment_id"] = event_id, self.environment_id
+        return event
 
     def event(self, event_id: str) -> dict | None:
         with self._lock:
@@ -334,6 +338,12 @@ class Store:
             series = self._series.get((customer, name))
             found = [(i, self._events[i]) for i in series.window(start, end)] if series else []
         return [self._event(i, packed) for i, packed in found]
+
+    def event_texts(self, customer: str, name: str, start: int | None = None, end: int | None = None) -> list[str]:
+        """The same window as stored JSON, for reads that need only a few fields (usage counts)."""
+        with self._lock:
+            series = self._series.get((customer, name))
+            return [self._events[i] for i in series.window(start, end)] if series else []
 
     def events_named(self, name: str, start: int | None = None, end: int | None = None) -> Iterator[dict]:
         """Every customer's events of one name in the window (a tenant-wide usage query)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from ..billing.subscriptions import live_subscriptions
 from ..domain import Invalid
 from ..handlers import Api, Call, json_response
 from .registry import behaviour
@@ -53,12 +52,5 @@ def get_customer_usage_summary(api: Api, call: Call) -> Response:
 
 @behaviour("getCustomerInvoiceSummary")
 def get_customer_invoice_summary(api: Api, call: Call) -> Response:
-    """One summary per currency of the customer's subscriptions that are not cancelled."""
-    records = api.billing.records
-    customer = records.require("customer", call.key())
-    currencies = sorted({s["currency"] for s in records.where("subscription", customer_id=customer["id"])
-                         if s.get("subscription_status") != "cancelled"})
-    default = live_subscriptions(records, customer["id"])
-    return _answer(api, call, {"customer_id": customer["id"],
-                               "default_currency": default[0]["currency"] if default else (currencies or [""])[0],
-                               "summaries": api.billing.invoices.summary(customer, currencies)})
+    customer = api.billing.records.require("customer", call.key())
+    return _answer(api, call, api.billing.invoices.customer_summary(customer))

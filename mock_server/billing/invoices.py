@@ -50,9 +50,9 @@ class Invoices:
         """The lines a subscription owes at `reference` for the period `[start, end)`."""
         items = self.records.where("subscription_lineitem", subscription_id=subscription["id"])
         customer = self.records.get("customer", subscription.get("customer_id")) or {}
-        lines = []
+        lines, windows = [], {}
         if reference in ("period_end", "cancel"):
-            lines += [self.usage_line(subscription, customer, item, start, end) for item in items
+            lines += [self.usage_line(subscription, customer, item, start, end, windows) for item in items
                       if item.get("price_type") == "USAGE" and _live(item, start, end)]
             lines += [self.fixed_line(subscription, item, start, end) for item in items
                       if item.get("price_type") == "FIXED" and item.get("invoice_cadence") == ARREAR
@@ -79,12 +79,13 @@ class Invoices:
         amount = rounded(pricing.cost(price, Decimal(1)) * units, subscription["currency"])
         return self._line(subscription, item, units, amount, start, end)
 
-    def usage_line(self, subscription: dict, customer: dict, item: dict, start: datetime, end: datetime) -> dict:
+    def usage_line(self, subscription: dict, customer: dict, item: dict, start: datetime, end: datetime,
+                   windows: dict | None = None) -> dict:
         price = self.records.get("price", item.get("price_id")) or {}
         meter = self.records.get("meter", item.get("meter_id")) or {}
         window = (max(start, when(item["start_date"])) if item.get("start_date") else start,
                   min(end, when(item["end_date"])) if item.get("end_date") else end)
-        used = self.usage.quantity(meter, customer.get("external_id") or "", *window) if meter else ZERO
+        used = self.usage.quantity(meter, customer.get("external_id") or "", *window, windows) if meter else ZERO
         billable, deducted = self._after_allowance(subscription, meter, used)
         amount = rounded(pricing.cost(price, billable), subscription["currency"])
         line = self._line(subscription, item, billable, amount, start, end)
@@ -172,13 +173,13 @@ class Invoices:
         if end < start:
             raise Invalid("end_time", "end_time must be after start_time")
         customer = self.records.get("customer", subscription.get("customer_id")) or {}
-        currency, charges, total = subscription["currency"], [], ZERO
+        currency, charges, total, windows = subscription["currency"], [], ZERO, {}
         for item in self.records.where("subscription_lineitem", subscription_id=subscription["id"]):
             if item.get("price_type") != "USAGE":
                 continue
             price = self.records.get("price", item.get("price_id")) or {}
             meter = self.records.get("meter", item.get("meter_id"))
-            used = self.usage.quantity(meter, customer.get("external_id") or "", start, end) if meter else ZERO
+            used = self.usage.quantity(meter, customer.get("external_id") or "", start, end, windows) if meter else ZERO
             cost = pricing.cost(price, used)
             total += cost
             charges.append({"subscription_line_item_id": item["id"], "meter_id": item.get("meter_id"),
@@ -294,6 +295,16 @@ class Invoices:
         return updated
 
     # -- summaries ------------------------------------------------------------------------------
+    def customer_summary(self, customer: dict) -> dict:
+        """One summary per currency of the customer's subscriptions that are not cancelled."""
+        subscriptions = [s for s in self.records.where("subscription", customer_id=customer["id"])
+                         if s.get("subscription_status") != "cancelled"]
+        currencies = sorted({s["currency"] for s in subscriptions})
+        live = [s for s in subscriptions if s.get("subscription_status") in ("active", "trialing")]
+        default = live[0]["currency"] if live else (currencies[0] if currencies else "")
+        return {"customer_id": customer["id"], "default_currency": default,
+                "summaries": self.summary(customer, currencies)}
+
     def summary(self, customer: dict, currencies: list[str]) -> list[dict]:
         """Per currency: the customer's DRAFT and FINALIZED invoices summed."""
         invoices = [i for i in self.records.where("invoice", customer_id=customer["id"])

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import orjson
+
 from ..domain import Invalid
 from . import money
 from .clock import parse_instant, stamp
@@ -148,9 +150,17 @@ class Usage:
         return self.records.require("meter", meter_id)
 
     # -- the billing path -----------------------------------------------------------------------
-    def quantity(self, meter: dict, customer: str, start: datetime | None, end: datetime | None) -> Decimal:
-        """What a meter measured for one customer (external id) in `[start, end)`."""
-        events = self.store.events_of(customer, meter.get("event_name", ""), _at(start), _at(end))
+    def quantity(self, meter: dict, customer: str, start: datetime | None, end: datetime | None,
+                 windows: dict | None = None) -> Decimal:
+        """What a meter measured for one customer (external id) in `[start, end)`. `windows`
+        keeps the events read for one call (an invoice's usage lines share them), so each is
+        decoded once however many meters count it."""
+        key = (customer, meter.get("event_name", ""), _at(start), _at(end))
+        events = windows.get(key) if windows is not None else None
+        if events is None:
+            events = [orjson.loads(text) for text in self.store.event_texts(*key)]
+            if windows is not None:
+                windows[key] = events
         filters = [(f.get("key"), f.get("values") or []) for f in meter.get("filters") or []]
         if filters:
             events = [e for e in events if matches(e, filters)]

@@ -131,13 +131,13 @@ class Wallets:
                 "balance_updated_at": wallet.get("updated_at"), "is_cached_fallback": False}
 
     def current_usage_charges(self, wallet: dict) -> Decimal:
-        total = ZERO
+        total, windows = ZERO, {}
         for subscription in live_subscriptions(self.records, wallet["customer_id"], wallet.get("currency")):
             customer = self.records.get("customer", subscription["customer_id"]) or {}
             start, end = when(subscription["current_period_start"]), when(subscription["current_period_end"])
             for item in self.records.where("subscription_lineitem", subscription_id=subscription["id"]):
                 if item.get("price_type") == "USAGE":
-                    line = self.invoices.usage_line(subscription, customer, item, start, end)
+                    line = self.invoices.usage_line(subscription, customer, item, start, end, windows)
                     total += money.decimal(line["amount"], "amount")
         return total
 
