@@ -39,4 +39,9 @@ class Conflict(DomainError):
 
 class Refused(DomainError):
     """A transition the record's state does not allow (finalize a voided invoice, cancel twice):
-    400 `invalid_operation`, as the real server's `ErrInvalidOperation`."""
+    400 `validation_error`, as the real server marks these."""
+
+
+class InvalidOperation(DomainError):
+    """An operation on a record that can no longer take it (a top-up of a closed wallet): 400
+    `invalid_operation`, the real server's `ErrInvalidOperation`."""

@@ -13,7 +13,7 @@ from connexion.exceptions import ProblemException
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from .domain import Conflict, DomainError, Invalid, NotFound, Refused
+from .domain import Conflict, DomainError, Invalid, InvalidOperation, NotFound, Refused
 
 log = logging.getLogger("mock_server")
 
@@ -51,7 +51,8 @@ class ApiError(Exception):
 
 # How each domain refusal is answered: (status, code).
 DOMAIN_STATUS = {Invalid: (400, "validation_error"), NotFound: (404, "not_found"),
-                 Conflict: (409, "already_exists"), Refused: (400, "invalid_operation")}
+                 Conflict: (409, "already_exists"), Refused: (400, "validation_error"),
+                 InvalidOperation: (400, "invalid_operation")}
 
 
 def from_domain(exc: DomainError) -> ApiError:

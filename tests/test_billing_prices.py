@@ -9,9 +9,20 @@ import pytest
 
 from mock_server.billing import money, pricing
 
-from .test_billing_usage import (  # noqa: F401  (api and billing_mock are fixtures)
-    SLAB_TIERS, VOLUME_TIERS, api, billing_mock, customer, ingest, metered_feature, plan, price, price_body,
-    subscribe, usage_price)
+from .billing_api import (  # noqa: F401 (fixtures)
+    SLAB_TIERS,
+    VOLUME_TIERS,
+    api,
+    billing_mock,
+    customer,
+    ingest,
+    metered_feature,
+    plan,
+    price,
+    price_body,
+    subscribe,
+    usage_price,
+)
 
 FLAT = {"billing_model": "FLAT_FEE", "amount": "0.0123"}
 PACKAGE = {"billing_model": "PACKAGE", "amount": "5", "transform_quantity": {"divide_by": 100}}
@@ -58,9 +69,7 @@ def test_a_package_that_divides_by_nothing_costs_nothing():
     ("2.091", "usd", "2.09"), ("2.095", "usd", "2.10"), ("0.125", "eur", "0.13"), ("-0.125", "usd", "-0.13"),
     ("2.5", "jpy", "3"), ("2.091", "JPY", "2"), ("1234.5", "krw", "1235"), ("2.0915", "kwd", "2.092"),
     ("2.09115", "clf", "2.0912"), ("2.091", "xyz", "2.09"),
-    pytest.param("2.0915", "bhd", "2.09", marks=pytest.mark.xfail(
-        reason="ENGINE BUG: money.PRECISION gives bhd/jod/omr 3 places; the real server's CURRENCY_CONFIG has no "
-               "such entries, so they take the default 2", strict=True)),
+    pytest.param("2.0915", "bhd", "2.09"),
 ])
 def test_a_line_is_rounded_half_away_from_zero_to_its_currencys_precision(amount, currency, line):
     assert money.rounded(Decimal(amount), currency) == Decimal(line)
@@ -92,9 +101,7 @@ def meter_id(api) -> str:
     ({"billing_model": "TIERED", "tier_mode": "SLAB", "tiers": [{"up_to": 10, "unit_amount": "-1"}]},
      "tiers[0].unit_amount"),
     ({"billing_model": "TIERED", "tier_mode": "SLAB", "tiers": [{"unit_amount": "lots"}]}, "tiers[0].unit_amount"),
-    pytest.param({"billing_model": "PACKAGE", "amount": "5"}, "transform_quantity", marks=pytest.mark.xfail(
-        reason="ENGINE BUG: pricing.validate names transform_quantity.divide_by when transform_quantity is absent "
-               "(the real server: 'transform_quantity is required when billing model is PACKAGE')", strict=True)),
+    pytest.param({"billing_model": "PACKAGE", "amount": "5"}, "transform_quantity"),
     ({"billing_model": "PACKAGE", "amount": "5", "transform_quantity": {"divide_by": 0}}, "transform_quantity.divide_by"),
     ({"billing_model": "PACKAGE", "amount": None, "transform_quantity": {"divide_by": 100}}, "amount"),
     ({"billing_model": "FLAT_FEE", "amount": None}, "amount"),

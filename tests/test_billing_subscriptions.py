@@ -4,7 +4,7 @@ immediately or at the period's end, and the test clock (`/_mock/clock`) that run
 renewal invoices, the next period, scheduled cancellations."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import httpx
 import pytest
@@ -12,8 +12,17 @@ import pytest
 from mock_server.billing.periods import calendar_anchor, period_end
 from mock_server.domain import Invalid
 
-from .test_billing_usage import (  # noqa: F401  (api and billing_mock are fixtures)
-    api, billing_mock, customer, ingest, metered_feature, plan, price, subscribe, usage_price)
+from .billing_api import (  # noqa: F401 (fixtures)
+    api,
+    billing_mock,
+    customer,
+    ingest,
+    metered_feature,
+    plan,
+    price,
+    subscribe,
+    usage_price,
+)
 
 
 def at(text: str) -> datetime:
@@ -41,6 +50,15 @@ def at(text: str) -> datetime:
     ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "DAILY", 3, "2026-01-04T00:00:00Z"),
 ])
 def test_a_period_ends_on_the_anchor_date_clamped_to_the_months_end(start, anchor, period, count, end):
+    assert period_end(at(start), at(anchor), period, count) == at(end)
+
+
+@pytest.mark.parametrize(("start", "anchor", "period", "count", "end"), [
+    ("2026-02-20T00:00:00Z", "2026-01-15T00:00:00Z", "MONTHLY", 2, "2026-04-15T00:00:00Z"),  # mock: Mar 15
+    ("2026-01-10T00:00:00Z", "2026-12-01T00:00:00Z", "QUARTERLY", 1, "2026-12-01T00:00:00Z"),  # mock: Mar 1
+    ("2026-03-01T00:00:00Z", "2026-06-15T00:00:00Z", "ANNUAL", 1, "2027-06-15T00:00:00Z"),  # mock: 2026-06-15
+])
+def test_a_period_counts_from_its_start_on_the_anchors_day(start, anchor, period, count, end):
     assert period_end(at(start), at(anchor), period, count) == at(end)
 
 
@@ -238,7 +256,14 @@ def test_a_second_cancel_is_refused_with_400(api, pro, customer_id, first, secon
     if first == "end_of_period" and second == "immediate":
         assert refused.status_code == 200  # an immediate cancel overrides a scheduled one
         return
-    assert refused.status_code == 400 and refused.json()["code"] == "invalid_operation", refused.text
+    assert refused.status_code == 400, refused.text
+
+
+@pytest.mark.parametrize("first", ["immediate", "end_of_period"])
+def test_a_refused_second_cancel_is_a_validation_error(api, pro, customer_id, first):
+    subscription = subscribe(api, customer_id, pro["id"])
+    cancel(api, subscription["id"], cancellation_type=first)
+    assert cancel(api, subscription["id"], cancellation_type="end_of_period").json()["code"] == "validation_error"
 
 
 def test_a_scheduled_date_cancel_needs_cancel_at_in_the_future(api, pro, customer_id):
@@ -346,9 +371,6 @@ def test_an_end_of_period_cancel_takes_effect_when_the_clock_passes_the_period_e
     assert len(invoices_of(api, subscription["id"])) == 2  # a cancelled subscription is not billed again
 
 
-@pytest.mark.xfail(reason="ENGINE BUG: when a scheduled cancel fires, the real server sets cancelled_at = cancel_at "
-                          "(processSubscriptionPeriod: 'sub.CancelledAt = sub.CancelAt // Set when actually "
-                          "cancelling'); Subscriptions._renew keeps the time the cancel was requested", strict=True)
 def test_a_scheduled_cancel_that_fires_sets_cancelled_at_to_the_cancel_time(api, billing_mock, pro, customer_id):
     subscription = subscribe(api, customer_id, pro["id"])
     billing_mock.clock.advance("P10D")
@@ -362,3 +384,66 @@ def test_a_cancelled_subscription_is_not_renewed(api, billing_mock, pro, custome
     cancel(api, subscription["id"], cancellation_type="immediate")
     billing_mock.clock.advance("P2M")
     assert len(invoices_of(api, subscription["id"])) == 1
+
+
+def test_an_immediate_cancel_that_asks_for_an_invoice_bills_the_usage_so_far(api, billing_mock, pro, customer_id):
+    subscription = subscribe(api, customer_id, pro["id"])
+    ingest(api, 30, at="2026-01-05T00:00:00Z", event_id="before")
+    ingest(api, 50, at="2026-01-20T00:00:00Z", event_id="after")
+    billing_mock.clock.to(at("2026-01-11T00:00:00Z"))
+    assert cancel(api, subscription["id"], cancellation_type="immediate",
+                  cancel_immediately_inovice_policy="generate_invoice").status_code == 200
+    final = invoices_of(api, subscription["id"])[-1]
+    assert (final["billing_reason"], final["period_start"], final["period_end"], final["subtotal"]) == (
+        "SUBSCRIPTION_UPDATE", "2026-01-01T00:00:00.000Z", "2026-01-11T00:00:00.000Z", "3")
+    assert lines(final) == [("USAGE", "30", "3", "2026-01-01", "2026-01-11")]
+
+
+def test_an_immediate_cancel_without_the_invoice_policy_issues_no_invoice(api, pro, customer_id):
+    subscription = subscribe(api, customer_id, pro["id"])
+    ingest(api, 30)
+    cancel(api, subscription["id"], cancellation_type="immediate")
+    assert len(invoices_of(api, subscription["id"])) == 1
+
+
+def test_a_scheduled_date_cancel_ends_the_period_at_cancel_at(api, pro, customer_id):
+    subscription = subscribe(api, customer_id, pro["id"])
+    assert cancel(api, subscription["id"], cancellation_type="scheduled_date",
+                  cancel_at="2026-01-20T00:00:00Z").status_code == 200
+    after = api.ok("GET", f"subscriptions/{subscription['id']}")
+    assert {k: after.get(k) for k in ("subscription_status", "cancel_at", "end_date", "cancel_at_period_end",
+                                      "current_period_end")} == {
+        "subscription_status": "active", "cancel_at": "2026-01-20T00:00:00.000Z",
+        "end_date": "2026-01-20T00:00:00.000Z", "cancel_at_period_end": True,
+        "current_period_end": "2026-01-20T00:00:00.000Z"}
+
+
+def test_a_scheduled_date_cancel_takes_effect_with_a_last_invoice_of_the_usage(api, billing_mock, pro, customer_id):
+    subscription = subscribe(api, customer_id, pro["id"])
+    ingest(api, 30, at="2026-01-05T00:00:00Z", event_id="before")
+    ingest(api, 50, at="2026-01-25T00:00:00Z", event_id="after")
+    cancel(api, subscription["id"], cancellation_type="scheduled_date", cancel_at="2026-01-20T00:00:00Z")
+    billing_mock.clock.to(at("2026-01-21T00:00:00Z"))
+    after = api.ok("GET", f"subscriptions/{subscription['id']}")
+    assert (after["subscription_status"], after["end_date"]) == ("cancelled", "2026-01-20T00:00:00.000Z")
+    final = invoices_of(api, subscription["id"])[-1]
+    assert lines(final) == [("USAGE", "30", "3", "2026-01-01", "2026-01-20")]
+
+
+def test_a_one_time_fee_is_billed_with_the_first_period_only(api, billing_mock, pro, customer_id):
+    price(api, pro["id"], billing_period="ONETIME", amount="25")
+    subscription = subscribe(api, customer_id, pro["id"])
+    billing_mock.clock.advance("P1M")
+    opening, renewal = invoices_of(api, subscription["id"])
+    assert (opening["subtotal"], renewal["subtotal"]) == ("35", "10")
+
+
+def test_an_arrear_fixed_fee_is_billed_when_its_period_ends(api, billing_mock, customer_id):
+    basic = plan(api, "Basic")
+    price(api, basic["id"], invoice_cadence="ARREAR", amount="7")
+    subscription = subscribe(api, customer_id, basic["id"])
+    [opening] = invoices_of(api, subscription["id"])
+    assert opening["invoice_status"] == "SKIPPED"
+    billing_mock.clock.advance("P1M")
+    renewal = invoices_of(api, subscription["id"])[-1]
+    assert lines(renewal) == [("FIXED", "1", "7", "2026-01-01", "2026-02-01")]

@@ -1,126 +1,24 @@
 """Usage as the real server counts it (BILLING.md section 1): a metered feature creates its meter,
 events are counted per meter for one customer in `[start, end)` with every meter filter matching,
 one event id counts once, and the aggregations, over HTTP on a live mock of the full spec.
-
-This module also holds what the billing test modules share: a live mock with a frozen clock
-(one per module, reset before each test), a client whose every answer is checked against the
-spec, and builders for the catalogue, customers, subscriptions and events of BILLING.md's
-worked examples.
 """
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from mock_server import MockServer
-
-START = "2026-01-01T00:00:00Z"  # the frozen clock; a monthly subscription made now ends Feb 1
-VOLUME_TIERS = [{"up_to": 100, "unit_amount": "0.10"}, {"up_to": 1000, "unit_amount": "0.05", "flat_amount": "2"},
-                {"unit_amount": "0.01"}]
-SLAB_TIERS = [{"up_to": 100, "unit_amount": "0.10"}, {"unit_amount": "0.05", "flat_amount": "1"}]
-
-
-class Api:
-    """`api("POST", "customers", {...})`: the response, already checked against the spec."""
-
-    def __init__(self, client: httpx.Client, checker) -> None:
-        self.client, self.checker = client, checker
-
-    def __call__(self, method: str, path: str, body: object = None, **params) -> httpx.Response:
-        response = self.client.request(method, path, json=body, params=params or None)
-        self.checker.check(response)
-        assert response.status_code < 500, response.text
-        return response
-
-    def ok(self, method: str, path: str, body: object = None, **params) -> dict:
-        response = self(method, path, body, **params)
-        assert 200 <= response.status_code < 300, f"{method} {path} -> {response.status_code}: {response.text}"
-        return response.json() if response.content else {}
-
-    def refused(self, method: str, path: str, body: object, field: str, code: str = "validation_error") -> dict:
-        """A 400 envelope whose details name `field`."""
-        response = self(method, path, body)
-        assert response.status_code == 400, response.text
-        error = response.json()
-        assert (error["code"], error["http_status_code"]) == (code, 400), error
-        assert error["details"]["field"] == {"value": field}, error
-        return error
-
-
-@pytest.fixture(scope="module")
-def billing_mock(full_spec):
-    with MockServer(spec=full_spec, clock=START) as mock:
-        yield mock
-
-
-@pytest.fixture
-def api(billing_mock, full_checker) -> Api:
-    """A fresh mock (reset, which also resets the clock to START)."""
-    billing_mock.reset()
-    with httpx.Client(base_url=billing_mock.url + "/", headers={"x-api-key": billing_mock.api_key},
-                      timeout=10) as client:
-        yield Api(client, full_checker)
-
-
-# -- builders ------------------------------------------------------------------------------------
-def metered_feature(api: Api, name: str = "Tokens", aggregation: str = "SUM", field: str | None = "tokens",
-                    filters: list[dict] | None = None, event_name: str = "llm", **extra) -> dict:
-    meter = {"name": name.lower(), "event_name": event_name, "aggregation": {"type": aggregation, **extra},
-             "reset_usage": "BILLING_PERIOD"}
-    if field:
-        meter["aggregation"]["field"] = field
-    if filters:
-        meter["filters"] = filters
-    return api.ok("POST", "features", {"name": name, "type": "metered", "meter": meter})
-
-
-def plan(api: Api, name: str = "Pro") -> dict:
-    return api.ok("POST", "plans", {"name": name})
-
-
-def price_body(plan_id: str, **fields) -> dict:
-    """A monthly usd plan price: $10 FIXED FLAT_FEE in ADVANCE unless told otherwise."""
-    return {"type": "FIXED", "billing_model": "FLAT_FEE", "amount": "10", "currency": "usd", "entity_type": "PLAN",
-            "entity_id": plan_id, "billing_period": "MONTHLY", "invoice_cadence": "ADVANCE",
-            "price_unit_type": "FIAT", **fields}
-
-
-def price(api: Api, plan_id: str, **fields) -> dict:
-    """A plan price; a field given as None is left out (`amount=None` for a TIERED price)."""
-    return api.ok("POST", "prices", {k: v for k, v in price_body(plan_id, **fields).items() if v is not None})
-
-
-def usage_price(api: Api, plan_id: str, meter_id: str, **fields) -> dict:
-    return price(api, plan_id, type="USAGE", meter_id=meter_id, invoice_cadence="ARREAR", **fields)
-
-
-def customer(api: Api, external_id: str = "A") -> dict:
-    return api.ok("POST", "customers", {"external_id": external_id, "name": f"Customer {external_id}"})
-
-
-def subscribe(api: Api, customer_id: str, plan_id: str, **extra) -> dict:
-    return api.ok("POST", "subscriptions", {"customer_id": customer_id, "plan_id": plan_id, "currency": "usd",
-                                            "billing_period": "MONTHLY", **extra})
-
-
-def ingest(api: Api, tokens: object, model: str = "gpt-4", at: str = "2026-01-05T00:00:00Z", event_id: str | None = None,
-           customer_id: str = "A", event_name: str = "llm", **properties) -> None:
-    body = {"event_name": event_name, "external_customer_id": customer_id, "timestamp": at,
-            "properties": {"tokens": str(tokens), "model": model, **properties}}
-    if event_id:
-        body["event_id"] = event_id
-    assert api.ok("POST", "events", body)["message"] == "Event accepted for processing"
-
-
-def worked_events(api: Api, day: str = "2026-01-0") -> None:
-    """BILLING.md's events: customer A's 40 (gpt-4), 70 (gpt-3.5), 60 (gpt-4), the first re-sent
-    with the same id, 1000 for another customer, 500 under another event name."""
-    ingest(api, 40, "gpt-4", f"{day}2T10:00:00Z", "evt-1")
-    ingest(api, 70, "gpt-3.5", f"{day}3T10:00:00Z", "evt-2")
-    ingest(api, 60, "gpt-4", f"{day}4T10:00:00Z", "evt-3")
-    ingest(api, 40, "gpt-4", f"{day}2T10:00:00Z", "evt-1")
-    ingest(api, 1000, "gpt-4", f"{day}3T11:00:00Z", "evt-4", customer_id="B")
-    ingest(api, 500, "gpt-4", f"{day}3T12:00:00Z", "evt-5", event_name="embedding")
+from .billing_api import (  # noqa: F401 (fixtures)
+    Api,
+    api,
+    billing_mock,
+    customer,
+    ingest,
+    metered_feature,
+    plan,
+    price,
+    subscribe,
+    usage_price,
+    worked_events,
+)
 
 
 def usage_of(api: Api, **request) -> dict:
@@ -223,13 +121,24 @@ def test_events_usage_with_end_before_start_is_a_400_naming_end_time(api):
                 "end_time")
 
 
-def test_numeric_strings_and_junk_in_properties_parse_as_the_real_server_parses_them(api):
+def test_numeric_strings_parse_and_junk_counts_as_zero(api):
     ingest(api, "2.5", event_id="decimal")
     ingest(api, "not a number", event_id="junk")
+    assert usage_of(api, aggregation_type="SUM", property_name="tokens")["value"] == 2.5
+    assert usage_of(api, aggregation_type="COUNT", property_name="tokens")["value"] == 2
+
+
+def test_events_usage_sums_negative_values_as_they_are(api):
+    ingest(api, "2.5", event_id="decimal")
     ingest(api, "-4", event_id="negative")
-    usage = usage_of(api, aggregation_type="SUM", property_name="tokens")
-    assert usage["value"] == 2.5
-    assert usage_of(api, aggregation_type="COUNT", property_name="tokens")["value"] == 3
+    assert usage_of(api, aggregation_type="SUM", property_name="tokens")["value"] == -1.5
+
+
+def test_events_usage_count_unique_counts_a_missing_property_as_one_value(api):
+    worked_events(api)
+    api.ok("POST", "events", {"event_name": "llm", "external_customer_id": "A", "event_id": "no-model",
+                              "timestamp": "2026-01-05T00:00:00Z", "properties": {"tokens": "1"}})
+    assert usage_of(api, aggregation_type="COUNT_UNIQUE", property_name="model")["value"] == 3
 
 
 # -- the analytics path: /events/usage/meter -------------------------------------------------------
@@ -273,6 +182,17 @@ def test_the_billing_path_aggregates_each_meter_type_over_the_period(api, aggreg
     assert usage_charges(api, customer(api)["id"], meter) == quantity
 
 
+def test_the_billing_path_clamps_negatives_and_skips_events_without_the_field(api):
+    ingest(api, "2.5", event_id="decimal")
+    ingest(api, "-4", event_id="negative")
+    ingest(api, "junk", event_id="junk")
+    api.ok("POST", "events", {"event_name": "llm", "external_customer_id": "A", "event_id": "no-model",
+                              "timestamp": "2026-01-05T00:00:00Z", "properties": {"tokens": "1"}})
+    a = customer(api)["id"]
+    assert usage_charges(api, a, metered_feature(api, "Sum")) == 3.5
+    assert usage_charges(api, a, metered_feature(api, "Models", "COUNT_UNIQUE", "model")) == 1
+
+
 def test_the_billing_path_applies_every_meter_filter(api):
     worked_events(api)
     ingest(api, 9, "gpt-4", event_id="evt-eu", region="eu")
@@ -282,3 +202,48 @@ def test_the_billing_path_applies_every_meter_filter(api):
     both = metered_feature(api, "GPT-4 eu", filters=[{"key": "model", "values": ["gpt-4"]},
                                                      {"key": "region", "values": ["eu"]}])
     assert usage_charges(api, a, both) == 9
+
+
+def test_latest_is_the_value_of_the_newest_event_not_the_last_sent(api):
+    ingest(api, 60, at="2026-01-04T00:00:00Z", event_id="newest")
+    ingest(api, 40, at="2026-01-02T00:00:00Z", event_id="oldest")
+    latest = {"aggregation_type": "LATEST", "property_name": "tokens"}
+    assert usage_of(api, **latest)["value"] == 60
+    assert usage_of(api, **latest, external_customer_id=None)["value"] == 60
+    assert usage_charges(api, customer(api)["id"], metered_feature(api, "Latest", "LATEST")) == 60
+
+
+def test_events_usage_by_meter_that_never_resets_adds_the_usage_before_start_time(api):
+    feature = api.ok("POST", "features", {"name": "Seats", "type": "metered", "meter": {
+        "name": "seats", "event_name": "llm", "aggregation": {"type": "SUM", "field": "tokens"}, "reset_usage": "NEVER"}})
+    ingest(api, 5, at="2025-06-01T00:00:00Z", event_id="long-ago")
+    worked_events(api)
+    body = {"meter_id": feature["meter_id"], "external_customer_id": "A",
+            "start_time": "2026-01-01T00:00:00Z", "end_time": "2026-02-01T00:00:00Z"}
+    assert api.ok("POST", "events/usage/meter", body)["value"] == 175
+
+
+def test_an_event_name_of_blanks_is_a_400_and_a_bulk_with_one_is_stored_not_at_all(api):
+    one = {"event_name": "   ", "external_customer_id": "A", "properties": {"tokens": "1"}}
+    api.refused("POST", "events", one, "event_name")
+    good = {"event_name": "llm", "external_customer_id": "A", "timestamp": "2026-01-02T00:00:00Z",
+            "properties": {"tokens": "1"}}
+    api.refused("POST", "events/bulk", {"events": [good, one]}, "events[1].event_name")
+    assert "value" not in usage_of(api, aggregation_type="COUNT")
+    assert api.ok("POST", "events/bulk", {"events": [good, good]})["count"] == "2"
+    assert usage_of(api, aggregation_type="COUNT")["value"] == 2
+
+
+def test_an_event_happens_now_without_a_timestamp_and_in_utc_with_one(api):
+    api.ok("POST", "events", {"event_name": "llm", "external_customer_id": "A", "event_id": "now",
+                              "properties": {"tokens": "3"}})
+    ingest(api, 4, at="2026-01-02T02:00:00+02:00", event_id="offset")
+    found = api.ok("POST", "events/query", {"event_name": "llm", "external_customer_id": "A"})["events"]
+    assert sorted((e["id"], e["timestamp"]) for e in found) == [
+        ("now", "2026-01-01T00:00:00.000Z"), ("offset", "2026-01-02T00:00:00.000Z")]
+
+
+def test_events_usage_by_meter_with_end_before_start_is_a_400_naming_end_time(api):
+    feature = metered_feature(api)
+    api.refused("POST", "events/usage/meter", {"meter_id": feature["meter_id"], "start_time": "2026-01-02T00:00:00Z",
+                                               "end_time": "2026-01-01T00:00:00Z"}, "end_time")

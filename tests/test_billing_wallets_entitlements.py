@@ -6,9 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from .test_billing_invoices import worked_subscription
-from .test_billing_usage import (  # noqa: F401  (api and billing_mock are fixtures)
-    api, billing_mock, customer, ingest, metered_feature, plan, price, subscribe)
+from .billing_api import (  # noqa: F401 (fixtures)
+    api,
+    billing_mock,
+    customer,
+    metered_feature,
+    pay,
+    plan,
+    price,
+    subscribe,
+    worked_subscription,
+)
 
 
 def wallet(api, customer_id: str, **extra) -> dict:
@@ -107,20 +115,40 @@ def test_the_real_time_balance_is_the_balance_less_the_periods_usage_charges(api
     assert balances(api.ok("GET", f"wallets/{created['id']}")) == ("100", "200")  # nothing was debited
 
 
-def test_after_the_renewal_its_unpaid_usage_still_holds_the_balance_until_paid(api, billing_mock):
+def renewed_with_wallet(api, billing_mock) -> tuple[str, str]:
+    """The worked subscription a month on (its renewal of 55.86, 45.86 of it usage, unpaid) and a
+    wallet of 100 credits at a rate of 2: (wallet id, renewal invoice id)."""
     subscription = worked_subscription(api)
     created = wallet(api, subscription["customer_id"], conversion_rate="2")
     top_up(api, created["id"], credits_to_add="100")
     billing_mock.clock.advance("P1M")
-    found = real_time(api, created["id"])
-    assert (found["current_period_usage"], found["unpaid_invoices_amount"], found["real_time_balance"]) == (
-        "0", "45.86", "154.14")
     renewal = next(i for i in api.ok("POST", "invoices/search", {"subscription_id": subscription["id"]})["items"]
                    if i["billing_reason"] == "SUBSCRIPTION_CYCLE")
-    api.ok("PUT", f"invoices/{renewal['id']}/payment", {"payment_status": "PENDING", "amount": "40"})
-    assert real_time(api, created["id"])["real_time_balance"] == "194.14"  # 45.86 of usage less 40 paid
-    api.ok("PUT", f"invoices/{renewal['id']}/payment", {"payment_status": "SUCCEEDED"})
-    assert real_time(api, created["id"])["real_time_balance"] == "200"
+    return created["id"], renewal["id"]
+
+
+def test_after_the_renewal_its_unpaid_usage_holds_the_balance_until_paid(api, billing_mock):
+    wallet_id, renewal_id = renewed_with_wallet(api, billing_mock)
+    assert real_time(api, wallet_id)["real_time_balance"] == "154.14"
+    assert pay(api, renewal_id, "PENDING", "40").status_code == 200
+    assert real_time(api, wallet_id)["real_time_balance"] == "194.14"  # 45.86 of usage less 40 paid
+    assert pay(api, renewal_id, "SUCCEEDED").status_code == 200
+    assert real_time(api, wallet_id)["real_time_balance"] == "200"
+
+
+def test_current_period_usage_is_all_that_is_pending_and_unpaid_is_the_unpaid_usage(api, billing_mock):
+    wallet_id, renewal_id = renewed_with_wallet(api, billing_mock)
+    found = real_time(api, wallet_id)
+    assert (found["current_period_usage"], found["unpaid_invoices_amount"]) == ("45.86", "45.86")
+    assert pay(api, renewal_id, "PENDING", "40").status_code == 200
+    found = real_time(api, wallet_id)
+    assert (found["current_period_usage"], found["unpaid_invoices_amount"]) == ("5.86", "45.86")
+
+
+def test_a_payment_beyond_an_unpaid_invoices_usage_counts_in_the_real_time_balance(api, billing_mock):
+    wallet_id, renewal_id = renewed_with_wallet(api, billing_mock)
+    assert pay(api, renewal_id, "PENDING", "50").status_code == 200
+    assert real_time(api, wallet_id)["real_time_balance"] == "204.14"
 
 
 def test_a_wallet_in_another_currency_or_post_paid_sees_no_usage(api):
@@ -129,6 +157,15 @@ def test_a_wallet_in_another_currency_or_post_paid_sees_no_usage(api):
     post_paid = wallet(api, subscription["customer_id"], wallet_type="POST_PAID", initial_credits_to_load="10")
     for found in (real_time(api, eur["id"]), real_time(api, post_paid["id"])):
         assert (found["real_time_balance"], found["current_period_usage"]) == ("10", "0")
+
+
+def test_a_void_refund_is_a_top_up_by_amount_at_the_top_up_rate(api, customer_id):
+    created = wallet(api, customer_id, conversion_rate="2", topup_conversion_rate="4")
+    invoice = api.ok("POST", "invoices", {"customer_id": customer_id, "currency": "usd", "amount_due": "10",
+                                          "subtotal": "10", "total": "10", "invoice_type": "ONE_OFF"})
+    assert pay(api, invoice["id"], "SUCCEEDED").status_code == 200
+    api.ok("POST", f"invoices/{invoice['id']}/void")
+    assert balances(api.ok("GET", f"wallets/{created['id']}")) == ("2.5", "5")
 
 
 def test_a_terminated_wallet_has_no_real_time_balance_and_takes_no_top_up(api, customer_id):

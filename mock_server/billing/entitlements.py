@@ -39,8 +39,8 @@ class Entitlements:
                 source = {"subscription_id": subscription["id"], "entity_id": entity_id,
                           "entity_type": entity_type.lower(), "entity_name": name, "quantity": 1,
                           "entitlement_id": entitlement["id"], "is_enabled": True,
-                          "usage_limit": entitlement.get("usage_limit"), "static_value": entitlement.get("static_value"),
-                          "usage_reset_period": entitlement.get("usage_reset_period")}
+                          **{k: entitlement[k] for k in ("usage_limit", "static_value", "usage_reset_period")
+                             if entitlement.get(k) is not None}}
                 own.setdefault(entitlement["feature_id"], []).append((entitlement, source))
             by_feature.update(own)  # the subscription's own replace the plan's, feature by feature
         return by_feature

@@ -17,7 +17,7 @@ from ..domain import Invalid, Refused
 from . import money, pricing
 from .clock import parse_instant, stamp
 from .money import ZERO, rounded, text
-from .periods import period_end
+from .periods import period_end, shifted
 from .records import Records
 from .usage import Usage
 
@@ -31,6 +31,8 @@ PAYMENT_MOVES = {
 }
 VOIDABLE_PAYMENTS = {"PENDING", "FAILED", "SUCCEEDED", "PARTIALLY_REFUNDED", "OVERPAID"}
 AUTO_FINALIZED_TYPES = {"ONE_OFF", "CREDIT"}
+ZERO_AMOUNTS = {name: "0" for name in ("total_discount", "total_tax", "adjustment_amount", "refunded_amount",
+                                       "overpaid_amount", "total_prepaid_credits_applied")}
 
 
 def when(value: str) -> datetime:
@@ -57,6 +59,8 @@ class Invoices:
             lines += [self.fixed_line(subscription, item, start, end) for item in items
                       if item.get("price_type") == "FIXED" and item.get("invoice_cadence") == ARREAR
                       and _live(item, start, end)]
+        if reference == "period_end" and _ends_by(subscription, end):
+            return lines  # nothing to bill in advance for a period that never comes
         if reference in ("period_start", "period_end"):
             if reference == "period_end":
                 anchor = when(subscription.get("billing_anchor") or subscription["start_date"])
@@ -86,7 +90,7 @@ class Invoices:
         window = (max(start, when(item["start_date"])) if item.get("start_date") else start,
                   min(end, when(item["end_date"])) if item.get("end_date") else end)
         used = self.usage.quantity(meter, customer.get("external_id") or "", *window, windows) if meter else ZERO
-        billable, deducted = self._after_allowance(subscription, meter, used)
+        billable, deducted = self._after_allowance(subscription, meter, used, customer, window)
         amount = rounded(pricing.cost(price, billable), subscription["currency"])
         line = self._line(subscription, item, billable, amount, start, end)
         line.update(meter_id=item.get("meter_id"), meter_display_name=meter.get("name"))
@@ -94,18 +98,26 @@ class Invoices:
             line["adjusted_entitlement_quantity"] = text(deducted)
         return line
 
-    def _after_allowance(self, subscription: dict, meter: dict, used: Decimal) -> tuple[Decimal, Decimal]:
-        """Usage less the customer's enabled metered entitlement on the meter's feature, where
-        the entitlement resets with the billing period (unlimited: nothing is billable)."""
+    def _after_allowance(self, subscription: dict, meter: dict, used: Decimal, customer: dict,
+                         window: tuple[datetime, datetime]) -> tuple[Decimal, Decimal]:
+        """(billable, deducted): usage less the customer's enabled metered entitlement on the
+        meter's feature (unlimited: nothing is billable). An allowance that resets DAILY, or
+        MONTHLY on a subscription billed otherwise, is taken off each day's or month's usage;
+        any other reset period is taken off the period's usage, as the real server does."""
         found = self.allowances(subscription, meter.get("id"))
         if found is None:
             return used, ZERO
         limit, reset = found
-        if reset not in (subscription.get("billing_period"), None):
-            return used, ZERO
         if limit is None:
             return ZERO, used
-        billable = max(used - Decimal(limit), ZERO)
+        allowed = Decimal(limit)
+        edges = None if reset == subscription.get("billing_period") else _reset_edges(reset, subscription, *window)
+        if edges is None:
+            billable = max(used - allowed, ZERO)
+        else:
+            customer_key = customer.get("external_id") or ""
+            billable = sum((max(self.usage.quantity(meter, customer_key, low, high) - allowed, ZERO)
+                            for low, high in zip(edges, edges[1:])), ZERO)
         return billable, used - billable
 
     def _line(self, subscription: dict, item: dict, units: Decimal, amount: Decimal, start: datetime, end: datetime) -> dict:
@@ -132,9 +144,8 @@ class Invoices:
             "subscription_id": subscription["id"], "invoice_type": "SUBSCRIPTION", "invoice_status": "DRAFT",
             "payment_status": "PENDING", "billing_reason": reason, "currency": subscription["currency"],
             "subtotal": text(subtotal), "total": text(subtotal), "amount_due": text(subtotal),
-            "amount_paid": "0", "amount_remaining": text(subtotal), "total_discount": "0", "total_tax": "0",
-            "adjustment_amount": "0", "refunded_amount": "0", "overpaid_amount": "0",
-            "total_prepaid_credits_applied": "0", "billing_period": subscription.get("billing_period"),
+            "amount_paid": "0", "amount_remaining": text(subtotal), **ZERO_AMOUNTS,
+            "billing_period": subscription.get("billing_period"),
             "period_start": stamp(start), "period_end": stamp(end), "due_date": stamp(end + timedelta(days=DUE_DAYS)),
             "line_items": lines, "version": 1,
         }
@@ -202,7 +213,8 @@ class Invoices:
             raise Invalid("amount_paid", "amount_paid must not exceed amount_due")
         lines = [self._one_off_line(fields, i, line) for i, line in enumerate(fields.get("line_items") or [])]
         wanted = fields.get("invoice_status")
-        invoice = {**fields, "invoice_status": "DRAFT", "payment_status": fields.get("payment_status") or "PENDING",
+        invoice = {**ZERO_AMOUNTS, **fields, "invoice_status": "DRAFT",
+                   "payment_status": fields.get("payment_status") or "PENDING",
                    "amount_paid": text(paid), "amount_remaining": text(due - paid), "line_items": lines,
                    "invoice_type": fields.get("invoice_type"), "version": 1}
         invoice.pop("invoice_number", None)
@@ -262,7 +274,9 @@ class Invoices:
         return voided
 
     def record_payment(self, invoice_id: str, status: str, amount: object) -> dict:
-        """A manual payment: the real server's allowed moves and the amounts each sets."""
+        """A manual payment: the real server's allowed moves and the amounts each sets. An
+        `amount` with PENDING is what has been paid so far; OVERPAID changes no amount, so it
+        needs an invoice with nothing remaining."""
         invoice = self.records.require("invoice", invoice_id)
         if invoice.get("invoice_status") not in ("DRAFT", "FINALIZED"):
             raise Refused(f"payment cannot be recorded on a {invoice.get('invoice_status')} invoice",
@@ -271,7 +285,6 @@ class Invoices:
         if status not in PAYMENT_MOVES.get(current, set()):
             raise Invalid("payment_status", f"payment status cannot move from {current} to {status}")
         due = money.decimal(invoice.get("amount_due"), "amount_due")
-        paid = money.decimal(invoice.get("amount_paid"), "amount_paid")
         given = money.decimal(amount, "amount", None) if amount not in (None, "") else None
         if given is not None and given < 0:
             raise Invalid("amount", "amount must not be negative")
@@ -279,17 +292,15 @@ class Invoices:
         if status == "SUCCEEDED":
             changes.update(amount_paid=text(due), amount_remaining="0", paid_at=self.clock.stamp())
         elif status == "OVERPAID":
-            total = given if given is not None else due
-            if total <= due:
-                raise Invalid("amount", "an OVERPAID payment needs an amount greater than amount_due")
-            changes.update(amount_paid=text(total), amount_remaining="0", overpaid_amount=text(total - due),
-                           paid_at=self.clock.stamp())
+            if money.decimal(invoice.get("amount_remaining"), "amount_remaining") != 0:
+                raise Invalid("payment_status", "an invoice with an amount remaining cannot be OVERPAID; "
+                                                "record SUCCEEDED first")
         elif status == "FAILED":
             changes.update(amount_paid="0", amount_remaining=text(due))
         elif given is not None:
-            if paid + given > due:
-                raise Invalid("amount", f"amount {text(given)} exceeds the amount remaining ({text(due - paid)})")
-            changes.update(amount_paid=text(paid + given), amount_remaining=text(due - paid - given))
+            if given > due:
+                raise Invalid("amount", f"amount {text(given)} exceeds the amount due ({text(due)})")
+            changes.update(amount_paid=text(given), amount_remaining=text(due - given))
         updated = self.records.update("invoice", invoice_id, changes)
         self.store.record_change("invoice.update.payment", "invoice", updated)
         return updated
@@ -326,6 +337,29 @@ class Invoices:
                 "unpaid_fixed_charges": text(_line_sum(unpaid, "FIXED")),
             })
         return summaries
+
+
+def _reset_edges(reset: str | None, subscription: dict, start: datetime, end: datetime) -> list[datetime] | None:
+    """The windows an allowance resets on inside `[start, end)`: UTC days for DAILY, months from
+    the billing anchor for MONTHLY; None for a reset that covers the period whole."""
+    if reset == "DAILY":
+        cuts = []
+        day = start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        while day < end:
+            cuts.append(day)
+            day += timedelta(days=1)
+    elif reset == "MONTHLY":
+        anchor = when(subscription.get("billing_anchor") or subscription["start_date"])
+        months = (start.year - anchor.year) * 12 + start.month - anchor.month
+        cuts = [cut for k in range(months, months + 14) if start < (cut := shifted(anchor, k)) < end]
+    else:
+        return None
+    return [start, *cuts, end]
+
+
+def _ends_by(subscription: dict, moment: datetime) -> bool:
+    """Whether the subscription's end date (a scheduled or immediate cancel sets it) is reached."""
+    return bool(subscription.get("end_date")) and when(subscription["end_date"]) <= moment
 
 
 def _live(item: dict, start: datetime, end: datetime) -> bool:

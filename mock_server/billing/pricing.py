@@ -35,7 +35,9 @@ def validate(price: dict) -> None:
                 if decimal(tier.get(name), f"tiers[{i}].{name}") < 0:
                     raise Invalid(f"tiers[{i}].{name}", f"{name} must not be negative")
     if model == "PACKAGE":
-        transform = price.get("transform_quantity") or {}
+        transform = price.get("transform_quantity")
+        if not transform:
+            raise Invalid("transform_quantity", "transform_quantity is required when billing model is PACKAGE")
         if not transform.get("divide_by") or int(transform["divide_by"]) <= 0:
             raise Invalid("transform_quantity.divide_by", "a PACKAGE price needs transform_quantity.divide_by > 0")
     if model in ("PACKAGE", "FLAT_FEE"):

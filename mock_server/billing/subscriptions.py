@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..domain import Invalid, Refused
+from ..domain import DomainError, Invalid, Refused
 from .catalogue import Catalogue
 from .clock import parse_instant, stamp
 from .invoices import Invoices, when
@@ -20,6 +20,7 @@ from .periods import calendar_anchor, period_end
 from .records import Records
 
 LIVE = ("active", "trialing")
+RENEWALS_PER_CALL = 400
 CANCELLATIONS = ("immediate", "end_of_period", "scheduled_date")
 
 
@@ -160,11 +161,16 @@ class Subscriptions:
         return effective
 
     def _schedule(self, subscription: dict, effective: datetime, now: datetime, at_period_end: bool) -> None:
-        changes = {"cancel_at": stamp(effective), "cancelled_at": stamp(now), "cancel_at_period_end": at_period_end}
+        """Both kinds wait for the period job (`cancel_at_period_end`); a scheduled date also
+        ends the subscription there, shortening the current period when it falls inside it."""
+        changes = {"cancel_at": stamp(effective), "cancelled_at": stamp(now), "cancel_at_period_end": True}
         if not at_period_end:
             changes["end_date"] = stamp(effective)
+            if effective < when(subscription["current_period_end"]):
+                changes["current_period_end"] = stamp(effective)
         updated = self.records.update("subscription", subscription["id"], changes)
         self.store.record_change("subscription.updated", "subscription", updated)
+        self.forget_due()
 
     def _end_items(self, subscription: dict, at: datetime) -> None:
         for item in self.records.where("subscription_lineitem", subscription_id=subscription["id"]):
@@ -180,37 +186,62 @@ class Subscriptions:
     # -- the period job -------------------------------------------------------------------------
     def catch_up(self, now: datetime) -> None:
         """Every period that ended by `now`, oldest first across subscriptions: the renewal
-        invoice, the next period, then a cancellation that was due by then. The earliest
-        period end is remembered, so a call with nothing due costs nothing."""
+        invoice, the next period, then a cancellation that was due by then. The earliest period
+        end is remembered, so a call with nothing due costs nothing. At most `RENEWALS_PER_CALL`
+        periods are billed per call (a subscription backdated by decades catches up over the
+        next requests instead of holding one), and a subscription whose stored dates an update
+        has made unreadable is left alone rather than failing every request."""
         if self._next_due is not None and now < self._next_due:
             return
-        while True:
-            live = [s for s in self.records.where("subscription")
-                    if s.get("subscription_status") in LIVE and s.get("current_period_end")]
-            first = min(live, key=lambda s: when(s["current_period_end"]), default=None)
-            if first is None or when(first["current_period_end"]) > now:
-                self._next_due = when(first["current_period_end"]) if first else datetime.max.replace(tzinfo=now.tzinfo)
+        skipped: set[str] = set()
+        for _ in range(RENEWALS_PER_CALL):
+            first, end = self._earliest(skipped)
+            if first is None or end > now:
+                self._next_due = end if first is not None else datetime.max.replace(tzinfo=now.tzinfo)
                 return
-            self._renew(first)
+            try:
+                self._renew(first)
+            except DomainError:
+                skipped.add(first["id"])
+        self._next_due = None
+
+    def _earliest(self, skipped: set[str]) -> tuple[dict | None, datetime | None]:
+        found, earliest = None, None
+        for subscription in self.records.where("subscription"):
+            if subscription.get("subscription_status") not in LIVE or subscription["id"] in skipped:
+                continue
+            try:
+                end = when(subscription.get("current_period_end") or "")
+            except DomainError:
+                skipped.add(subscription["id"])
+                continue
+            if earliest is None or end < earliest:
+                found, earliest = subscription, end
+        return found, earliest
 
     def _renew(self, subscription: dict) -> None:
+        """One ended period: its invoice (ARREAR charges, and the next period's ADVANCE ones while
+        the subscription goes on), then the cancellation due at its end, or the next period
+        (clamped to the subscription's end date)."""
         start, end = when(subscription["current_period_start"]), when(subscription["current_period_end"])
-        cancel_at = when(subscription["cancel_at"]) if subscription.get("cancel_at") else None
-        if cancel_at is not None and cancel_at < end:
-            self.invoices.issue(subscription, start, cancel_at, "cancel", "SUBSCRIPTION_CYCLE")
-            self._end_items(subscription, cancel_at)
-            self._cancelled(subscription, {"end_date": stamp(cancel_at)})
-            return
         if subscription.get("subscription_status") == "active":
             self.invoices.issue(subscription, start, end, "period_end", "SUBSCRIPTION_CYCLE")
+        cancel_at = when(subscription["cancel_at"]) if subscription.get("cancel_at") else None
+        end_date = when(subscription["end_date"]) if subscription.get("end_date") else None
+        if subscription.get("cancel_at_period_end") and cancel_at is not None and cancel_at <= end:
+            self._end_items(subscription, cancel_at)
+            self._cancelled(subscription, {"end_date": stamp(cancel_at), "cancelled_at": stamp(cancel_at)})
+            return
+        if end_date is not None and end_date <= end:
+            self._cancelled(subscription, {"cancelled_at": stamp(end_date)})
+            return
         anchor = when(subscription.get("billing_anchor") or subscription["start_date"])
         following = period_end(end, anchor, subscription["billing_period"], subscription.get("billing_period_count") or 1)
+        if end_date is not None:
+            following = min(following, end_date)
         moved = self.records.update("subscription", subscription["id"], {
             "current_period_start": stamp(end), "current_period_end": stamp(following)})
         self.store.record_change("subscription.updated", "subscription", moved)
-        if cancel_at is not None and cancel_at <= end:
-            self._end_items(moved, cancel_at)
-            self._cancelled(moved, {"end_date": stamp(cancel_at)})
 
 
 def live_subscriptions(records: Records, customer_id: str, currency: str | None = None) -> list[dict]:

@@ -53,8 +53,9 @@ def _latest(values: list[Decimal], events: list[dict], field: str) -> Decimal:
 
 
 def _count_unique(values: list[Decimal], events: list[dict], field: str) -> Decimal:
-    seen = {str(e["properties"][field]) for e in events if field in (e.get("properties") or {})}
-    return Decimal(len(seen))
+    """Distinct values; an event without the field counts as the value "" (the billing path
+    leaves such events out before it aggregates)."""
+    return Decimal(len({_as_text((e.get("properties") or {}).get(field, "")) for e in events}))
 
 
 # One function per aggregation type; SUM_WITH_MULTIPLIER is a SUM whose values were multiplied.
@@ -64,9 +65,13 @@ AGGREGATORS = {
 }
 
 
-def aggregate(kind: str, events: list[dict], field: str, multiplier: Decimal | None = None) -> Decimal:
-    """The aggregation of `events` (oldest first, one per id); negative quantities count as 0."""
-    values = [max(quantity((e.get("properties") or {}).get(field)), ZERO) for e in events] if field else []
+def aggregate(kind: str, events: list[dict], field: str, multiplier: Decimal | None = None,
+              clamp: bool = False) -> Decimal:
+    """The aggregation of `events` (oldest first, one per id); with `clamp` (the billing path)
+    a negative quantity counts as 0."""
+    values = [quantity((e.get("properties") or {}).get(field)) for e in events] if field else []
+    if clamp:
+        values = [max(value, ZERO) for value in values]
     if kind == "SUM_WITH_MULTIPLIER" and multiplier is not None:
         values = [v * multiplier for v in values]
     return AGGREGATORS.get(kind, _count)(values, events, field)
@@ -168,7 +173,7 @@ class Usage:
         kind, field = aggregation.get("type") or "COUNT", aggregation.get("field") or ""
         if kind == "COUNT_UNIQUE":
             events = [e for e in events if field in (e.get("properties") or {})]
-        return aggregate(kind, events, field, _multiplier(aggregation))
+        return aggregate(kind, events, field, _multiplier(aggregation), clamp=True)
 
     # -- the analytics path ---------------------------------------------------------------------
     def statistics(self, request: dict) -> tuple[str, str, Decimal]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..domain import Conflict, Invalid, Refused
+from ..domain import Conflict, Invalid, InvalidOperation
 from . import money
 from .invoices import Invoices, when
 from .money import ZERO, text
@@ -60,7 +60,7 @@ class Wallets:
     def top_up(self, wallet_id: str, request: dict) -> tuple[dict, dict]:
         wallet = self.records.require("wallet", wallet_id)
         if wallet.get("wallet_status") != "active":
-            raise Refused(f"wallet is {wallet.get('wallet_status')}", {"wallet_id": wallet_id})
+            raise InvalidOperation(f"wallet is {wallet.get('wallet_status')}", {"wallet_id": wallet_id})
         reason = request.get("transaction_reason")
         if reason not in TOP_UP_REASONS:
             raise Invalid("transaction_reason", f"transaction_reason {reason!r} cannot credit a wallet; use one of "
@@ -101,33 +101,38 @@ class Wallets:
                        if w.get("wallet_status") == "active" and str(w.get("currency", "")).lower() == currency.lower()), None)
         if wallet is None:
             wallet = self.create({"customer_id": invoice.get("customer_id"), "currency": currency})
-        rate = money.decimal(wallet.get("conversion_rate"), "conversion_rate", Decimal(1))
+        rate = money.decimal(wallet.get("topup_conversion_rate") or wallet.get("conversion_rate"), "rate", Decimal(1))
         self.credit(wallet, amount / rate, {"transaction_reason": "INVOICE_VOID_REFUND",
                                             "description": f"refund of voided invoice {invoice['id']}"})
 
     def terminate(self, wallet_id: str) -> dict:
         wallet = self.records.require("wallet", wallet_id)
         if wallet.get("wallet_status") == "closed":
-            raise Refused("wallet is already closed", {"wallet_id": wallet_id})
+            raise InvalidOperation("wallet is already closed", {"wallet_id": wallet_id})
         closed = self.records.update("wallet", wallet_id, {"wallet_status": "closed"})
         self.store.record_change("wallet.terminated", "wallet", closed)
         return closed
 
     def real_time(self, wallet_id: str) -> dict:
-        """The wallet with `real_time_balance` = balance less what is pending against it."""
+        """The wallet with `real_time_balance` = balance less what is pending against it: the
+        current periods' usage charges, plus the unpaid invoices' usage lines (all their amounts
+        when the wallet pays every price type) less what was paid on them, as one sum."""
         wallet = self.records.require("wallet", wallet_id)
         balance = money.decimal(wallet.get("balance"), "balance")
         rate = money.decimal(wallet.get("conversion_rate"), "conversion_rate", Decimal(1))
         if wallet.get("wallet_status") != "active":
             balance = ZERO
-        usage = unpaid = ZERO
+        pending = unpaid_usage = ZERO
         if wallet.get("wallet_type", "PRE_PAID") == "PRE_PAID" and wallet.get("wallet_status") == "active":
-            usage = self.current_usage_charges(wallet)
-            unpaid = self.unpaid_usage(wallet)
-        pending = usage + unpaid
+            unpaid = self.unpaid_invoices(wallet)
+            unpaid_usage = unpaid["usage"]
+            if "ALL" in (wallet.get("config") or {}).get("allowed_price_types", []):
+                pending = self.current_usage_charges(wallet) + unpaid["remaining"]
+            else:
+                pending = self.current_usage_charges(wallet) + unpaid["usage"] - unpaid["paid"]
         live = balance - pending
         return {**wallet, "real_time_balance": text(live), "real_time_credit_balance": text(live / rate),
-                "current_period_usage": text(usage), "unpaid_invoices_amount": text(unpaid),
+                "current_period_usage": text(pending), "unpaid_invoices_amount": text(unpaid_usage),
                 "balance_updated_at": wallet.get("updated_at"), "is_cached_fallback": False}
 
     def current_usage_charges(self, wallet: dict) -> Decimal:
@@ -141,14 +146,24 @@ class Wallets:
                     total += money.decimal(line["amount"], "amount")
         return total
 
-    def unpaid_usage(self, wallet: dict) -> Decimal:
-        """Usage lines of the customer's finalized, not yet paid invoices, less what was paid."""
-        total = ZERO
+    def unpaid_invoices(self, wallet: dict) -> dict[str, Decimal]:
+        """The customer's invoices in the wallet's currency still to be paid (finalized, or drafts
+        whose period has ended): what remains, their usage lines, and what was paid on them."""
+        totals = {"remaining": ZERO, "usage": ZERO, "paid": ZERO}
+        now = self.records.clock.now()
         for invoice in self.records.where("invoice", customer_id=wallet["customer_id"]):
-            if (invoice.get("invoice_status") != "FINALIZED" or invoice.get("payment_status") == "SUCCEEDED"
-                    or str(invoice.get("currency", "")).lower() != str(wallet.get("currency", "")).lower()):
+            status = invoice.get("invoice_status")
+            if status not in ("DRAFT", "FINALIZED") or invoice.get("payment_status") == "SUCCEEDED":
                 continue
-            usage = sum((money.decimal(line.get("amount"), "amount") for line in invoice.get("line_items") or []
-                         if line.get("price_type") == "USAGE"), ZERO)
-            total += max(usage - money.decimal(invoice.get("amount_paid"), "amount_paid"), ZERO)
-        return total
+            if status == "DRAFT" and invoice.get("period_end") and when(invoice["period_end"]) > now:
+                continue
+            remaining = money.decimal(invoice.get("amount_remaining"), "amount_remaining")
+            if not remaining or str(invoice.get("currency", "")).lower() != str(wallet.get("currency", "")).lower():
+                continue
+            totals["remaining"] += remaining
+            totals["paid"] += money.decimal(invoice.get("amount_paid"), "amount_paid")
+            totals["usage"] += sum((money.decimal(line.get("amount"), "amount")
+                                    - money.decimal(line.get("prepaid_credits_applied"), "prepaid_credits_applied")
+                                    - money.decimal(line.get("line_item_discount"), "line_item_discount")
+                                    for line in invoice.get("line_items") or [] if line.get("price_type") == "USAGE"), ZERO)
+        return totals
