@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             exclude=tuple(args.exclude_operation), request_timeout=args.request_timeout,
             time_budget=args.time_budget, fuzz=not args.no_fuzz, overlays=tuple(args.overlay),
         )
-        print(f"flexprice-contract: testing {config.base_url} against {spec} (seed {config.seed})", flush=True)
+        overlays = f" with overlay(s) {', '.join(map(str, config.overlays))}" if config.overlays else ""
+        print(f"flexprice-contract: testing {config.base_url} against {spec}{overlays} (seed {config.seed})", flush=True)
         report = gate.run(config)
     print(summary(report))
     if args.junit_xml:
