@@ -4,12 +4,14 @@ never written back to the spec file."""
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from contract_tests import overlay as gate_overlay
 from contract_tests.cli import main as contract_main
@@ -177,3 +179,22 @@ def test_overlay_show_lists_the_shipped_real_server_overlay(capsys):
     assert out[0] == str(gate_overlay.REAL_SERVER_OVERLAY)
     assert "  1. remove $.components.schemas.CreateAPIKeyRequest.properties.type" in out
     assert "  2. update $.components.schemas.CreateAPIKeyRequest.properties" in out
+
+
+def docs_block(language: str, first_line: str) -> str:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "contract-gate.md").read_text()
+    (block,) = [b for b in re.findall(rf"```{language}\n(.*?)```", text, flags=re.S) if b.startswith(first_line)]
+    return block
+
+
+def test_the_documented_overlay_removes_integration_from_the_seed_spec(tmp_path):
+    overlay = write(tmp_path, "no-integration.yaml", docs_block("yaml", "# no-integration.yaml"))
+    spec = Spec.load(SEED_SPEC, [overlay])
+    assert spec.schemas["types.SecretType"]["enum"] == ["private_key", "publishable_key"]
+
+
+def test_the_documented_pull_request_job_is_a_workflow_that_runs_diff():
+    workflow = yaml.safe_load(docs_block("yaml", "name: API changes"))
+    steps = workflow["jobs"]["spec-changes"]["steps"]
+    assert any("flexprice-contract diff" in step.get("run", "") for step in steps)
+    assert any("gh pr comment" in step.get("run", "") for step in steps)
