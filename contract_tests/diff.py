@@ -216,8 +216,8 @@ class Comparison:
         old_success = sorted(str(code) for code in old_responses if str(code).startswith("2"))
         new_success = sorted(str(code) for code in new_responses if str(code).startswith("2"))
         if old_success != new_success:
-            found.append(self._change("success-status-changed",
-                                      f"success status {', '.join(old_success) or 'none'} -> {', '.join(new_success) or 'none'}",
+            was, now = ", ".join(old_success) or "none", ", ".join(new_success) or "none"
+            found.append(self._change("success-status-changed", f"success status {was} -> {now}",
                                       f"{op_old}/responses", f"{op_new}/responses"))
         for code in old_responses:
             if code not in new_responses:
@@ -227,7 +227,8 @@ class Comparison:
             old_schema, old_schema_at = _media_schema(old_response, old_at)
             new_schema, new_schema_at = _media_schema(new_response, new_at)
             if old_schema is not None and new_schema is None:
-                found.append(self._change("response-body-removed", f"{code} response body removed", old_schema_at, new_at))
+                found.append(self._change("response-body-removed", f"{code} response body removed", old_schema_at,
+                                          new_at))
             elif old_schema is None and new_schema is not None:
                 found.append(self._change("response-body-added", f"{code} response body added", old_at, new_schema_at))
             elif old_schema is not None:
@@ -267,7 +268,7 @@ class Comparison:
                 found += self._compare_schema(old[key], f"{old_at}/{key}", new[key], f"{new_at}/{key}", ctx,
                                               f"{name}[]" if key == "items" else f"{name}{{*}}")
         for key in ("oneOf", "anyOf"):
-            for index, (a, b) in enumerate(zip(old.get(key, []), new.get(key, []))):
+            for index, (a, b) in enumerate(zip(old.get(key, []), new.get(key, []), strict=False)):
                 found += self._compare_schema(a, f"{old_at}/{key}/{index}", b, f"{new_at}/{key}/{index}", ctx, name)
         return found
 
@@ -304,9 +305,9 @@ class Comparison:
                 continue
             new_pointer, new_schema = new_props[prop]
             if (prop in old_required) != (prop in new_required):
-                rule = f"{ctx}-property-made-required" if prop in new_required else f"{ctx}-property-made-optional"
-                found.append(self._change(rule, f"{ctx} field `{prop}` made "
-                                          f"{'required' if prop in new_required else 'optional'}", pointer, new_pointer))
+                now = "required" if prop in new_required else "optional"
+                found.append(self._change(f"{ctx}-property-made-{now}", f"{ctx} field `{prop}` made {now}", pointer,
+                                          new_pointer))
             found += self._compare_schema(schema, pointer, new_schema, new_pointer, ctx, prop)
         for prop, (pointer, _) in new_props.items():
             if prop not in old_props:
@@ -341,7 +342,7 @@ def _templates(document: dict) -> dict[str, str]:
 def _path_names(new_path: str, old_path: str) -> dict[str, str]:
     """Old path parameter name -> the new one at the same position of the template."""
     old_names, new_names = re.findall(r"\{([^}]*)\}", old_path), re.findall(r"\{([^}]*)\}", new_path)
-    return dict(zip(old_names, new_names))
+    return dict(zip(old_names, new_names, strict=False))
 
 
 def _resolve(document: dict, node: object, at: str) -> tuple[dict, str]:
@@ -369,7 +370,8 @@ def _media_schema(body: dict, at: str) -> tuple[object | None, str]:
     return content[media_type]["schema"], f"{at}/content/{escape(media_type)}/schema"
 
 
-def _parameters(document: dict, path: str, method: str, renames: dict[str, str]) -> dict[tuple[str, str], tuple[str, dict]]:
+def _parameters(document: dict, path: str, method: str,
+                renames: dict[str, str]) -> dict[tuple[str, str], tuple[str, dict]]:
     """(in, name) -> (pointer, parameter) for path-level then operation-level parameters; path
     parameters renamed to the other spec's names, so a renamed `{id}` is the same parameter."""
     item = document["paths"][path]

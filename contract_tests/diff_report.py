@@ -125,7 +125,9 @@ def _cell(value: str) -> str:
 
 def render(diff: Diff, form: str, failing: Callable[[Change], bool]) -> str:
     """`form` is one of FORMATS."""
-    return junit(diff, failing) if form == "junit" else {"text": text, "json": as_json, "markdown": markdown}[form](diff)
+    if form == "junit":
+        return junit(diff, failing)
+    return {"text": text, "json": as_json, "markdown": markdown}[form](diff)
 
 
 FORMATS = ("text", "json", "junit", "markdown")
