@@ -32,6 +32,7 @@ class SpecSource:
         self.label = label
         self._text = text
         self._lines: dict[str, int] | None = None
+        self._yaml_nodes: yaml.Node | None = None  # kept until the first line is asked for
         self.document = self._parse(text)
         if not isinstance(self.document, dict) or not isinstance(self.document.get("paths"), dict):
             raise SourceError(f"{label} is not an OpenAPI document (no 'paths')")
@@ -60,7 +61,6 @@ class SpecSource:
         return self._lines[pointer]
 
     def _parse(self, text: str) -> object:
-        self._yaml_nodes = None
         if text.lstrip().startswith(("{", "[")):
             try:
                 return json.loads(text)

@@ -20,6 +20,7 @@ from mock_server.overlays import Overlay, OverlayError
 from mock_server.spec import Spec
 
 from .conftest import API_KEY, SEED_SPEC
+from .test_cli import running
 
 NO_INTEGRATION = """\
 overlay: 1.0.0
@@ -136,6 +137,13 @@ actions:
         f"overlay {add_delete} (Delete keys): 1 action(s), 1 node(s) changed",
         f"overlay {no_integration} (No integration keys): 1 action(s), 1 node(s) changed",
     ]
+
+
+def test_flexprice_mock_serves_the_overlaid_spec(tmp_path):
+    overlay = write(tmp_path, "no-integration.yaml", NO_INTEGRATION)
+    with running("--overlay", str(overlay)) as url:
+        served = httpx.get(url + "/openapi.json").json()
+    assert served["components"]["schemas"]["types.SecretType"]["enum"] == ["private_key", "publishable_key"]
 
 
 def test_an_unreadable_overlay_stops_the_mock_with_one_line(tmp_path):
