@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -48,12 +49,20 @@ def diff(argv: list[str]) -> int:
         report = render(result, args.format, FAIL_ON[args.fail_on])
         if args.output:
             args.output.write_text(report + "\n", encoding="utf-8")
-        else:
-            print(report)
     except (ValueError, OSError) as error:  # SourceError, OverlayError, an unwritable --output
         print(f"flexprice-contract diff: {error}", file=sys.stderr)
         return EXIT_USAGE
+    if not args.output:
+        _print(report)
     return EXIT_CHANGES if any(map(FAIL_ON[args.fail_on], result.changes)) else EXIT_OK
+
+
+def _print(report: str) -> None:
+    """A reader that stops early (`| head`) has what it wanted: the exit code still says the verdict."""
+    try:
+        print(report, flush=True)
+    except BrokenPipeError:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- Python flushes it at exit
 
 
 def overlay(argv: list[str]) -> int:
