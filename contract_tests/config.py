@@ -47,8 +47,10 @@ class GateConfig:
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     time_budget: float = DEFAULT_TIME_BUDGET
     fuzz: bool = True
+    overlays: tuple[Path, ...] = ()  # Overlay 1.0 files applied to the spec in memory, in order
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
         self.spec = Path(self.spec)
+        self.overlays = tuple(Path(path) for path in self.overlays)
         parse_rate_limit(self.rate_limit)

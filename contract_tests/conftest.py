@@ -29,6 +29,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--exclude-operation", action="append", default=[], metavar="OPERATION_ID")
     group.addoption("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT)
     group.addoption("--time-budget", type=float, default=DEFAULT_TIME_BUDGET)
+    group.addoption("--overlay", action="append", default=[], metavar="FILE",
+                    help="OpenAPI Overlay 1.0 file applied to the spec in memory (repeatable)")
 
 
 @pytest.fixture(scope="session")
@@ -38,11 +40,12 @@ def gate_config(pytestconfig: pytest.Config) -> Iterator[GateConfig]:
     base_url, api_key = option("--base-url"), option("--api-key")
     if base_url and not api_key:
         pytest.exit("--api-key (or FLEXPRICE_API_KEY) is required with --base-url", returncode=4)
-    with (nullcontext(base_url) if base_url else started_mock(spec, api_key or LOCAL_API_KEY)) as url:
+    overlays = tuple(Path(path) for path in option("--overlay"))
+    with (nullcontext(base_url) if base_url else started_mock(spec, api_key or LOCAL_API_KEY, overlays)) as url:
         yield GateConfig(
             base_url=url, api_key=api_key or LOCAL_API_KEY, spec=spec, max_examples=option("--max-examples"),
             seed=option("--seed"), read_only=option("--read-only"), rate_limit=option("--rate-limit"),
             include=tuple(option("--include-operation")), exclude=tuple(option("--exclude-operation")),
-            request_timeout=option("--request-timeout"), time_budget=option("--time-budget"),
+            request_timeout=option("--request-timeout"), time_budget=option("--time-budget"), overlays=overlays,
         )
 

@@ -18,7 +18,7 @@ def run(config: GateConfig, only: tuple[str, ...] = ()) -> Report:
     (a semantic check's name, or `schemathesis`)."""
     start = time.monotonic()
     report = Report()
-    spec = Spec.load(config.spec)
+    spec = Spec.load(config.spec, config.overlays)
     operations = {
         op.operation_id: op for op in infer(spec).operations
         if overlay.selected(op.operation_id, op.method, config.include, config.exclude, config.read_only)

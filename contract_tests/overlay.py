@@ -12,20 +12,23 @@ Four things are laid over a copy of the document:
   stateful phase chains create -> get -> update -> delete;
 * values the real server rejects although the schema allows them (`type: integration` on API
   keys) are removed from what may be sent, so Schemathesis only sends them as negative data and
-  `negative_data_rejection` requires the 400.
+  `negative_data_rejection` requires the 400. They are an Overlay 1.0 file shipped with the gate
+  (`overlays/real-server.yaml`, `flexprice-contract overlay --show`).
 """
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
+from pathlib import Path
 
+from mock_server.overlays import Overlay
 from mock_server.resources import Operation, infer
 from mock_server.spec import HTTP_METHODS, Spec
 
 ERROR_REF = {"$ref": "#/components/schemas/errors.ErrorResponse"}
 SAFE_METHODS = frozenset({"get", "head", "options"})
-# (schema name, property) -> enum values the real server refuses on input.
-REJECTED_INPUT_VALUES = {("CreateAPIKeyRequest", "type"): ("integration",)}
+# The real server's input rules beyond the spec, applied to what Schemathesis may send.
+REAL_SERVER_OVERLAY = Path(__file__).resolve().parent / "overlays" / "real-server.yaml"
 ITEM_ROLES = frozenset({"get", "update", "delete"})
 
 
@@ -59,7 +62,7 @@ def build(spec: Spec, include: Iterable[str] = (), exclude: Iterable[str] = (), 
         if not any(method in item for method in HTTP_METHODS):
             del document["paths"][path]
     _add_links(spec, document, model.operations)
-    _narrow_inputs(document)
+    Overlay.load(REAL_SERVER_OVERLAY).apply(document)
     return document
 
 
@@ -121,15 +124,3 @@ def _link(document: dict, source: Operation, target: Operation, expression: str)
         "operationId": target.operation_id,
         "parameters": {f"{location(target)}.{target.key_param}": expression},
     }
-
-
-def _narrow_inputs(document: dict) -> None:
-    """Inline a narrower enum where the real server refuses values the shared schema lists."""
-    schemas = document.get("components", {}).get("schemas", {})
-    for (name, prop), refused in REJECTED_INPUT_VALUES.items():
-        props = schemas.get(name, {}).get("properties", {})
-        if prop not in props:
-            continue
-        target = Spec(document).resolve(props[prop])
-        allowed = [value for value in target.get("enum", []) if value not in refused]
-        props[prop] = {"type": "string", "enum": allowed}

@@ -5,7 +5,7 @@ HTTP to whatever `--base-url` names.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,9 +13,10 @@ LOCAL_API_KEY = "sk_contract_gate_local"
 
 
 @contextmanager
-def started_mock(spec: Path, api_key: str) -> Iterator[str]:
-    """Serve `spec` with the mock on a free loopback port; yield its base URL (with `/v1`)."""
+def started_mock(spec: Path, api_key: str, overlays: Iterable[Path] = ()) -> Iterator[str]:
+    """Serve `spec` (with the gate's `--overlay` files) with the mock on a free loopback port;
+    yield its base URL (with `/v1`)."""
     from mock_server.runner import MockServer
 
-    with MockServer(spec=spec, api_keys=[api_key]) as mock:
+    with MockServer(spec=spec, api_keys=[api_key], overlays=overlays) as mock:
         yield mock.url

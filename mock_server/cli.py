@@ -13,16 +13,38 @@ from .domain import Invalid
 from .faults import Faults
 from .fixtures import FixtureError
 from .limits import DEFAULT_MAX_BODY
+from .overlays import OverlayError
 from .resources import infer
 from .runner import base_url, bind, server_for
 from .spec import Spec
 from .synth import Schemas, Synth
 
 SPEC_HELP = "OpenAPI document to serve (default: the seed spec shipped with the package)."
+OVERLAY_HELP = "OpenAPI Overlay 1.0 file applied to the spec in memory (repeatable, in order); the spec file is not changed."
+
+
+def overlay_option(command):
+    return click.option("--overlay", "overlay_paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
+                        metavar="FILE", help=OVERLAY_HELP)(command)
+
+
+def load_spec(spec_path: str | None, overlay_paths: tuple[str, ...]) -> Spec:
+    """The spec with its overlays applied; what each overlay did, and any action that selected
+    nothing, goes to stderr (a stale target is worth knowing about)."""
+    try:
+        spec = Spec.load(spec_path, overlay_paths)
+    except OverlayError as exc:
+        raise click.ClickException(str(exc)) from None
+    for applied in spec.overlays:
+        click.echo(applied.summary(), err=True)
+        for line in applied.unmatched():
+            click.echo(f"warning: overlay {applied.overlay.source}: {line}", err=True)
+    return spec
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help=SPEC_HELP)
+@overlay_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes the mock to the network.")
 @click.option("--port", default=8080, show_default=True, help="Port to bind; 0 picks a free one.")
 @click.option("--api-key", "api_keys", multiple=True, envvar="FLEXPRICE_MOCK_API_KEY",
@@ -48,14 +70,14 @@ SPEC_HELP = "OpenAPI document to serve (default: the seed spec shipped with the 
               help="Start the billing clock frozen at this instant (e.g. 2026-01-01T00:00:00Z); "
                    "move it with POST /_mock/clock. Default: real time.")
 @click.pass_context
-def main(ctx: click.Context, spec_path, host, port, api_keys, strict, seed, log_level, max_body, cors_origins,
-         log_format, fixture_paths, no_admin, latency, error_rate, clock_start) -> None:
+def main(ctx: click.Context, spec_path, overlay_paths, host, port, api_keys, strict, seed, log_level, max_body,
+         cors_origins, log_format, fixture_paths, no_admin, latency, error_rate, clock_start) -> None:
     """Serve the Flexprice API statefully from its OpenAPI spec."""
     if ctx.invoked_subcommand is not None:
         return
     if exposed(host):
         click.echo(f"warning: binding {host} exposes the mock (and its admin endpoints) to the network", err=True)
-    spec = Spec.load(spec_path)
+    spec = load_spec(spec_path, overlay_paths)
     try:
         faults = Faults.parse(latency, error_rate, seed)
     except ValueError as exc:
@@ -92,10 +114,11 @@ def exposed(host: str) -> bool:
 
 @main.command()
 @click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help=SPEC_HELP)
+@overlay_option
 @click.option("--markdown", is_flag=True, help="Print a Markdown table (what docs/coverage.md holds).")
-def routes(spec_path, markdown) -> None:
+def routes(spec_path, overlay_paths, markdown) -> None:
     """List every operation with the role and resource the mock inferred for it."""
-    model = infer(Spec.load(spec_path))
+    model = infer(load_spec(spec_path, overlay_paths))
     rows = [(op.method.upper(), op.path, op.operation_id, op.role,
              op.resource.collection if op.resource else "-") for op in model.operations]
     header = ("method", "path", "operationId", "role", "resource")
@@ -112,9 +135,10 @@ def routes(spec_path, markdown) -> None:
 
 @main.command()
 @click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help=SPEC_HELP)
-def lint(spec_path) -> None:
+@overlay_option
+def lint(spec_path, overlay_paths) -> None:
     """List defects of the spec that the mock works around (unsatisfiable schemas)."""
-    spec = Spec.load(spec_path)
+    spec = load_spec(spec_path, overlay_paths)
     defects = Synth(spec, Schemas(spec)).defects()
     for line in defects:
         click.echo(line)

@@ -69,9 +69,10 @@ class MockServer:
     """`with MockServer() as mock:` a live mock on an ephemeral loopback port.
 
     `mock.url` ends with the spec's base path (`/v1`), ready for the SDK's `server_url`.
-    `fixtures=[path, ...]` loads data fixtures now and after every `reset()`; `mock.requests` is
-    the request journal (API keys masked). `clock="2026-01-01T00:00:00Z"` starts the billing
-    clock frozen there; `mock.clock.advance("P1M")` moves it and bills what that ends.
+    `fixtures=[path, ...]` loads data fixtures now and after every `reset()`; `overlays=[path, ...]`
+    are Overlay 1.0 files applied to the spec in memory; `mock.requests` is the request journal
+    (API keys masked). `clock="2026-01-01T00:00:00Z"` starts the billing clock frozen there;
+    `mock.clock.advance("P1M")` moves it and bills what that ends.
     """
 
     def __init__(
@@ -83,9 +84,10 @@ class MockServer:
         port: int = 0,
         strict: bool = False,
         clock: str | Clock | None = None,
+        overlays: Iterable[str | Path] = (),
         **options,
     ) -> None:
-        self.spec = Spec.load(spec)
+        self.spec = Spec.load(spec, overlays)
         self.api_key = api_key
         if isinstance(clock, str):
             clock = Clock(parse_instant(clock, "clock"))

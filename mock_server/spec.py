@@ -1,20 +1,22 @@
-"""The served OpenAPI document: loading, `$ref` resolution and the in-memory overlay.
+"""The served OpenAPI document: loading, `$ref` resolution and the in-memory overlays.
 
-The spec file on disk is never edited. Everything the mock needs to add (nothing, today, but the
-place is here) or to read off the document goes through `Spec`, so the rest of the code never
-walks raw JSON pointers itself.
+The spec file on disk is never edited. Overlay files (`--overlay`, OpenAPI Overlay 1.0, see
+`overlays.py`) are applied to the loaded document in memory; everything the mock reads off the
+document goes through `Spec`, so the rest of the code never walks raw JSON pointers itself.
 """
 from __future__ import annotations
 
 import copy
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import yaml
+
+from .overlays import Applied, apply_files
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 ERROR_SCHEMA = "errors.ErrorResponse"
@@ -47,15 +49,20 @@ class Spec:
         self.source = source
         self.schemas: dict = document.get("components", {}).get("schemas", {})
         self.digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+        self.overlays: list[Applied] = []
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> Spec:
+    def load(cls, path: str | Path | None = None, overlays: Iterable[str | Path] = ()) -> Spec:
+        """Read `path` (the seed spec by default) and apply the overlay files to it, in order."""
         path = Path(path) if path else default_spec_path()
         text = path.read_text(encoding="utf-8")
         document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
         if not isinstance(document, dict) or "paths" not in document:
             raise ValueError(f"{path} is not an OpenAPI document (no 'paths')")
-        return cls(document, source=str(path))
+        applied = apply_files(document, overlays)
+        spec = cls(document, source=str(path))
+        spec.overlays = applied
+        return spec
 
     @property
     def base_path(self) -> str:

@@ -38,3 +38,20 @@ def test_without_fixtures_a_fixture_key_is_refused(pytester):
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest("-p", "no:randomly", "-k", "fixture_key")
     result.assert_outcomes(failed=1)
+
+
+def test_the_fixture_serves_the_spec_with_the_overlays_given(pytester):
+    pytester.makepyfile(test_user='''
+import httpx
+
+def test_publishable_keys_are_refused(flexprice_mock):
+    response = httpx.post(flexprice_mock.url + "/secrets/api/keys", json={"name": "t", "type": "publishable_key"},
+                          headers={"x-api-key": flexprice_mock.api_key})
+    assert response.status_code == 400
+''')
+    (pytester.path / "overlay.yaml").write_text(
+        "overlay: 1.0.0\ninfo: {title: t, version: '1'}\nactions:\n"
+        "  - target: \"$.components.schemas['types.SecretType'].enum[?@ == 'publishable_key']\"\n    remove: true\n")
+    assert pytester.runpytest("-p", "no:randomly").ret == 1  # without the overlay the key is created
+    result = pytester.runpytest("-p", "no:randomly", "--flexprice-overlay", "overlay.yaml")
+    result.assert_outcomes(passed=1)
