@@ -94,15 +94,13 @@ class Api:
     def handle(self, call: Call) -> Response:
         behaviour = self.behaviours.get(call.op.operation_id)
         try:
-            try:
-                self.billing.tick()
-                return behaviour(self, call) if behaviour else getattr(self, f"do_{call.op.role}")(call)
-            except DomainError as refused:
-                raise from_domain(refused) from None
-        except ApiError as exc:
+            self.billing.tick()
+            return behaviour(self, call) if behaviour else getattr(self, f"do_{call.op.role}")(call)
+        except (ApiError, DomainError) as raised:
+            exc = from_domain(raised) if isinstance(raised, DomainError) else raised
             declared = call.op.error_schemas.get(exc.status)
             if declared is None:
-                raise
+                raise exc from None
             # the operation documents its own error body: the envelope's fields that fit it
             body = envelope(exc.status, exc.message, exc.code, exc.details)
             return json_response(self.schemas.conform({**body, "error": exc.message}, declared), exc.status)
