@@ -3,7 +3,8 @@
 The fuzzer reads the served spec plus the real server's rules that the document leaves out
 (`fuzz_document`); the copy is written to a temporary folder at test time, never into the repo:
 - every operation may answer 400 (any invalid input), 401 (secured operations, missing or wrong
-  `x-api-key`) and 404 (an id in the path or body that names nothing), each as an
+  `x-api-key`) and 404 (an id in the path or body that names nothing), and every create or update
+  409 (a unique key such as a customer's `external_id` already taken), each as an
   `errors.ErrorResponse`, so `status_code_conformance` and `response_schema_conformance` check
   those answers instead of flagging them as undocumented;
 - integers are 64-bit (the server is Go): without the bound the fuzzer sends 10^30 to `integer`
@@ -73,6 +74,8 @@ def fuzz_document(document: dict) -> dict:
             for status in ERROR_STATUSES:
                 if status != "401" or operation.get("security", doc.get("security")):
                     responses.setdefault(status, error)
+            if method in ("post", "put"):
+                responses.setdefault("409", error)
             for param in operation.get("parameters", []):
                 if param.get("in") == "query" and param.get("name") in PAGING_BOUNDS:
                     param["schema"] = {**PAGING_BOUNDS[param["name"]], **param.get("schema", {})}
