@@ -7,7 +7,9 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from mock_server.overlays import Overlay
+from mock_server.overlays import Overlay, OverlayError
+from mock_server.resources import infer
+from mock_server.spec import Spec, SpecError
 
 from . import commands, gate
 from .config import (
@@ -71,6 +73,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"flexprice-contract: {error}", file=sys.stderr)
         return EXIT_USAGE
     spec = args.spec or default_spec()
+    try:
+        loaded = Spec.load(spec, args.overlay)
+        with loaded.explaining():
+            infer(loaded)
+    except (SpecError, OverlayError) as error:
+        print(f"flexprice-contract: {error}", file=sys.stderr)
+        return EXIT_USAGE
     api_key = args.api_key or LOCAL_API_KEY
     target = nullcontext(args.base_url) if args.base_url else started_mock(spec, api_key, args.overlay)
     with target as base_url:

@@ -4,8 +4,8 @@ The stack, outermost first: admin endpoints (`/_mock/*`, `admin.py`) -> journal 
 (`journal.py`) -> Connexion's exception handling, which turns anything raised into an
 `errors.ErrorResponse` (`errors.py`) -> the served document and Swagger UI (`openapi_document.py`)
 -> Connexion's routing -> the operation's `endpoint.Endpoint`: authenticate, read the body,
-validate parameters and body, `Prefer` and faults, the handler (`handlers.Api`, `behaviours`),
-with `strict` a check of the answer.
+validate parameters and body, a scripted stub (`stubs.py`), `Prefer` and faults, the handler
+(`handlers.Api`, `behaviours`), with `strict` a check of the answer.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.routing import compile_path
 
-from . import errors
+from . import errors, spec_cache
 from .admin import AdminMiddleware
 from .behaviours import BEHAVIOURS
 from .billing.clock import Clock
@@ -46,6 +46,7 @@ from .resources import Model, Operation, generated_operation_id, infer
 from .routing import tune
 from .spec import Spec
 from .store import Store
+from .stubs import Stubs
 
 DEFAULT_API_KEY = "sk_flexprice_mock_dev_key"
 
@@ -148,11 +149,13 @@ def create_app(
     admin: bool = True,
     faults: Faults | None = None,
     clock: Clock | None = None,
+    admin_token: str | None = None,
 ) -> AsyncApp:
     """The mock for `spec` (default: the seed spec), with all state in `store`. CORS is off
     unless `cors_origins` names the browser origins allowed to call it. `fixtures` (files or
     folders) are loaded now and after every reset; a bad one raises `fixtures.FixtureError`.
-    `clock` is the billing clock (real time by default; `Clock(start)` starts frozen)."""
+    `clock` is the billing clock (real time by default; `Clock(start)` starts frozen).
+    `admin_token`, if given, is the Bearer token every `/_mock/` call must send."""
     spec = spec if isinstance(spec, Spec) else Spec.load(spec)
     model: Model = infer(spec)
     if store is None:
@@ -164,15 +167,18 @@ def create_app(
 
     journal = Journal()
     store.on_reset(lambda _store: journal.clear())
-    loader = Fixtures(api, [document for path in fixtures for document in read(path)])
+    stubs = Stubs(api)
+    store.on_reset(stubs.clear)  # before the fixtures' reload, which sets their stubs again
+    loader = Fixtures(api, [document for path in fixtures for document in read(path)], stubs)
     if faults is not None:
         store.on_reset(faults.reseed)
-    wiring = Wiring(api, Prefer(api, faults), max_body, strict)
+    wiring = Wiring(api, Prefer(api, faults), max_body, strict, stubs)
     outer = [
         # outermost, so preflights skip auth and routing and error responses carry the headers too
         *([partial(JsonCORSMiddleware, allow_origins=list(cors_origins), allow_methods=["*"], allow_headers=["*"])]
           if cors_origins else []),
-        *([partial(AdminMiddleware, fixtures=loader, journal=journal)] if admin else []),
+        *([partial(AdminMiddleware, fixtures=loader, journal=journal, token=admin_token, stubs=stubs)]
+          if admin else []),
         partial(JournalMiddleware, journal=journal),
     ]
     app = AsyncApp(__name__, middlewares=[
@@ -185,11 +191,12 @@ def create_app(
         partial(EndpointMiddleware, wiring=wiring),
         LifespanMiddleware,  # the endpoints answer every routed request; only lifespan events pass them
     ])
-    app.add_api(
-        spec.copy_document(),
-        resolver=SpecResolver(api),
-        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
-    )
+    with spec_cache.trusted(spec):  # Connexion's OpenAPI-schema check, once per document
+        app.add_api(
+            spec.copy_document(),
+            resolver=SpecResolver(api),
+            swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
+        )
     app.add_error_handler(ProblemException, _on_problem)
     app.add_error_handler(HTTPException, HttpErrorHandler(spec.base_path, model.operations))
     app.add_error_handler(ApiError, _on_api_error)
@@ -197,5 +204,5 @@ def create_app(
     app.add_error_handler(Exception, _on_crash)
     app.state = api  # the in-process runner and admin endpoints reach the store through this
     tune(app)
-    app.journal, app.fixtures = journal, loader
+    app.journal, app.fixtures, app.stubs = journal, loader, stubs
     return app

@@ -65,7 +65,8 @@ class RequestBody:
             return self.consumes[0].lower() if self.consumes else "application/octet-stream"
         media_type = given.split(";", 1)[0].strip().lower()
         if media_type not in self.exact and media_type not in self.ranges:
-            raise ApiError(415, f"Invalid Content-type ({media_type}), expected {self.consumes}")
+            hint = next((f"; send the header 'Content-Type: {m}'" for m in self.consumes if is_json(m.lower())), "")
+            raise ApiError(415, f"Invalid Content-type ({media_type}), expected {self.consumes}{hint}")
         return media_type
 
     def check(self, value: object) -> None:

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import ipaddress
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
-from . import logs
+from . import config, logs
 from .app import DEFAULT_API_KEY, create_app
 from .billing.clock import Clock, parse_instant
 from .domain import Invalid
@@ -16,11 +19,19 @@ from .limits import DEFAULT_MAX_BODY
 from .overlays import OverlayError
 from .resources import infer
 from .runner import base_url, bind, server_for
-from .spec import Spec
+from .spec import Spec, SpecError
 from .synth import Schemas, Synth
 
 SPEC_HELP = "OpenAPI document to serve (default: the seed spec shipped with the package)."
 OVERLAY_HELP = "OpenAPI Overlay 1.0 file applied to the spec in memory (repeatable, in order); the spec file is not changed."
+EXIT_USAGE = 2
+
+
+class UsageProblem(click.ClickException):
+    """One `Error: ...` line and exit 2, the code click gives every other usage error: a
+    malformed spec, an exposed admin API, a bad option value."""
+
+    exit_code = EXIT_USAGE
 
 
 def overlay_option(command):
@@ -35,6 +46,8 @@ def load_spec(spec_path: str | None, overlay_paths: tuple[str, ...]) -> Spec:
         spec = Spec.load(spec_path, overlay_paths)
     except OverlayError as exc:
         raise click.ClickException(str(exc)) from None
+    except SpecError as exc:
+        raise UsageProblem(str(exc)) from None
     for applied in spec.overlays:
         click.echo(applied.summary(), err=True)
         for line in applied.unmatched():
@@ -42,11 +55,40 @@ def load_spec(spec_path: str | None, overlay_paths: tuple[str, ...]) -> Spec:
     return spec
 
 
+def apply_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """`--config FILE` (or the working directory's pyproject) as the defaults of every option;
+    eager, so it runs before the options it sets are read."""
+    path = Path(value) if value else config.discovered()
+    if path is None:
+        return
+    try:
+        table = config.read(path)
+        if table is None:
+            raise config.ConfigError(f"{path}: no [tool.flexprice-mock] table")
+        ctx.default_map = config.default_map(ctx.command, table, path)
+    except config.ConfigError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+@contextmanager
+def explained(spec: Spec) -> Iterator[None]:
+    """`Spec.explaining` as one usage line (a fixture's error has its own)."""
+    try:
+        with spec.explaining(FixtureError):
+            yield
+    except SpecError as problem:
+        raise UsageProblem(str(problem)) from None
+
+
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=click.Path(dir_okay=False), is_eager=True, expose_value=False, callback=apply_config,
+              metavar="FILE", help="TOML file of option defaults (a pyproject.toml: its [tool.flexprice-mock]); "
+                                   "flags given here win. Default: ./pyproject.toml if it has that table.")
 @click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help=SPEC_HELP)
 @overlay_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes the mock to the network.")
-@click.option("--port", default=8080, show_default=True, help="Port to bind; 0 picks a free one.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to bind; 0 picks a free one.")
 @click.option("--api-key", "api_keys", multiple=True, envvar="FLEXPRICE_MOCK_API_KEY",
               help=f"Bootstrap API key, repeatable (env FLEXPRICE_MOCK_API_KEY; default {DEFAULT_API_KEY}).")
 @click.option("--strict", is_flag=True, help="Validate every response the mock sends; log violations loudly.")
@@ -59,9 +101,13 @@ def load_spec(spec_path: str | None, overlay_paths: tuple[str, ...]) -> Spec:
               help="Allow browser calls from ORIGIN (repeatable; '*' for any). CORS is off without it.")
 @click.option("--log-format", default="text", show_default=True, type=click.Choice(["text", "json"]),
               help="Log lines as text or one JSON object each; --log-level info logs every request.")
-@click.option("--fixtures", "fixture_paths", multiple=True, type=click.Path(exists=True), metavar="PATH",
-              help="Data fixtures to start with and to reset to (YAML/JSON file or folder, repeatable).")
+@click.option("--fixtures", "fixture_paths", multiple=True, metavar="PATH",
+              help="Data fixtures to start with and to reset to (YAML/JSON file or folder, repeatable; "
+                   "'sample' for the sample set shipped with the package).")
 @click.option("--no-admin", is_flag=True, help="Leave out the /_mock/ admin endpoints (reset, state, journal).")
+@click.option("--admin-token", default=None, envvar="FLEXPRICE_MOCK_ADMIN_TOKEN", metavar="TOKEN",
+              help="Require 'Authorization: Bearer TOKEN' on /_mock/ (env FLEXPRICE_MOCK_ADMIN_TOKEN); "
+                   "needed to bind anything but loopback, unless --no-admin.")
 @click.option("--latency", default=None, metavar="DURATION",
               help="Delay every API response: 50ms, 1s, or a seeded range 20ms-80ms.")
 @click.option("--error-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
@@ -71,25 +117,29 @@ def load_spec(spec_path: str | None, overlay_paths: tuple[str, ...]) -> Spec:
                    "move it with POST /_mock/clock. Default: real time.")
 @click.pass_context
 def main(ctx: click.Context, spec_path, overlay_paths, host, port, api_keys, strict, seed, log_level, max_body,
-         cors_origins, log_format, fixture_paths, no_admin, latency, error_rate, clock_start) -> None:
+         cors_origins, log_format, fixture_paths, no_admin, admin_token, latency, error_rate, clock_start) -> None:
     """Serve the Flexprice API statefully from its OpenAPI spec."""
     if ctx.invoked_subcommand is not None:
         return
     if exposed(host):
-        click.echo(f"warning: binding {host} exposes the mock (and its admin endpoints) to the network", err=True)
+        if not (no_admin or admin_token):
+            raise UsageProblem(f"binding {host} would put the unauthenticated /_mock/ admin endpoints on the "
+                               "network: pass --admin-token TOKEN (or FLEXPRICE_MOCK_ADMIN_TOKEN), or --no-admin")
+        click.echo(f"warning: binding {host} exposes the mock to the network", err=True)
     spec = load_spec(spec_path, overlay_paths)
     try:
         faults = Faults.parse(latency, error_rate, seed)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--latency") from None
+        raise UsageProblem(f"--latency: {exc}") from None
     try:
         clock = Clock(parse_instant(clock_start, "clock")) if clock_start else None
     except Invalid as exc:
         raise click.BadParameter(exc.message, param_hint="--clock") from None
     try:
-        app = create_app(spec, api_keys=api_keys or (DEFAULT_API_KEY,), strict=strict, seed=seed,
-                         max_body=max_body, cors_origins=cors_origins, fixtures=fixture_paths,
-                         admin=not no_admin, faults=faults, clock=clock)
+        with explained(spec):
+            app = create_app(spec, api_keys=api_keys or (DEFAULT_API_KEY,), strict=strict, seed=seed,
+                             max_body=max_body, cors_origins=cors_origins, fixtures=fixture_paths,
+                             admin=not no_admin, admin_token=admin_token, faults=faults, clock=clock)
     except FixtureError as exc:
         raise click.ClickException(str(exc)) from None
     try:
@@ -118,7 +168,9 @@ def exposed(host: str) -> bool:
 @click.option("--markdown", is_flag=True, help="Print a Markdown table (what docs/coverage.md holds).")
 def routes(spec_path, overlay_paths, markdown) -> None:
     """List every operation with the role and resource the mock inferred for it."""
-    model = infer(load_spec(spec_path, overlay_paths))
+    spec = load_spec(spec_path, overlay_paths)
+    with explained(spec):
+        model = infer(spec)
     rows = [(op.method.upper(), op.path, op.operation_id, op.role,
              op.resource.collection if op.resource else "-") for op in model.operations]
     header = ("method", "path", "operationId", "role", "resource")
@@ -135,12 +187,18 @@ def routes(spec_path, overlay_paths, markdown) -> None:
 
 @main.command()
 @click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help=SPEC_HELP)
+@click.option("--strict", is_flag=True, help="Exit 1 on any defect, even one the mock works around.")
 @overlay_option
-def lint(spec_path, overlay_paths) -> None:
-    """List defects of the spec that the mock works around (unsatisfiable schemas)."""
+def lint(spec_path, overlay_paths, strict) -> None:
+    """List defects of the spec that the mock works around (unsatisfiable schemas).
+
+    Exit 0 when the mock works around every defect (all it reports today), 1 with --strict and
+    any defect, 2 when the spec cannot be served at all."""
     spec = load_spec(spec_path, overlay_paths)
-    defects = Synth(spec, Schemas(spec)).defects()
+    with explained(spec):
+        spec.check_schema()  # a linter checks the whole document, not only what the mock reads
+        defects = Synth(spec, Schemas(spec)).defects()
     for line in defects:
         click.echo(line)
-    click.echo(f"{len(defects)} defect(s) in {spec.source}", err=True)
-    sys.exit(1 if defects else 0)
+    click.echo(f"{len(defects)} defect(s) in {spec.source}, all worked around by the mock", err=True)
+    sys.exit(1 if strict and defects else 0)

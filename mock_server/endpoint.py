@@ -2,9 +2,9 @@
 
 Connexion routes the request and names its operation (`RoutingMiddleware`, fitted by
 `routing.py`); the operation's `Endpoint` does the rest in one call: authenticate -> read the body
-(`limits`) -> parameters (`params`) -> body (`bodies`) -> `Prefer` and faults (`prefer`) -> the
-handler the resolver bound to the operation (`app.SpecResolver`) -> with `strict`, check the
-answer against the spec. Connexion's request-validation, parameter and context layers did this
+(`limits`) -> parameters (`params`) -> body (`bodies`) -> a scripted stub (`stubs`) -> `Prefer` and
+faults (`prefer`) -> the handler the resolver bound to the operation (`app.SpecResolver`) -> with
+`strict`, check the answer against the spec. Connexion's request-validation, parameter and context layers did this
 work too, but rebuilt their parsers and validators on every request (over half of a create's
 CPU, measured with py-spy), so the mock's stack leaves them out.
 """
@@ -28,6 +28,7 @@ from .limits import BodyRejected, read_body
 from .params import Parameters
 from .prefer import Prefer
 from .resources import Operation
+from .stubs import Stubs
 
 log = logging.getLogger("mock_server")
 Handler = Callable[[dict, object], Response]
@@ -41,6 +42,7 @@ class Wiring:
     prefer: Prefer
     max_body: int
     strict: bool = False
+    stubs: Stubs | None = None
 
 
 class Endpoint:
@@ -70,6 +72,9 @@ class Endpoint:
         raw = await read_body(scope, receive, self.wiring.max_body)
         params = self.parameters.read(scope)
         body = self.body.read(scope["headers"], raw)
+        stubbed = await self.wiring.stubs.answer(self.op) if self.wiring.stubs is not None else None
+        if stubbed is not None:
+            return stubbed
         preferred = await self.wiring.prefer.response(scope, self.op, self.responses)
         if preferred is not None:
             return preferred

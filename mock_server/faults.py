@@ -30,6 +30,8 @@ def parse_duration(text: str) -> float:
 
 def parse_latency(text: str) -> tuple[float, float]:
     """`50ms` or a range `20ms-80ms`, as (low, high) seconds."""
+    if text.strip().startswith("-"):
+        raise ValueError(f"a latency cannot be negative: {text!r} (use e.g. 50ms, 1s or a range 20ms-80ms)")
     low, _, high = text.partition("-")
     bounds = (parse_duration(low), parse_duration(high) if high else parse_duration(low))
     if bounds[0] > bounds[1]:

@@ -8,7 +8,11 @@ create request of that resource, checked against the served spec's request schem
 schema where the spec has no create), and may also carry the record's `id`, `created_at` and
 `updated_at`, which are kept, so references between fixtures and replayed states work. Fields the
 server sets (`tenant_id`, `status`, ...) are ignored. A resource the served spec lacks is an error:
-a typo must not load nothing in silence.
+a typo must not load nothing in silence. `stubs` lists scripted answers (`stubs.py`), set again
+after every reset.
+
+`sample` names the sample set shipped in the package (this repository's `fixtures/`), so it works
+from any folder: `--fixtures sample`, `--flexprice-fixtures sample`, `MockServer(fixtures=["sample"])`.
 """
 from __future__ import annotations
 
@@ -24,14 +28,18 @@ from .domain import DomainError
 from .errors import ApiError
 from .handlers import Api
 from .resources import Resource
+from .spec import shipped
 from .store import Store, hash_key
+from .stubs import StubError, Stubs
 
 API_KEYS = "api_keys"
+STUBS = "stubs"
 KEPT = ("id", "created_at", "updated_at")
 SERVER_SET = ("status", "tenant_id", "environment_id", "created_by", "updated_by")
 SUFFIXES = (".yaml", ".yml", ".json")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 KEY_FIELDS = {"key", "sha256", "secret_id", "expires_at"}
+SAMPLE = "sample"
 
 
 class FixtureError(ValueError):
@@ -64,9 +72,16 @@ def parse(text: str, source: str) -> dict:
     return document
 
 
+def resolve(path: str | Path) -> Path:
+    """`sample` is the packaged sample set (a local folder of that name is `./sample`)."""
+    return shipped("sample_fixtures", "fixtures") if str(path) == SAMPLE else Path(path)
+
+
 def read(path: str | Path) -> list[tuple[str, dict]]:
     """The documents of a file, or of a folder's `*.yaml|yml|json` files in name order."""
-    path = Path(path)
+    path = resolve(path)
+    if not path.exists():
+        raise FixtureError(str(path), f"no such file or folder (or '{SAMPLE}' for the sample set)")
     files = sorted(p for p in path.iterdir() if p.suffix in SUFFIXES) if path.is_dir() else [path]
     if not files:
         raise FixtureError(str(path), f"no fixture files ({', '.join(SUFFIXES)}) in this folder")
@@ -94,8 +109,9 @@ class _Key:
 class Fixtures:
     """The fixtures a mock started with (reloaded after every reset) and loading of more."""
 
-    def __init__(self, api: Api, documents: Iterable[tuple[str, dict]] = ()) -> None:
+    def __init__(self, api: Api, documents: Iterable[tuple[str, dict]] = (), stubs: Stubs | None = None) -> None:
         self.api = api
+        self.stubs = stubs
         self.documents = list(documents)
         model = api.model
         self.resources = {r.collection.lstrip("/"): r for r in model.resources.values()}
@@ -113,12 +129,16 @@ class Fixtures:
         A reference or uniqueness conflict found while storing stops the load at that object."""
         keys: list[_Key] = []
         objects: list[_Object] = []
+        stubs: list[tuple[str, str, object]] = []
         for source, document in documents:
             for name, items in document.items():
                 if not isinstance(items, list):
                     raise FixtureError(source, f"'{name}' must be a list of objects")
                 if name == API_KEYS:
                     keys += [self._key(source, f"{name}[{i}]", item) for i, item in enumerate(items)]
+                    continue
+                if name == STUBS and self.stubs is not None:
+                    stubs += [(source, f"{name}[{i}]", item) for i, item in enumerate(items)]
                     continue
                 resource = self._resource(source, name)
                 objects += [self._object(source, name, i, resource, item) for i, item in enumerate(items)]
@@ -129,6 +149,13 @@ class Fixtures:
             self._create(obj)
             name = obj.resource.collection.lstrip("/")
             counts[name] = counts.get(name, 0) + 1
+        for source, label, item in stubs:
+            try:
+                self.stubs.add(item)
+            except StubError as exc:
+                raise FixtureError(source, str(exc), label, exc.field) from None
+        if stubs:
+            counts[STUBS] = len(stubs)
         return counts
 
     def export(self) -> dict:

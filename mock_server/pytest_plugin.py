@@ -2,30 +2,52 @@
 
 One server per test session, on the spec named by `--flexprice-spec` (default: the seed spec),
 with the Overlay 1.0 files of `--flexprice-overlay` applied in memory and the data of
-`--flexprice-fixtures`, its store reset to those fixtures before each test so
-tests never see each other's data (the request journal is emptied too).
+`--flexprice-fixtures` (`sample` for the sample set shipped with the package), its store reset to
+those fixtures before each test so tests never see each other's data (the request journal is
+emptied too). A path that does not exist is a usage error before any test runs; a spec, overlay
+or fixture the mock refuses stops the session with that one line, not an error per test.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from .fixtures import FixtureError, resolve
+from .overlays import OverlayError
 from .runner import MockServer
+from .spec import SpecError
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("flexprice-mock")
     group.addoption("--flexprice-spec", default=None, help="OpenAPI spec the flexprice_mock fixture serves.")
     group.addoption("--flexprice-fixtures", action="append", default=[], metavar="PATH",
-                    help="Data fixtures (file or folder, repeatable) the flexprice_mock fixture starts with.")
+                    help="Data fixtures (file or folder, repeatable; 'sample' for the sample set shipped with "
+                         "flexprice-mock) the flexprice_mock fixture starts with.")
     group.addoption("--flexprice-overlay", action="append", default=[], metavar="FILE",
                     help="OpenAPI Overlay 1.0 file (repeatable) applied in memory to the spec the fixture serves.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    spec = config.getoption("--flexprice-spec")
+    if spec is not None and not Path(spec).is_file():
+        raise pytest.UsageError(f"--flexprice-spec {spec}: no such file")
+    for path in config.getoption("--flexprice-fixtures"):
+        if not resolve(path).exists():
+            raise pytest.UsageError(f"--flexprice-fixtures {path}: no such file or folder "
+                                    "('sample' names the sample set shipped with flexprice-mock)")
 
 
 @pytest.fixture(scope="session")
 def _flexprice_mock_session(request: pytest.FixtureRequest):
     options = request.config.getoption
-    with MockServer(spec=options("--flexprice-spec"), fixtures=options("--flexprice-fixtures"),
-                    overlays=options("--flexprice-overlay")) as mock:
+    try:
+        mock = MockServer(spec=options("--flexprice-spec"), fixtures=options("--flexprice-fixtures"),
+                          overlays=options("--flexprice-overlay"))
+    except (SpecError, FixtureError, OverlayError) as exc:
+        pytest.exit(f"flexprice_mock: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+    with mock:
         yield mock
 
 

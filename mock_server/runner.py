@@ -122,6 +122,16 @@ class MockServer:
         """Back to the fixtures the mock started with; the journal is emptied too."""
         self.store.reset()
 
+    def stub(self, operation: str | None = None, *, status: int, body: object = None, times: int = 1,
+             delay: str | None = None, method: str | None = None, path: str | None = None) -> dict:
+        """The next `times` requests of `operation` (an operationId, or `method` and `path`) answer
+        `status` with `body` (default: the error envelope, or fake data for a documented 2xx),
+        until a reset; `stubs.StubError` says why a stub is refused."""
+        fields = {"operation": operation, "method": method, "path": path, "body": body, "delay": delay}
+        stub = self.app.stubs.add({**{k: v for k, v in fields.items() if v is not None}, "status": status,
+                                   "times": times})
+        return stub.public()
+
     def load_fixtures(self, source: str | Path | dict) -> dict[str, int]:
         """More fixtures (a file, a folder or a document) until the next reset."""
         documents = [("<dict>", source)] if isinstance(source, dict) else read(source)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
@@ -15,11 +16,13 @@ KEY_BODY = {"name": "cli", "type": "private_key"}
 
 
 @contextmanager
-def running(*args: str, env: dict | None = None) -> Iterator[str]:
-    """Start `python -m mock_server ARGS`, yield the base URL it announces, then stop it."""
+def running(*args: str, env: dict | None = None, cwd: Path | None = None,
+            program: list[str] | None = None) -> Iterator[str]:
+    """Start `python -m mock_server ARGS` (or `program ARGS`), yield the base URL it announces,
+    then stop it."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
+        [*(program or [sys.executable, "-m", "mock_server"]), "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}, cwd=cwd,
     )
     try:
         line = process.stdout.readline().strip()
@@ -65,11 +68,24 @@ def test_routes_lists_every_operation_with_its_role(full_spec):
                for line in output)
 
 
-def test_lint_reports_the_unsatisfiable_duration_schema(full_spec):
+def test_lint_reports_the_unsatisfiable_duration_schema_and_passes_as_the_mock_works_around_it(full_spec):
     result = subprocess.run([sys.executable, "-m", "mock_server", "lint", "--spec", str(full_spec)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0
+    assert result.stdout.startswith("types.Duration: type object with enum")
+    assert result.stderr.endswith("all worked around by the mock\n")
+
+
+def test_lint_strict_fails_on_any_defect(full_spec):
+    result = subprocess.run([sys.executable, "-m", "mock_server", "lint", "--strict", "--spec", str(full_spec)],
                             capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stdout.startswith("types.Duration: type object with enum")
+
+
+def test_lint_strict_passes_a_spec_without_defects():
+    result = subprocess.run([sys.executable, "-m", "mock_server", "lint", "--strict"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
 
 
 def test_bind_failure_is_a_clear_error_not_a_traceback():

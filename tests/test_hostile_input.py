@@ -107,9 +107,11 @@ def test_body_that_is_not_json_is_a_415(target, label, headers):
     assert_error(client.post(path, content=json.dumps(valid).encode(), headers=headers), 415, "Invalid Content-type")
 
 
-def test_form_encoded_fields_are_a_415(target):
+def test_form_encoded_fields_are_a_415_that_says_which_header_to_send(target):
     _mock, client, path, valid = target
-    assert_error(client.post(path, data={"name": valid["name"]}), 415)
+    body = assert_error(client.post(path, data={"name": valid["name"]}), 415)
+    assert body["message"] == ("Invalid Content-type (application/x-www-form-urlencoded), expected "
+                               "['application/json']; send the header 'Content-Type: application/json'")
 
 
 def test_a_body_without_content_type_is_read_as_json_with_its_guards(target):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from mock_server.cli import exposed
 from .conftest import SEED_SPEC
 
 ORIGIN = "https://app.example"
+ADMIN_TOKEN = "adm_0f3e2d1c4b5a69788796a5b4"
 PREFLIGHT = {"origin": ORIGIN, "access-control-request-method": "POST",
              "access-control-request-headers": "x-api-key, content-type"}
 
@@ -84,12 +86,49 @@ def test_the_cli_binds_loopback_by_default_without_a_warning(cli):
     assert "warning" not in err
 
 
-def test_the_cli_warns_when_told_to_bind_every_interface(cli):
-    server = cli("--host", "0.0.0.0")
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10"])
+def test_the_cli_refuses_to_put_open_admin_endpoints_on_the_network(host):
+    result = subprocess.run([sys.executable, "-m", "mock_server", "--host", host, "--port", "0"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (f"Error: binding {host} would put the unauthenticated /_mock/ admin endpoints on the "
+                             "network: pass --admin-token TOKEN (or FLEXPRICE_MOCK_ADMIN_TOKEN), or --no-admin\n")
+
+
+def test_with_an_admin_token_every_interface_is_served_and_admin_needs_the_token(cli):
+    server = cli("--host", "0.0.0.0", "--admin-token", ADMIN_TOKEN, "--log-level", "debug")
     loopback = server.url.replace("0.0.0.0", "127.0.0.1")
+    admin = loopback.removesuffix("/v1") + "/_mock"
     assert httpx.post(loopback + "/secrets/api/keys").status_code == 401
-    _out, err = server.stop()
-    assert "warning: binding 0.0.0.0 exposes the mock (and its admin endpoints) to the network" in err
+    refused = httpx.get(admin + "/state")
+    assert (refused.status_code, refused.json()["code"]) == (401, "permission_denied")
+    assert refused.headers["www-authenticate"] == "Bearer"
+    assert httpx.get(admin + "/state", headers={"authorization": "Bearer wrong-token"}).status_code == 401
+    assert httpx.get(admin + "/state", headers={"authorization": ADMIN_TOKEN}).status_code == 401
+    assert httpx.get(admin + "/state", headers={"authorization": f"Bearer {ADMIN_TOKEN}"}).status_code == 200
+    out, err = server.stop()
+    assert "warning: binding 0.0.0.0 exposes the mock to the network" in err
+    assert ADMIN_TOKEN not in out + err
+
+
+def test_with_no_admin_every_interface_is_served_without_admin_endpoints(cli):
+    server = cli("--host", "0.0.0.0", "--no-admin")
+    loopback = server.url.replace("0.0.0.0", "127.0.0.1")
+    assert httpx.post(loopback.removesuffix("/v1") + "/_mock/reset").status_code == 404
+
+
+def test_the_admin_token_comes_from_the_environment_too_and_is_never_journalled():
+    with MockServer(spec=SEED_SPEC, admin_token=ADMIN_TOKEN) as mock:
+        admin = mock.url.removesuffix("/v1") + "/_mock"
+        assert httpx.post(admin + "/reset").status_code == 401
+        assert httpx.post(admin + "/reset", headers={"authorization": f"Bearer {ADMIN_TOKEN}"}).status_code == 200
+        assert mock.requests == []
+    result = subprocess.run([sys.executable, "-m", "mock_server", "--host", "0.0.0.0", "--latency", "soon"],
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "FLEXPRICE_MOCK_ADMIN_TOKEN": ADMIN_TOKEN})
+    assert result.stderr.splitlines()[-1].startswith("Error: --latency: ")  # past the refusal: the env token counts
+    assert ADMIN_TOKEN not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("host, expected", [

@@ -1,0 +1,82 @@
+"""Start-up's cache: Connexion's OpenAPI-schema check runs once per document (by hash), never
+for a document that passed before, always for a changed one, and a failing one is not cached."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mock_server import spec_cache
+from mock_server.app import create_app
+from mock_server.spec import Spec
+
+from .conftest import SEED_SPEC
+
+
+@pytest.fixture
+def checks(tmp_path, monkeypatch):
+    """Connexion's check, counted, with the cache in an empty folder."""
+    monkeypatch.setenv("FLEXPRICE_MOCK_CACHE_DIR", str(tmp_path / "cache"))
+    calls = []
+    check = spec_cache._connexion_validate
+
+    def counted(cls, spec):
+        calls.append(spec["info"]["title"])
+        check(cls, spec)
+
+    monkeypatch.setattr(spec_cache, "_connexion_validate", counted)
+    return calls
+
+
+def seed(title: str = "seed") -> Spec:
+    document = json.loads(SEED_SPEC.read_text())
+    document["info"]["title"] = title
+    return Spec(document)
+
+
+def test_a_document_that_passed_once_is_not_checked_again(checks, tmp_path):
+    create_app(seed())
+    create_app(seed())
+    assert checks == ["seed"]
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+
+
+def test_a_changed_document_is_checked_again(checks):
+    create_app(seed("one"))
+    create_app(seed("two"))
+    create_app(seed("one"))
+    assert checks == ["one", "two"]
+
+
+def test_a_document_that_fails_the_check_is_never_cached(checks, tmp_path):
+    broken = seed("broken")
+    broken.document["paths"]["/secrets/api/keys"]["post"]["responses"]["201"] = {"content": {}}  # no description
+    for _attempt in range(2):
+        with pytest.raises(Exception, match="is not valid under any of the given schemas"):
+            create_app(broken)
+    assert checks == ["broken", "broken"]
+    assert not (tmp_path / "cache").exists()
+
+
+def test_the_cache_can_be_turned_off_and_an_unwritable_one_only_costs_the_check(checks, tmp_path, monkeypatch):
+    monkeypatch.setenv("FLEXPRICE_MOCK_CACHE_DIR", spec_cache.OFF)
+    create_app(seed())
+    create_app(seed())
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("FLEXPRICE_MOCK_CACHE_DIR", str(tmp_path / "file" / "cache"))
+    create_app(seed())
+    assert checks == ["seed"] * 3
+
+
+def test_a_document_changed_in_memory_after_loading_is_checked_again(checks):
+    spec = seed("loaded")
+    create_app(spec)
+    spec.document["info"]["title"] = "changed"
+    create_app(spec)
+    assert checks == ["loaded", "changed"]
+
+
+def test_explaining_a_failure_always_checks(checks, tmp_path):
+    create_app(seed())
+    seed().check_schema()
+    assert checks == ["seed", "seed"]
