@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from mock_server.overlays import apply_files
+from mock_server.spec import Spec
 
 GIT_PREFIX = "git:"
 # a string (JSON strings hold no raw newline), a structural character, or a newline
@@ -37,6 +38,7 @@ class SpecSource:
         if not isinstance(self.document, dict) or not isinstance(self.document.get("paths"), dict):
             raise SourceError(f"{label} is not an OpenAPI document (no 'paths')")
         apply_files(self.document, overlays)
+        Spec(self.document, label).check_references()  # a `$ref` that does not resolve: one line, exit 2
 
     @classmethod
     def read(cls, source: str, overlays: Iterable[str | Path] = ()) -> SpecSource:
@@ -75,7 +77,9 @@ class SpecSource:
             finally:
                 loader.dispose()
         except yaml.YAMLError as error:
-            raise SourceError(f"{self.label} is not valid YAML: {str(error).splitlines()[0]}") from None
+            mark = getattr(error, "problem_mark", None)
+            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+            raise SourceError(f"{self.label} is not valid YAML: {getattr(error, 'problem', None) or error}{where}") from None
 
 
 def escape(segment: object) -> str:

@@ -100,3 +100,13 @@ def test_a_negative_latency_says_so():
     assert result.exit_code == 2
     assert result.output == ("Error: --latency: a latency cannot be negative: '-5ms' "
                              "(use e.g. 50ms, 1s or a range 20ms-80ms)\n")
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_the_contract_diff_answers_a_malformed_spec_with_one_line_and_exit_2(tmp_path, monkeypatch, capsys, case):
+    path, _expected = write(tmp_path, case)
+    monkeypatch.chdir(tmp_path)
+    assert contract_cli.main(["diff", path.name, str(SEED_SPEC)]) == 2
+    captured = capsys.readouterr()
+    (line,) = captured.err.splitlines()
+    assert line.startswith("flexprice-contract diff: ") and path.name in line
