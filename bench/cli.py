@@ -20,7 +20,7 @@ from pathlib import Path
 from bench import growth, usage_growth
 from bench.results import load_table, process_table, targets_table
 from bench.runs import Plan, execute, smoke_driver, wrk_driver
-from bench.servers import REPO_ROOT, STARTERS, BenchError, install_prism, prism_version
+from bench.servers import HANGING_WEBHOOK, REPO_ROOT, STARTERS, BenchError, install_prism, prism_version
 from bench.workloads import WORKLOADS
 from bench.wrk import require_wrk, wrk_version
 
@@ -49,8 +49,10 @@ def parser() -> argparse.ArgumentParser:
     mode.add_argument("--growth", action="store_true",
                       help="cost and memory against store size, and billing reads against stored events, in-process")
     p.add_argument("--spec", choices=("seed", "full", "both"), default="both")
-    p.add_argument("--workloads", default="a,b,c", help="comma-separated subset of a,b,c")
+    p.add_argument("--workloads", default="a,b,c", help="comma-separated subset of a,b,c,d")
     p.add_argument("--servers", default="mock,prism", help="comma-separated subset of mock,prism")
+    p.add_argument("--webhooks", choices=("none", "hang"), default="none",
+                   help=f"hang: also run the mock delivering webhooks to a receiver that never answers ({HANGING_WEBHOOK})")
     p.add_argument("--duration", type=int, default=10, help="seconds of measured load per run")
     p.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load before each run")
     p.add_argument("--connections", type=int, default=16)
@@ -119,6 +121,8 @@ def choices(value: str, known: Iterable[str], option: str) -> list[str]:
 
 def benchmark(args: argparse.Namespace) -> int:
     servers = choices(args.servers, STARTERS, "--servers")
+    if args.webhooks == "hang" and HANGING_WEBHOOK not in servers:
+        servers.append(HANGING_WEBHOOK)
     workloads = [WORKLOADS[key] for key in choices(args.workloads, WORKLOADS, "--workloads")]
     plan = Plan(spec_paths(args.spec), workloads, servers, 1 if args.smoke else args.rounds)
     if not args.smoke:

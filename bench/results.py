@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 
 MIB = 1024
+HANGING_WEBHOOK = "mock+hanging-webhook"  # the server name bench.servers gives that run
 
 
 @dataclass(slots=True, frozen=True)
@@ -150,6 +151,7 @@ def target_checks(measurements: list[Measurement]) -> list[tuple[str, bool | Non
             mine, theirs = summarise(group).p99_ms, summarise(prism).p99_ms
             checks.append((f"{spec} ({workload}) p99 mock <= Prism", mine <= theirs,
                            f"{mine:.2f} ms vs {theirs:.2f} ms"))
+    checks.extend(_webhook_checks(groups))
     mock_full = [m for m in measurements if m.server == "mock" and m.spec == "full"]
     if mock_full:
         startup = statistics.median(m.startup_s for m in mock_full)
@@ -158,6 +160,18 @@ def target_checks(measurements: list[Measurement]) -> list[tuple[str, bool | Non
     if mock_all:
         rss = max(m.rss_kb for m in mock_all) / MIB
         checks.append(("mock RSS after load < 120 MiB", rss < 120, f"{rss:.1f} MiB"))
+    return checks
+
+
+def _webhook_checks(groups: dict[tuple, list[Measurement]]) -> list[tuple[str, bool | None, str]]:
+    """Issue 16's: a receiver that hangs costs the API's p99 at most 10%."""
+    checks = []
+    for (spec, workload, server), group in groups.items():
+        plain = groups.get((spec, workload, "mock"))
+        if server == HANGING_WEBHOOK and plain:
+            hanging, without = summarise(group).p99_ms, summarise(plain).p99_ms
+            checks.append((f"{spec} ({workload}) p99 with a hanging webhook receiver <= 1.1x without",
+                           hanging <= 1.1 * without, f"{hanging:.2f} ms vs {without:.2f} ms"))
     return checks
 
 

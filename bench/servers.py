@@ -21,6 +21,9 @@ from pathlib import Path
 
 import httpx
 
+from bench.results import HANGING_WEBHOOK
+from mock_server.webhook_receiver import WebhookReceiver
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PRISM_PACKAGE = "@stoplight/prism-cli@5"
 API_KEY = "bench-key"
@@ -91,6 +94,7 @@ class Server:
     log_path: Path
     pid: int = 0
     startup_s: float = 0.0
+    receiver: WebhookReceiver | None = None  # the webhook receiver the server delivers to, if any
 
     def rss_kb(self) -> dict[str, int]:
         """VmRSS (now) and VmHWM (peak) of the server process, in kB."""
@@ -114,6 +118,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.receiver is not None:
+            self.receiver.stop()
 
     def log_tail(self, lines: int = 20) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -210,14 +216,14 @@ def wait_first_answer(server: Server, started: float, probe: ProbeRequest, deadl
     raise BenchError(f"{server.name} did not answer within {START_TIMEOUT:.0f} s:\n{server.log_tail()}")
 
 
-def start_mock(spec: Path, probe: ProbeRequest, log_dir: Path) -> Server:
+def start_mock(spec: Path, probe: ProbeRequest, log_dir: Path, name: str = "mock", options: tuple[str, ...] = ()) -> Server:
     started = time.perf_counter()
     deadline = started + START_TIMEOUT
     command = [sys.executable, "-m", "mock_server", "--spec", str(spec), "--host", "127.0.0.1",
-               "--port", "0", "--api-key", API_KEY]
+               "--port", "0", "--api-key", API_KEY, *options]
     log = log_dir / f"mock-{time.time_ns()}.log"
     process = _spawn(command, log, subprocess.PIPE)
-    server = Server("mock", process, "", log)
+    server = Server(name, process, "", log)
     try:
         server.base_url = _read_first_line(server, deadline).rstrip("/")
         _drain(process.stdout)
@@ -226,6 +232,19 @@ def start_mock(spec: Path, probe: ProbeRequest, log_dir: Path) -> Server:
     except BaseException:
         server.stop()
         raise
+    return server
+
+
+def start_mock_hanging_webhook(spec: Path, probe: ProbeRequest, log_dir: Path) -> Server:
+    """The mock delivering every change to a receiver that never answers (each attempt holds its
+    5 s timeout): what webhooks cost the API when a receiver is at its worst."""
+    receiver = WebhookReceiver(hang=True).start()
+    try:
+        server = start_mock(spec, probe, log_dir, HANGING_WEBHOOK, ("--webhook-url", receiver.url))
+    except BaseException:
+        receiver.stop()
+        raise
+    server.receiver = receiver
     return server
 
 
@@ -247,4 +266,4 @@ def start_prism(spec: Path, probe: ProbeRequest, log_dir: Path) -> Server:
     return server
 
 
-STARTERS = {"mock": start_mock, "prism": start_prism}
+STARTERS = {"mock": start_mock, "prism": start_prism, HANGING_WEBHOOK: start_mock_hanging_webhook}

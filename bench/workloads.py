@@ -1,7 +1,8 @@
 """The three workloads of issue 6, each driven by wrk (timed runs) or by httpx (smoke runs).
 
-(a) `GET /secrets/api/keys`, (b) `POST /secrets/api/keys` with a valid body, and (c) the stateful
-loop create customer -> get it -> search it. Paths are relative to a server's base URL: the mock
+(a) `GET /secrets/api/keys`, (b) `POST /secrets/api/keys` with a valid body, (c) the stateful
+loop create customer -> get it -> search it, and (d) `POST /customers` alone, each a new customer
+(the write every webhook follows). Paths are relative to a server's base URL: the mock
 serves under `/v1`, Prism at the root, and the harness passes each its own base.
 """
 from __future__ import annotations
@@ -60,6 +61,12 @@ def _mixed(client: httpx.Client, base_url: str, count: int) -> list[httpx.Respon
     return responses[:count]
 
 
+def _creates(client: httpx.Client, base_url: str, count: int) -> list[httpx.Response]:
+    """The same creates as create.lua."""
+    return [client.post(f"{base_url}/customers", json={"external_id": f"smoke-{n}", "name": "x"},
+                        headers=auth_headers()) for n in range(count)]
+
+
 LIST_KEYS = Workload(
     "a", "GET /secrets/api/keys", "single.lua", ("GET", "/secrets/api/keys"),
     _repeat(ProbeRequest("GET", "/secrets/api/keys", None)), full_spec_only=True,
@@ -71,4 +78,7 @@ CREATE_KEY_WORKLOAD = Workload(
 MIXED = Workload(
     "c", "create+get+search customer", "mixed.lua", (), _mixed, full_spec_only=True,
 )
-WORKLOADS = {w.key: w for w in (LIST_KEYS, CREATE_KEY_WORKLOAD, MIXED)}
+CREATE_CUSTOMER = Workload(
+    "d", "POST /customers", "create.lua", (), _creates, full_spec_only=True,
+)
+WORKLOADS = {w.key: w for w in (LIST_KEYS, CREATE_KEY_WORKLOAD, MIXED, CREATE_CUSTOMER)}

@@ -1,5 +1,6 @@
 """The admin endpoints under `/_mock/`, outside the served spec: reset, state, fixtures, journal,
-stubs, and the billing clock (`GET|POST /_mock/clock`: `{"advance": "P1M"}` or `{"to": RFC 3339}`).
+stubs, the billing clock (`GET|POST /_mock/clock`: `{"advance": "P1M"}` or `{"to": RFC 3339}`) and
+webhook endpoints with their deliveries (`/_mock/webhooks`, see `webhooks.py`).
 
 They are answered before Connexion sees the request, so they are never routed, validated,
 journaled or fuzzed, and cannot collide with an API path. Without a token anyone who can reach the
@@ -26,6 +27,7 @@ from .handlers import json_response
 from .journal import Journal
 from .limits import BodyRejected, parse_json
 from .stubs import StubError, Stubs
+from .webhooks import Webhooks
 
 PREFIX = "/_mock/"
 REQUEST_BODY = "request body"
@@ -33,13 +35,14 @@ REQUEST_BODY = "request body"
 
 class AdminMiddleware:
     def __init__(self, app: ASGIApp, fixtures: Fixtures, journal: Journal, token: str | None = None,
-                 stubs: Stubs | None = None) -> None:
+                 stubs: Stubs | None = None, webhooks: Webhooks | None = None) -> None:
         self.app = app
         self.expected = f"Bearer {token}".encode() if token else None
         self.fixtures = fixtures
         self.store = fixtures.api.store
         self.journal = journal
         self.stubs = stubs
+        self.webhooks = webhooks
         self.routes: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {
             ("POST", "/_mock/reset"): self.reset,
             ("GET", "/_mock/state"): self.state,
@@ -50,6 +53,10 @@ class AdminMiddleware:
             ("POST", "/_mock/clock"): self.move_clock,
             **({("POST", "/_mock/stubs"): self.add_stub, ("GET", "/_mock/stubs"): self.list_stubs,
                 ("DELETE", "/_mock/stubs"): self.clear_stubs} if stubs is not None else {}),
+            **({("POST", "/_mock/webhooks"): self.add_webhook, ("GET", "/_mock/webhooks"): self.list_webhooks,
+                ("DELETE", "/_mock/webhooks/{id}"): self.remove_webhook,
+                ("GET", "/_mock/webhooks/deliveries"): self.deliveries,
+                ("POST", "/_mock/webhooks/deliveries/{id}/retry"): self.retry_delivery} if webhooks is not None else {}),
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -57,13 +64,13 @@ class AdminMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"].rstrip("/")
-        handler = self.routes.get((scope["method"], path))
+        handler, params = self._route(scope["method"], path)
         if not self.authorized(scope):
             response = errors.error_response(401, "the admin endpoints need 'Authorization: Bearer <admin token>'",
                                              "permission_denied", headers={"WWW-Authenticate": "Bearer"})
         elif handler is not None:
-            response = await handler(Request(scope, receive))
-        elif allowed := sorted(method for method, route in self.routes if route == path):
+            response = await handler(Request({**scope, "path_params": params}, receive))
+        elif allowed := sorted(method for method, route in self.routes if _match(route, path) is not None):
             response = errors.error_response(405, "method not allowed", headers={"Allow": ", ".join(allowed)})
         else:
             endpoints = ", ".join(f"{method} {route}" for method, route in self.routes)
@@ -138,5 +145,65 @@ class AdminMiddleware:
         self.stubs.clear()
         return Response(status_code=204)
 
+    async def add_webhook(self, request: Request) -> Response:
+        """`{"url", "secret"?, "events"?}`: a receiver for those event types (all when absent)."""
+        try:
+            body = parse_json(await request.body() or b"{}")
+        except BodyRejected as exc:
+            return errors.error_response(exc.status, str(exc))
+        if not isinstance(body, dict):
+            return errors.error_response(400, "the body must be a JSON object")
+        try:
+            endpoint = self.webhooks.add(body.get("url"), body.get("secret"), body.get("events"))
+        except DomainError as exc:
+            return errors.from_api_error(errors.from_domain(exc))
+        return json_response(endpoint.describe(), 201)
+
+    async def list_webhooks(self, _request: Request) -> Response:
+        return json_response({"endpoints": self.webhooks.endpoints()})
+
+    async def remove_webhook(self, request: Request) -> Response:
+        try:
+            self.webhooks.remove(request.path_params["id"])
+        except DomainError as exc:
+            return errors.from_api_error(errors.from_domain(exc))
+        return Response(status_code=204)
+
+    async def deliveries(self, _request: Request) -> Response:
+        return json_response({"deliveries": self.webhooks.deliveries()})
+
+    async def retry_delivery(self, request: Request) -> Response:
+        try:
+            return json_response(self.webhooks.retry(request.path_params["id"]), 202)
+        except DomainError as exc:
+            return errors.from_api_error(errors.from_domain(exc))
+
+    def _route(self, method: str, path: str) -> tuple[Callable[[Request], Awaitable[Response]] | None, dict]:
+        handler = self.routes.get((method, path))
+        if handler is not None:
+            return handler, {}
+        for (route_method, route), found in self.routes.items():
+            params = _match(route, path) if route_method == method else None
+            if params is not None:
+                return found, params
+        return None, {}
+
     def _counts(self) -> dict[str, int]:
         return {name.lstrip("/"): len(records) for name, records in self.store.dump().items()}
+
+
+def _match(route: str, path: str) -> dict | None:
+    """The path parameters when `path` fits `route` (`/_mock/webhooks/{id}`), else None."""
+    parts, given = route.split("/"), path.split("/")
+    if len(parts) != len(given):
+        return None
+    params = {}
+    for part, value in zip(parts, given, strict=True):
+        if part.startswith("{"):
+            if not value:
+                return None
+            params[part[1:-1]] = value
+        elif part != value:
+            return None
+    return params
+

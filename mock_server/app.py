@@ -47,6 +47,8 @@ from .routing import tune
 from .spec import Spec
 from .store import Store
 from .stubs import Stubs
+from .webhook_payloads import Payloads
+from .webhooks import WebhookOptions, Webhooks
 
 DEFAULT_API_KEY = "sk_flexprice_mock_dev_key"
 
@@ -150,12 +152,14 @@ def create_app(
     faults: Faults | None = None,
     clock: Clock | None = None,
     admin_token: str | None = None,
+    webhooks: WebhookOptions | None = None,
 ) -> AsyncApp:
     """The mock for `spec` (default: the seed spec), with all state in `store`. CORS is off
     unless `cors_origins` names the browser origins allowed to call it. `fixtures` (files or
     folders) are loaded now and after every reset; a bad one raises `fixtures.FixtureError`.
     `clock` is the billing clock (real time by default; `Clock(start)` starts frozen).
-    `admin_token`, if given, is the Bearer token every `/_mock/` call must send."""
+    `admin_token`, if given, is the Bearer token every `/_mock/` call must send; `webhooks` the
+    endpoints to deliver domain events to from the start, and how to retry."""
     spec = spec if isinstance(spec, Spec) else Spec.load(spec)
     model: Model = infer(spec)
     if store is None:
@@ -172,13 +176,15 @@ def create_app(
     loader = Fixtures(api, [document for path in fixtures for document in read(path)], stubs)
     if faults is not None:
         store.on_reset(faults.reseed)
+    # after the fixtures, so its reset hook forgets what reloading them recorded: not news
+    hooks = Webhooks(store, Payloads(spec, api.schemas, api.billing.records.get), webhooks, seed)
     wiring = Wiring(api, Prefer(api, faults), max_body, strict, stubs)
     outer = [
         # outermost, so preflights skip auth and routing and error responses carry the headers too
         *([partial(JsonCORSMiddleware, allow_origins=list(cors_origins), allow_methods=["*"], allow_headers=["*"])]
           if cors_origins else []),
-        *([partial(AdminMiddleware, fixtures=loader, journal=journal, token=admin_token, stubs=stubs)]
-          if admin else []),
+        *([partial(AdminMiddleware, fixtures=loader, journal=journal, token=admin_token, stubs=stubs,
+                   webhooks=hooks)] if admin else []),
         partial(JournalMiddleware, journal=journal),
     ]
     app = AsyncApp(__name__, middlewares=[
@@ -204,5 +210,5 @@ def create_app(
     app.add_error_handler(Exception, _on_crash)
     app.state = api  # the in-process runner and admin endpoints reach the store through this
     tune(app)
-    app.journal, app.fixtures, app.stubs = journal, loader, stubs
+    app.journal, app.fixtures, app.stubs, app.webhooks = journal, loader, stubs, hooks
     return app

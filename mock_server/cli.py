@@ -21,6 +21,7 @@ from .resources import infer
 from .runner import base_url, bind, server_for
 from .spec import Spec, SpecError
 from .synth import Schemas, Synth
+from .webhooks import WebhookOptions
 
 SPEC_HELP = "OpenAPI document to serve (default: the seed spec shipped with the package)."
 OVERLAY_HELP = "OpenAPI Overlay 1.0 file applied to the spec in memory (repeatable, in order); the spec file is not changed."
@@ -115,9 +116,18 @@ def explained(spec: Spec) -> Iterator[None]:
 @click.option("--clock", "clock_start", default=None, metavar="RFC3339",
               help="Start the billing clock frozen at this instant (e.g. 2026-01-01T00:00:00Z); "
                    "move it with POST /_mock/clock. Default: real time.")
+@click.option("--webhook-url", "webhook_urls", multiple=True, metavar="URL",
+              help="Deliver every domain event to URL as the real server's webhooks (repeatable).")
+@click.option("--webhook-secret", default=None, metavar="whsec_...", envvar="FLEXPRICE_MOCK_WEBHOOK_SECRET",
+              help="Sign deliveries to --webhook-url as Svix does (env FLEXPRICE_MOCK_WEBHOOK_SECRET); unsigned without.")
+@click.option("--webhook-retries", default=5, show_default=True, type=click.IntRange(min=0),
+              help="Retries of a delivery the receiver refused, failed or timed out (5 s an attempt).")
+@click.option("--webhook-backoff", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              metavar="SECONDS", help="First retry delay; each further retry waits twice as long.")
 @click.pass_context
 def main(ctx: click.Context, spec_path, overlay_paths, host, port, api_keys, strict, seed, log_level, max_body,
-         cors_origins, log_format, fixture_paths, no_admin, admin_token, latency, error_rate, clock_start) -> None:
+         cors_origins, log_format, fixture_paths, no_admin, admin_token, latency, error_rate, clock_start,
+         webhook_urls, webhook_secret, webhook_retries, webhook_backoff) -> None:
     """Serve the Flexprice API statefully from its OpenAPI spec."""
     if ctx.invoked_subcommand is not None:
         return
@@ -135,13 +145,17 @@ def main(ctx: click.Context, spec_path, overlay_paths, host, port, api_keys, str
         clock = Clock(parse_instant(clock_start, "clock")) if clock_start else None
     except Invalid as exc:
         raise click.BadParameter(exc.message, param_hint="--clock") from None
+    webhooks = WebhookOptions(tuple(webhook_urls), webhook_secret, webhook_retries, webhook_backoff)
     try:
         with explained(spec):
             app = create_app(spec, api_keys=api_keys or (DEFAULT_API_KEY,), strict=strict, seed=seed,
                              max_body=max_body, cors_origins=cors_origins, fixtures=fixture_paths,
-                             admin=not no_admin, admin_token=admin_token, faults=faults, clock=clock)
+                             admin=not no_admin, admin_token=admin_token, faults=faults, clock=clock,
+                             webhooks=webhooks)
     except FixtureError as exc:
         raise click.ClickException(str(exc)) from None
+    except Invalid as exc:  # a webhook URL or secret; the message never repeats the secret
+        raise click.BadParameter(exc.message, param_hint=f"--webhook-{exc.field}") from None
     try:
         sock = bind(host, port)
     except OSError as exc:

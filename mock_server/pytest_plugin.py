@@ -1,11 +1,12 @@
-"""The pytest plugin (entry point `pytest11`): a `flexprice_mock` fixture.
+"""The pytest plugin (entry point `pytest11`): the `flexprice_mock` and `flexprice_webhooks` fixtures.
 
 One server per test session, on the spec named by `--flexprice-spec` (default: the seed spec),
 with the Overlay 1.0 files of `--flexprice-overlay` applied in memory and the data of
 `--flexprice-fixtures` (`sample` for the sample set shipped with the package), its store reset to
-those fixtures before each test so tests never see each other's data (the request journal is
-emptied too). A path that does not exist is a usage error before any test runs; a spec, overlay
+those fixtures before each test so tests never see each other's data (the request journal and
+the webhooks are emptied too). A path that does not exist is a usage error before any test runs; a spec, overlay
 or fixture the mock refuses stops the session with that one line, not an error per test.
+`flexprice_webhooks` adds a signature-verifying receiver for the events of one test.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from .fixtures import FixtureError, resolve
 from .overlays import OverlayError
 from .runner import MockServer
 from .spec import SpecError
+from .webhook_receiver import WebhookReceiver, new_secret
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,3 +58,13 @@ def flexprice_mock(_flexprice_mock_session: MockServer) -> MockServer:
     """A running mock (`.url` ends with `/v1`, `.api_key`), reset to its initial state."""
     _flexprice_mock_session.reset()
     return _flexprice_mock_session
+
+
+@pytest.fixture
+def flexprice_webhooks(flexprice_mock: MockServer):
+    """A receiver on a loopback port that every event of this test is delivered to, signed with
+    a fresh secret and verified with `svix` (`.wait_for(n)`, `.received`, `.event_types`)."""
+    receiver = WebhookReceiver(new_secret()).start()
+    flexprice_mock.add_webhook(receiver.url, receiver.secret)
+    yield receiver
+    receiver.stop()

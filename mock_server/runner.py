@@ -73,6 +73,8 @@ class MockServer:
     are Overlay 1.0 files applied to the spec in memory; `mock.requests` is the request journal
     (API keys masked). `clock="2026-01-01T00:00:00Z"` starts the billing clock frozen there;
     `mock.clock.advance("P1M")` moves it and bills what that ends.
+    `mock.webhooks` lists the webhook bodies emitted since the last reset;
+    `mock.add_webhook(url, secret)` delivers them to a receiver (`webhooks.py`).
     """
 
     def __init__(
@@ -115,6 +117,16 @@ class MockServer:
         return list(self.store.outbox)
 
     @property
+    def webhooks(self) -> list[dict]:
+        """Every webhook emitted since the last reset, oldest first: `{"id", "event_type",
+        "payload"}`, the payload being the body a receiver gets."""
+        return self.app.webhooks.emitted()
+
+    def add_webhook(self, url: str, secret: str | None = None, events: list[str] | None = None) -> dict:
+        """Deliver events (those named in `events`, or all) to `url` until the next reset."""
+        return self.app.webhooks.add(url, secret, events).describe()
+
+    @property
     def requests(self) -> list[dict]:
         return self.app.journal.entries()
 
@@ -154,6 +166,7 @@ class MockServer:
             self._server.should_exit = True
             self._thread.join(10)
             self._server = None
+        self.app.webhooks.close()
 
     def __enter__(self) -> MockServer:
         return self.start()

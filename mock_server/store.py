@@ -147,6 +147,7 @@ class Store:
         self.clock = clock or Clock()
         self._initial_digests: list[bytes] = []  # bootstrap keys, kept as digests like every other key
         self._on_reset: list[Callable[[Store], None]] = []
+        self._on_change: list[Callable[[dict], None]] = []
         self.reset()
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -374,7 +375,15 @@ class Store:
                   "timestamp": self.clock.stamp(), "payload": payload}
         with self._lock:
             self.outbox.append(change)
+            for listener in self._on_change:
+                listener(change)
         return change
+
+    def on_change(self, listener: Callable[[dict], None]) -> None:
+        """Call `listener` with every change recorded from now on, in outbox order (under the
+        store's lock, so it must only hand the change on: webhooks queue it)."""
+        with self._lock:
+            self._on_change.append(listener)
 
     @staticmethod
     def _check_unique(collection: Collection, record: dict, record_id: str) -> None:

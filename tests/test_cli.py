@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from mock_server.app import DEFAULT_API_KEY
+from mock_server.webhook_receiver import WebhookReceiver, new_secret
 
 KEY_BODY = {"name": "cli", "type": "private_key"}
 
@@ -96,3 +97,21 @@ def test_bind_failure_is_a_clear_error_not_a_traceback():
     assert result.returncode != 0
     assert f"cannot bind 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_webhook_options_deliver_signed_events_to_the_url_given(full_spec):
+    secret = new_secret()
+    with WebhookReceiver(secret) as receiver, running("--spec", str(full_spec), "--webhook-url", receiver.url,
+                                                      "--webhook-secret", secret, "--webhook-retries", "0") as url:
+        response = httpx.post(url + "/customers", json={"external_id": "cli-wh", "name": "Ada"},
+                              headers={"x-api-key": DEFAULT_API_KEY})
+        assert response.status_code == 201
+        [received] = receiver.wait_for(1)
+        assert (received.event_type, received.verified) == ("customer.created", True)
+
+
+def test_a_malformed_webhook_secret_is_a_usage_error_that_does_not_repeat_it():
+    result = subprocess.run([sys.executable, "-m", "mock_server", "--webhook-url", "http://127.0.0.1:9/h",
+                             "--webhook-secret", "hunter2-not-whsec"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "--webhook-secret" in result.stderr and "whsec_" in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout
