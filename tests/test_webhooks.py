@@ -108,7 +108,7 @@ def test_an_sdk_journey_reaches_a_svix_verifying_receiver_in_order_signed_and_va
         "customer.created", "subscription.created", "invoice.update", "invoice.update.finalized",  # opening invoice
         "subscription.updated",  # cancel at period end scheduled
         "wallet.created", "wallet.transaction.created", "wallet.updated",  # top-up
-        "invoice.update", "invoice.update.finalized", "subscription.updated",  # the period ends
+        "invoice.update", "invoice.update.finalized",  # the period ends: its renewal invoice
         "subscription.updated", "subscription.cancelled",  # and the scheduled cancel fires
     ]
     received = receiver.wait_for(len(expected))
