@@ -89,7 +89,8 @@ class Delivery:
     attempts: int = 0
     last_status: int | None = None
     last_error: str | None = None
-    body: bytes = field(default=b"", repr=False)
+    change: dict = field(default_factory=dict, repr=False)  # the change, as recorded when it happened
+    body: bytes = field(default=b"", repr=False)  # shaped at the first attempt
 
     def describe(self) -> dict:
         return {"id": self.id, "message_id": self.message_id, "event_type": self.event_type,
@@ -158,7 +159,8 @@ class Webhooks:
         with self._lock:
             if generation != self._generation:
                 return []
-            made = [Delivery(f"whd_{message_id[4:]}_{e.ordinal}", message_id, change["event_type"], e, utc_now())
+            made = [Delivery(f"whd_{message_id[4:]}_{e.ordinal}", message_id, change["event_type"], e, utc_now(),
+                             change=change)
                     for e in self._endpoints.values() if e.wants(change["event_type"])]
             for delivery in made:
                 self._remember(delivery)
@@ -284,15 +286,14 @@ class Sender:
             self._enqueue(*self._pending.popleft())
 
     def _enqueue(self, generation: int, change: dict) -> None:
-        """Shape the body once for all endpoints (not at all when every queue is full), then queue
-        each delivery behind its endpoint's."""
-        body = b""
+        """Queue each delivery behind its endpoint's. The body is shaped when it is first sent,
+        not here: a burst of changes behind a slow receiver then costs the API's process a queue
+        slot each, not the shaping of thousands of bodies at once (nor their memory)."""
         for delivery in self.webhooks.deliveries_for(generation, change):
             queue = self._queue(delivery.endpoint)
             if queue.full():
                 delivery.status, delivery.last_error = "failed", f"delivery queue full ({QUEUE_SIZE} waiting)"
                 continue
-            delivery.body = body = body or self.webhooks.body(change)
             queue.put_nowait(delivery)
 
     def _queue(self, endpoint: Endpoint) -> asyncio.Queue:
@@ -329,6 +330,7 @@ class Sender:
     async def _attempt(self, delivery: Delivery) -> bool:
         """One POST; True when the receiver answered 2xx."""
         delivery.attempts += 1
+        delivery.body = delivery.body or self.webhooks.body(delivery.change)
         try:
             response = await self._http().post(delivery.endpoint.url, content=delivery.body,
                                                headers=_headers(delivery), timeout=self.options.timeout)
