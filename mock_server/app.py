@@ -9,7 +9,9 @@ validate parameters and body, a scripted stub (`stubs.py`), `Prefer` and faults,
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
+from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 
@@ -139,6 +141,16 @@ def _on_crash(_request, exc: Exception) -> ConnexionResponse:
     return _connexion_response(errors.internal(exc))
 
 
+@asynccontextmanager
+async def _delivering(webhooks: Webhooks, _app):
+    """While the server runs, webhooks are delivered on its own event loop."""
+    webhooks.attach(asyncio.get_running_loop())
+    try:
+        yield
+    finally:
+        webhooks.detach()
+
+
 def create_app(
     spec: Spec | str | Path | None = None,
     store: Store | None = None,
@@ -187,7 +199,7 @@ def create_app(
                    webhooks=hooks)] if admin else []),
         partial(JournalMiddleware, journal=journal),
     ]
-    app = AsyncApp(__name__, middlewares=[
+    app = AsyncApp(__name__, lifespan=partial(_delivering, hooks), middlewares=[
         ServerErrorMiddleware,
         *outer,
         ExceptionMiddleware,

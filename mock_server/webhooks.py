@@ -3,10 +3,12 @@
 Every change the store records (`Store.record_change`) is heard here (`Store.on_change`): it
 joins the log of what was emitted (`MockServer.webhooks`) and, for each endpoint that wants its
 event type, becomes a delivery. The caller (an API request, the clock's period job) only appends
-the change to a hand-over queue; making the deliveries, shaping the body and sending happen on a
-loop of their own, in a daemon thread (so they never run on the API's event loop, and the clock
-may move from any thread), in passes 10 ms apart, with one bounded queue per endpoint: an API
-call never waits for a receiver, however slow.
+the change to a hand-over queue; making the deliveries, shaping the body and sending happen in
+passes 10 ms apart, with one bounded queue per endpoint: an API call never waits for a receiver,
+however slow. They run on the server's own event loop when the app is served (`attach` at
+start-up: awaiting a receiver costs the API nothing, and no second thread takes the GIL from it),
+else on a loop of their own in a daemon thread (an app driven in-process without a server); the
+clock may move from any thread either way.
 
 Per endpoint, first attempts go out one at a time in the order the changes happened. A non-2xx
 answer, a refused connection or a timeout (5 s an attempt) is retried `retries` times on its own
@@ -111,6 +113,7 @@ class Webhooks:
         self._sender: Sender | None = None
         self._generation = 0  # moved on by every reset: what was on its way before is dropped
         self._ordinals = itertools.count(1)
+        self._server_loop: asyncio.AbstractEventLoop | None = None
         for url in options.urls:
             self.add(url, options.secret, permanent=True)
         store.on_change(self.on_change)
@@ -127,7 +130,6 @@ class Webhooks:
             endpoint.signer = Webhook(endpoint.secret)
         with self._lock:
             self._endpoints[endpoint.id] = endpoint
-            self._running_sender()  # now, so the first change to deliver does not pay for starting it
         return endpoint
 
     def remove(self, endpoint_id: str) -> None:
@@ -210,9 +212,25 @@ class Webhooks:
         if len(self._deliveries) > LOG_SIZE:
             self._deliveries.popitem(last=False)
 
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Deliver on the server's event loop from now on (called when the server starts)."""
+        with self._lock:
+            self._server_loop = loop
+            previous, self._sender = self._sender, None
+        if previous is not None:
+            previous.stop()
+
+    def detach(self) -> None:
+        """The server stops: its loop is no longer there to deliver on."""
+        with self._lock:
+            self._server_loop = None
+            previous, self._sender = self._sender, None
+        if previous is not None:
+            previous.stop()
+
     def _running_sender(self) -> Sender:
         if self._sender is None:
-            self._sender = Sender(self)
+            self._sender = Sender(self, self._server_loop)
         return self._sender
 
     def _reset(self, _store: Store) -> None:
@@ -228,19 +246,22 @@ class Webhooks:
 
 
 class Sender:
-    """The delivery loop, in a daemon thread: one queue and worker per endpoint, retries beside."""
+    """The delivery work on one event loop (the server's, or its own in a daemon thread): one
+    queue and worker per endpoint, retries beside."""
 
-    def __init__(self, webhooks: Webhooks) -> None:
+    def __init__(self, webhooks: Webhooks, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.webhooks, self.options = webhooks, webhooks.options
-        self.loop = asyncio.new_event_loop()
+        self.loop = loop or asyncio.new_event_loop()
         self._pending: deque[tuple[int, dict]] = deque()  # changes handed over, not yet on a queue
         self._woken = False
         self._queues: dict[str, asyncio.Queue] = {}
         self._workers: dict[str, asyncio.Task] = {}
         self._tasks: set[asyncio.Task] = set()
         self._client: httpx.AsyncClient | None = None
-        self._thread = threading.Thread(target=self.loop.run_forever, name="webhooks", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        if loop is None:
+            self._thread = threading.Thread(target=self.loop.run_forever, name="webhooks", daemon=True)
+            self._thread.start()
 
     def submit(self, generation: int, change: dict) -> None:
         """From any thread: one wake-up of the loop for however many changes arrive within
@@ -266,18 +287,23 @@ class Sender:
         self.loop.call_soon_threadsafe(drop)
 
     def stop(self) -> None:
+        """Cancel what is in flight; an own loop is stopped and closed, the server's left running."""
         async def shutdown() -> None:
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             if self._client is not None:
                 await self._client.aclose()
-            self.loop.stop()
+            if self._thread is not None:
+                self.loop.stop()
 
+        if self.loop.is_closed():
+            return
         self.loop.call_soon_threadsafe(lambda: self.loop.create_task(shutdown()))
-        self._thread.join(5)
-        if not self._thread.is_alive():
-            self.loop.close()
+        if self._thread is not None:
+            self._thread.join(5)
+            if not self._thread.is_alive():
+                self.loop.close()
 
     # -- on the loop ----------------------------------------------------------------------------
     def _drain(self) -> None:
