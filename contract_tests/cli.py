@@ -1,98 +1,159 @@
-"""`flexprice-contract`: the gate as a console script, exit 0 when the implementation conforms."""
+"""`flexprice-contract`: the gate as a console script.
+
+Exit codes: 0 the implementation conforms, 1 it does not (failures reported), 2 usage error,
+3 the gate itself broke (a bug to report; no answer of the implementation should ever cause it),
+130 interrupted.
+Commands live in `COMMANDS` (`run` here, `diff` and `overlay` in `commands.py`); with no command
+name first, `run` is meant.
+"""
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import traceback
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
-from mock_server.overlays import Overlay, OverlayError
-from mock_server.resources import infer
-from mock_server.spec import Spec, SpecError
-
-from . import commands, gate
+from . import commands
 from .config import (
-    DEFAULT_MAX_EXAMPLES,
+    ALL_PHASES,
+    DEFAULT_PROFILE,
     DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_SEED,
-    DEFAULT_TIME_BUDGET,
+    PROFILES,
     GateConfig,
     default_spec,
     parse_rate_limit,
 )
-from .report import summary, write_junit
-from .target import LOCAL_API_KEY, started_mock
+from .report import DEFAULT_SHOW
 
-EXIT_CONFORMS, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+EXIT_CONFORMS, EXIT_FAILURES, EXIT_USAGE, EXIT_BROKEN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+PROG = "flexprice-contract"
 
 
-def parser() -> argparse.ArgumentParser:
+class UsageError(Exception):
+    """A command line or input the gate cannot work with (exit 2)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    name = argv[0] if argv and argv[0] in COMMANDS else "run"
+    command = COMMANDS[name]
+    args = argv[1:] if argv and argv[0] == name else argv
+    try:
+        return command(args)
+    except UsageError as error:
+        print(f"{PROG}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception:  # noqa: BLE001 - the one place a bug of the gate becomes exit 3, not a bare crash
+        print(f"{PROG}: the gate itself broke (exit {EXIT_BROKEN}); please report this:", file=sys.stderr)
+        traceback.print_exc()
+        return EXIT_BROKEN
+
+
+def run_parser() -> argparse.ArgumentParser:
+    profiles = ", ".join(f"{name}: {p.max_examples} examples, {p.time_budget:.0f}s bound, {'+'.join(p.phases)}"
+                         for name, p in PROFILES.items())
     p = argparse.ArgumentParser(
-        prog="flexprice-contract",
+        prog=PROG,
         description="Test any implementation of the Flexprice API against its spec and the real server's rules.",
         epilog="Other commands: `flexprice-contract diff OLD NEW` (breaking changes between two versions of "
                "the spec), `flexprice-contract overlay --show` (the real server's rules the gate adds).",
     )
     p.add_argument("--base-url", help="implementation to test, including /v1; without it this project's mock is started")
-    p.add_argument("--api-key", default=os.environ.get("FLEXPRICE_API_KEY"), help="x-api-key to use (env FLEXPRICE_API_KEY)")
+    p.add_argument("--api-key", default=os.environ.get("FLEXPRICE_API_KEY"),
+                   help="x-api-key to use; required with --base-url (default: $FLEXPRICE_API_KEY)")
     p.add_argument("--spec", type=Path, default=None, help="OpenAPI document or subset (default: the project's openapi.json)")
-    p.add_argument("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES, help="Schemathesis examples per operation and phase")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed for generated data; the same seed replays the same run")
-    p.add_argument("--read-only", action="store_true", help="send only GET requests (safe against staging)")
-    p.add_argument("--rate-limit", help="at most this many requests, e.g. 10/s or 600/m")
+    p.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE, help=f"how hard to try (default: {DEFAULT_PROFILE}; {profiles})")
+    p.add_argument("--max-examples", type=int, default=None,
+                   help="Schemathesis examples per operation and phase (default: the profile's)")
+    p.add_argument("--time-budget", type=float, default=None,
+                   help="seconds; a run still going then is stopped and fails (default: the profile's)")
+    p.add_argument("--phases", default=None,
+                   help=f"comma-separated Schemathesis phases among {','.join(ALL_PHASES)} (default: the profile's)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed for generated data; the same seed replays the same run (default: {DEFAULT_SEED})")
+    p.add_argument("--read-only", action="store_true", help="send only GET requests (safe against staging; default: off)")
+    p.add_argument("--rate-limit", help="at most this many requests, e.g. 10/s or 600/m (default: no limit)")
     p.add_argument("--include-operation", action="append", default=[], metavar="OPERATION_ID",
-                   help="test only these (repeatable)")
+                   help="test only these (repeatable; default: all)")
     p.add_argument("--exclude-operation", action="append", default=[], metavar="OPERATION_ID",
-                   help="skip these (repeatable)")
+                   help="skip these (repeatable; default: none)")
     p.add_argument("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT,
-                   help="seconds; a slower response is a failure")
-    p.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET,
-                   help="seconds for the whole run; running out is a failure")
-    p.add_argument("--no-fuzz", action="store_true", help="run only the Flexprice semantic checks")
-    p.add_argument("--junit-xml", type=Path, help="also write a JUnit XML report here")
+                   help=("seconds; a slower response is a response_time failure, and after two an operation is not "
+                         f"called again (default: {DEFAULT_REQUEST_TIMEOUT:g})"))
+    p.add_argument("--no-fuzz", action="store_true", help="run only the Flexprice semantic checks (default: off)")
+    p.add_argument("--show", type=int, default=DEFAULT_SHOW, metavar="N", help=f"examples printed per failed check (default: {DEFAULT_SHOW})")
+    p.add_argument("--junit-xml", type=Path, help="also write a JUnit XML report with every failure here (default: none)")
+    p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr (default: progress on)")
     p.add_argument("--overlay", action="append", default=[], type=Path, metavar="FILE",
                    help="OpenAPI Overlay 1.0 file applied to the spec in memory (repeatable); "
-                        "also applied to the mock started without --base-url")
+                        "also applied to the mock started without --base-url (default: none)")
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in commands.COMMANDS:
-        return commands.COMMANDS[argv[0]](argv[1:])
-    args = parser().parse_args(argv)
+def run_command(argv: list[str]) -> int:
+    """Test one implementation; exit 0 when it conforms, 1 when it does not."""
+    args = run_parser().parse_args(argv)
+    from . import gate
+    from .progress import Progress
+    from .report import summary, write_junit
+    from .target import LOCAL_API_KEY, started_mock
+
     if args.base_url and not args.api_key:
-        print("flexprice-contract: --api-key (or FLEXPRICE_API_KEY) is required with --base-url", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        parse_rate_limit(args.rate_limit)
-        for path in args.overlay:
-            Overlay.load(path)
-    except ValueError as error:  # a bad --rate-limit, or an overlay that cannot be read (OverlayError)
-        print(f"flexprice-contract: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError("--api-key (or FLEXPRICE_API_KEY) is required with --base-url")
     spec = args.spec or default_spec()
-    try:
-        loaded = Spec.load(spec, args.overlay)
-        with loaded.explaining():
-            infer(loaded)
-    except (SpecError, OverlayError) as error:
-        print(f"flexprice-contract: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    _check_spec(spec, args.overlay)
     api_key = args.api_key or LOCAL_API_KEY
+    _config(args, spec, api_key, args.base_url or "http://127.0.0.1")  # a usage error before the mock starts
     target = nullcontext(args.base_url) if args.base_url else started_mock(spec, api_key, args.overlay)
     with target as base_url:
-        config = GateConfig(
-            base_url=base_url, api_key=api_key, spec=spec, max_examples=args.max_examples, seed=args.seed,
-            read_only=args.read_only, rate_limit=args.rate_limit, include=tuple(args.include_operation),
-            exclude=tuple(args.exclude_operation), request_timeout=args.request_timeout,
-            time_budget=args.time_budget, fuzz=not args.no_fuzz, overlays=tuple(args.overlay),
-        )
+        config = _config(args, spec, api_key, base_url)
         overlays = f" with overlay(s) {', '.join(map(str, config.overlays))}" if config.overlays else ""
-        print(f"flexprice-contract: testing {config.base_url} against {spec}{overlays} (seed {config.seed})", flush=True)
-        report = gate.run(config)
-    print(summary(report))
+        print(f"{PROG}: testing {config.base_url} against {spec}{overlays} (seed {config.seed}, profile {args.profile})",
+              flush=True)
+        report = gate.run(config, progress=None if args.no_progress else Progress())
+    print(summary(report, show=args.show))
     if args.junit_xml:
         write_junit(report, args.junit_xml)
     return EXIT_CONFORMS if report.passed else EXIT_FAILURES
+
+
+def _config(args: argparse.Namespace, spec: Path, api_key: str, base_url: str) -> GateConfig:
+    profile = PROFILES[args.profile]
+    phases = tuple(p.strip() for p in args.phases.split(",") if p.strip()) if args.phases else profile.phases
+    try:
+        parse_rate_limit(args.rate_limit)
+        return GateConfig(
+            base_url=base_url, api_key=api_key, spec=spec,
+            max_examples=args.max_examples if args.max_examples is not None else profile.max_examples,
+            seed=args.seed, read_only=args.read_only, rate_limit=args.rate_limit,
+            include=tuple(args.include_operation), exclude=tuple(args.exclude_operation),
+            request_timeout=args.request_timeout,
+            time_budget=args.time_budget if args.time_budget is not None else profile.time_budget,
+            fuzz=not args.no_fuzz, phases=phases, overlays=tuple(args.overlay),
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _check_spec(spec: Path, overlays: list[Path]) -> None:
+    """A missing, unreadable or unusable spec or overlay is the user's to fix: exit 2 before
+    anything starts, with the place in the file that is wrong."""
+    from mock_server.overlays import OverlayError
+    from mock_server.resources import infer
+    from mock_server.spec import Spec, SpecError
+
+    try:
+        loaded = Spec.load(spec, overlays)
+        with loaded.explaining():
+            infer(loaded)
+    except (SpecError, OverlayError, OSError) as error:
+        raise UsageError(str(error)) from None
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {"run": run_command, **commands.COMMANDS}

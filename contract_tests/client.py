@@ -1,9 +1,14 @@
-"""The HTTP client of the semantic checks: one timeout, one rate limit, every exchange replayable."""
+"""The HTTP client of the semantic checks: one timeout, one rate limit, every exchange replayable.
+
+An operation that timed out twice is not called again (`GaveUp`), clean-up included, so one slow
+operation costs the run two timeouts, not one per check.
+"""
 from __future__ import annotations
 
 import json
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +17,7 @@ import httpx
 from .report import curl_command
 
 JSON = "application/json"
+TIMEOUTS_BEFORE_GIVING_UP = 2
 
 
 class ResponseTimeout(Exception):
@@ -20,6 +26,10 @@ class ResponseTimeout(Exception):
     def __init__(self, exchange: Exchange) -> None:
         super().__init__(f"no response within the request timeout for {exchange.method} {exchange.url}")
         self.exchange = exchange
+
+
+class GaveUp(Exception):
+    """The operation already timed out twice: the gate no longer calls it (already reported)."""
 
 
 class Unreachable(Exception):
@@ -53,7 +63,24 @@ class Exchange:
         return curl_command(self.method, self.url, self.headers, self.body, api_key)
 
     def describe(self) -> str:
-        return f"{self.method} {self.url} -> {self.status} {self.content_type} {self.text[:300]}"
+        shown = "".join(c if c.isprintable() else "?" for c in self.text[:300])
+        return f"{self.method} {self.url} -> {self.status} {self.content_type} {shown}"
+
+
+class SlowOperations:
+    """Timeouts per operation (`DELETE /secrets/api/keys/{id}`), shared by the semantic checks and
+    Schemathesis: after two, neither calls the operation again."""
+
+    def __init__(self) -> None:
+        self.timeouts: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def record(self, operation: str) -> None:
+        with self.lock:
+            self.timeouts[operation] += 1
+
+    def given_up(self, operation: str) -> bool:
+        return self.timeouts[operation] >= TIMEOUTS_BEFORE_GIVING_UP
 
 
 class RateLimiter:
@@ -77,21 +104,27 @@ class RateLimiter:
 class ApiClient:
     """Calls `base_url + path` with the gate's key unless told otherwise."""
 
-    def __init__(self, base_url: str, api_key: str, timeout: float, limiter: RateLimiter) -> None:
+    def __init__(
+        self, base_url: str, api_key: str, timeout: float, limiter: RateLimiter, slow: SlowOperations | None = None,
+    ) -> None:
         self.base_url = base_url
         self.api_key = api_key
         self.limiter = limiter
+        self.slow = slow or SlowOperations()
         self.http = httpx.Client(timeout=timeout)
         self.count = 0
+        self.statuses: Counter[int] = Counter()
+        self.last: Exchange | None = None
 
     def close(self) -> None:
         self.http.close()
 
     def call(
         self, method: str, path: str, *, params: dict | None = None, body: Any = None,
-        key: str | None = "", raw_body: bytes | None = None,
+        key: str | None = "", raw_body: bytes | None = None, operation: str = "",
     ) -> Exchange:
-        """`key=""` sends the gate's key, `key=None` sends none, any other string sends that key."""
+        """`key=""` sends the gate's key, `key=None` sends none, any other string sends that key;
+        `operation` names what the timeouts are counted against (default: method and path)."""
         headers = {"accept": JSON}
         if key is not None:
             headers["x-api-key"] = key or self.api_key
@@ -100,15 +133,21 @@ class ApiClient:
             headers["content-type"] = JSON
         url = str(httpx.URL(self.base_url + path, params=params))
         exchange = Exchange(method.upper(), url, headers, content)
+        operation = operation or f"{method.upper()} {path.split('?')[0]}"
+        if self.slow.given_up(operation):
+            raise GaveUp(operation)
+        self.last = exchange
         self.limiter.wait()
         self.count += 1
         try:
             response = self.http.request(method, url, headers=headers, content=content)
+            exchange.text = response.text
         except httpx.TimeoutException as error:
+            self.slow.record(operation)
             raise ResponseTimeout(exchange) from error
-        except httpx.TransportError as error:
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as error:
             raise Unreachable(exchange, error) from error
         exchange.status = response.status_code
         exchange.content_type = response.headers.get("content-type", "")
-        exchange.text = response.text
+        self.statuses[exchange.status] += 1
         return exchange

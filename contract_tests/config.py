@@ -1,14 +1,37 @@
-"""The gate's settings, shared by the console script and the pytest plugin."""
+"""The gate's settings, shared by the console script and the pytest plugin.
+
+A profile sizes a run; `default` is sized (measured in docs/contract-gate.md) to give a verdict on
+the full 257-operation spec well inside its time budget on two cores. The budget is a bound that
+stops a run gone wrong, not the plan.
+"""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_MAX_EXAMPLES = 10
+ALL_PHASES = ("examples", "coverage", "fuzzing", "stateful")
+
+
+@dataclass(slots=True, frozen=True)
+class Profile:
+    """How hard Schemathesis tries: examples per operation and phase, which phases, the bound."""
+
+    max_examples: int
+    time_budget: float
+    phases: tuple[str, ...]
+
+
+PROFILES = {
+    "quick": Profile(max_examples=2, time_budget=90.0, phases=("examples", "fuzzing", "stateful")),
+    "default": Profile(max_examples=5, time_budget=170.0, phases=ALL_PHASES),
+    "thorough": Profile(max_examples=25, time_budget=1200.0, phases=ALL_PHASES),
+}
+DEFAULT_PROFILE = "default"
+DEFAULT_MAX_EXAMPLES = PROFILES[DEFAULT_PROFILE].max_examples
+DEFAULT_TIME_BUDGET = PROFILES[DEFAULT_PROFILE].time_budget
 DEFAULT_SEED = 1
 DEFAULT_REQUEST_TIMEOUT = 5.0
-DEFAULT_TIME_BUDGET = 300.0
 
 
 def default_spec() -> Path:
@@ -47,6 +70,7 @@ class GateConfig:
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     time_budget: float = DEFAULT_TIME_BUDGET
     fuzz: bool = True
+    phases: tuple[str, ...] = ALL_PHASES
     overlays: tuple[Path, ...] = ()  # Overlay 1.0 files applied to the spec in memory, in order
 
     def __post_init__(self) -> None:
@@ -54,3 +78,6 @@ class GateConfig:
         self.spec = Path(self.spec)
         self.overlays = tuple(Path(path) for path in self.overlays)
         parse_rate_limit(self.rate_limit)
+        unknown = set(self.phases) - set(ALL_PHASES)
+        if unknown:
+            raise ValueError(f"unknown phases {sorted(unknown)}; the phases are {', '.join(ALL_PHASES)}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .config import DEFAULT_MAX_EXAMPLES, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SEED, DEFAULT_TIME_BUDGET, GateConfig, default_spec
+from .config import DEFAULT_PROFILE, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SEED, PROFILES, GateConfig, default_spec
 from .target import LOCAL_API_KEY, started_mock
 
 
@@ -21,14 +21,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--base-url", default=None, help="implementation to test, including /v1 (default: start the mock)")
     group.addoption("--api-key", default=os.environ.get("FLEXPRICE_API_KEY"), help="x-api-key (env FLEXPRICE_API_KEY)")
     group.addoption("--spec", default=None, help="OpenAPI document or subset (default: openapi.json)")
-    group.addoption("--max-examples", type=int, default=DEFAULT_MAX_EXAMPLES)
+    group.addoption("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE, help="quick, default or thorough")
+    group.addoption("--max-examples", type=int, default=None, help="default: the profile's")
     group.addoption("--seed", type=int, default=DEFAULT_SEED)
     group.addoption("--read-only", action="store_true", help="send only GET requests")
     group.addoption("--rate-limit", default=None, help="e.g. 10/s")
     group.addoption("--include-operation", action="append", default=[], metavar="OPERATION_ID")
     group.addoption("--exclude-operation", action="append", default=[], metavar="OPERATION_ID")
     group.addoption("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT)
-    group.addoption("--time-budget", type=float, default=DEFAULT_TIME_BUDGET)
+    group.addoption("--time-budget", type=float, default=None, help="default: the profile's")
     group.addoption("--overlay", action="append", default=[], metavar="FILE",
                     help="OpenAPI Overlay 1.0 file applied to the spec in memory (repeatable)")
 
@@ -40,12 +41,15 @@ def gate_config(pytestconfig: pytest.Config) -> Iterator[GateConfig]:
     base_url, api_key = option("--base-url"), option("--api-key")
     if base_url and not api_key:
         pytest.exit("--api-key (or FLEXPRICE_API_KEY) is required with --base-url", returncode=4)
+    profile = PROFILES[option("--profile")]
     overlays = tuple(Path(path) for path in option("--overlay"))
     with (nullcontext(base_url) if base_url else started_mock(spec, api_key or LOCAL_API_KEY, overlays)) as url:
         yield GateConfig(
-            base_url=url, api_key=api_key or LOCAL_API_KEY, spec=spec, max_examples=option("--max-examples"),
+            base_url=url, api_key=api_key or LOCAL_API_KEY, spec=spec,
+            max_examples=profile.max_examples if option("--max-examples") is None else option("--max-examples"),
             seed=option("--seed"), read_only=option("--read-only"), rate_limit=option("--rate-limit"),
             include=tuple(option("--include-operation")), exclude=tuple(option("--exclude-operation")),
-            request_timeout=option("--request-timeout"), time_budget=option("--time-budget"), overlays=overlays,
+            request_timeout=option("--request-timeout"), phases=profile.phases, overlays=overlays,
+            time_budget=profile.time_budget if option("--time-budget") is None else option("--time-budget"),
         )
 

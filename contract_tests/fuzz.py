@@ -3,17 +3,24 @@
 The built-in checks that apply to a Flexprice server run as configured in `ENABLED_CHECKS`; one
 check of this project's (`error_envelope`) runs on every response Schemathesis gets. Failures and
 transport errors (a timeout included) become `report.Failure`s with Schemathesis's own curl command.
+An operation that timed out twice (here or in the semantic checks) is not called again.
 """
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
+import requests
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import StopReason, events, from_schema
 
-from .config import GateConfig
+from mock_server.spec import HTTP_METHODS
+
+from .client import SlowOperations
+from .config import ALL_PHASES, GateConfig
+from .progress import Progress
 from .report import Failure, Report, mask
 from .semantic import CODES_FOR_STATUS
 
@@ -30,6 +37,29 @@ DISABLED_CHECKS = (
 )
 
 
+# Schemathesis runs, by id of the schema they test, and the operations each has given up on.
+SLOW_BY_SCHEMA: dict[int, SlowOperations] = {}
+
+
+class GivenUp(Exception):
+    """Raised instead of calling an operation that already timed out twice; not reported again."""
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict) -> None:
+    slow = SLOW_BY_SCHEMA.get(id(case.operation.schema))
+    if slow is not None and slow.given_up(case.operation.label):
+        raise GivenUp(f"{case.operation.label} timed out twice; the gate no longer calls it")
+
+
+@schemathesis.hook
+def after_network_error(context: Any, case: Any, request: Any) -> None:
+    """Called inside Schemathesis's `except`, so the error being handled is the one to count."""
+    slow = SLOW_BY_SCHEMA.get(id(case.operation.schema))
+    if slow is not None and isinstance(sys.exc_info()[1], requests.Timeout):
+        slow.record(case.operation.label)
+
+
 @schemathesis.check
 def error_envelope(ctx: Any, response: Any, case: Any) -> bool | None:
     """Every 4xx/5xx is JSON `errors.ErrorResponse` whose status and code fit the HTTP status."""
@@ -37,7 +67,10 @@ def error_envelope(ctx: Any, response: Any, case: Any) -> bool | None:
         return None
     content_type = response.headers.get("content-type", [""])[0]
     assert "application/json" in content_type, f"error answered as {content_type!r}, not application/json"
-    body = response.json()
+    try:
+        body = response.json()
+    except ValueError:
+        raise AssertionError("an error body must be JSON errors.ErrorResponse; this one is not JSON") from None
     if response.status_code == 401 and isinstance(body, dict) and "error" in body:
         return None
     assert isinstance(body, dict), "an error body must be an errors.ErrorResponse object"
@@ -73,53 +106,88 @@ def project_config(config: GateConfig) -> SchemathesisConfig:
         "generation": {"max-examples": config.max_examples, "database": "none"},
         "checks": checks,
         # Links come from the overlay (the mock's resource inference), not from Schemathesis's own guesses.
-        "phases": {"stateful": {"enabled": not config.read_only, "inference": {"algorithms": []}}},
+        "phases": {
+            **{phase: {"enabled": phase in config.phases} for phase in ALL_PHASES},
+            "stateful": {"enabled": "stateful" in config.phases and not config.read_only, "inference": {"algorithms": []}},
+        },
         "warnings": False,
     }
     if config.read_only:
         # Coverage also probes undocumented methods (DELETE on a GET path): never under --read-only.
-        data["phases"]["coverage"] = {"unexpected-methods": []}
+        data["phases"]["coverage"]["unexpected-methods"] = []
     if config.rate_limit:
         data["rate-limit"] = config.rate_limit.replace(" ", "")
     return SchemathesisConfig.from_dict(data)
 
 
-def run(document: dict, config: GateConfig, report: Report, time_left: float) -> None:
-    """Run every phase on `document` and add what failed to `report`."""
+def run(
+    document: dict, config: GateConfig, report: Report, time_left: float,
+    progress: Progress | None = None, slow: SlowOperations | None = None,
+) -> None:
+    """Run every phase on `document` and add what failed to `report`; stop at `time_left` seconds."""
     schema = schemathesis.openapi.from_dict(document, config=project_config(config))
     report.checks_run += [*ENABLED_CHECKS, "error_envelope", "transport", "response_time", "time_budget"]
+    if config.read_only:
+        report.skipped["stateful"] = "Schemathesis's stateful phase writes, so not run under --read-only"
+        report.skipped["unexpected_methods"] = "probing methods a path lacks (DELETE on a GET path) is not done under --read-only"
+    SLOW_BY_SCHEMA[id(schema)] = slow or SlowOperations()
     stream = from_schema(schema).execute()
-    deadline = threading.Timer(max(time_left, 0.0), stream.stop)
+    expired = threading.Event()
+    deadline = threading.Timer(max(time_left, 0.0), lambda: (expired.set(), stream.stop()))
     deadline.start()
     try:
-        _consume(stream, config, report)
+        _consume(stream, config, report, progress, _operation_ids(document), expired)
     finally:
         deadline.cancel()
+        stream.stop()
+        del SLOW_BY_SCHEMA[id(schema)]
 
 
-def _consume(stream: Any, config: GateConfig, report: Report) -> None:
+def _operation_ids(document: dict) -> dict[str, str]:
+    """Schemathesis's labels (`POST /customers`) to operationIds, so every failure names its
+    operation the same way, whichever part of the gate found it."""
+    return {
+        f"{method.upper()} {path}": operation["operationId"]
+        for path, item in document["paths"].items() for method, operation in item.items() if method in HTTP_METHODS
+    }
+
+
+def _consume(
+    stream: Any, config: GateConfig, report: Report, progress: Progress | None, names: dict[str, str],
+    expired: threading.Event,
+) -> None:
     for event in stream:
         if isinstance(event, events.ScenarioFinished):
             report.requests += len(event.recorder.interactions)
-            _collect(event.recorder, config, report)
+            _collect(event.recorder, config, report, names)
+            if progress:
+                progress.advance(len(report.failures))
         elif isinstance(event, events.NonFatalError):
-            report.add(_error_failure(event, config))
+            if not _given_up(event.value):
+                report.add(_error_failure(event, config, names))
         elif isinstance(event, events.FatalError):
             report.add(Failure("transport", "schemathesis", repr(event.exception)))
         elif isinstance(event, events.EngineFinished) and event.stop_reason is not StopReason.COMPLETED:
-            report.add(Failure("time_budget", "schemathesis", f"stopped before the end: {event.stop_reason.value}"))
+            check = "time_budget" if expired.is_set() else "transport"
+            report.add(Failure(check, "schemathesis", f"Schemathesis stopped before the end: {event.stop_reason.value}"))
+        elif progress and isinstance(event, events.PhaseStarted) and event.phase.name.value in config.phases:
+            stateful = event.phase.name.value == "stateful"
+            progress.start(event.phase.name.value, 0 if stateful else len(names), "scenarios" if stateful else "operations")
+        elif progress and isinstance(event, events.PhaseFinished) and event.phase.name.value in config.phases:
+            progress.finish(len(report.failures))
 
 
-def _collect(recorder: Any, config: GateConfig, report: Report) -> None:
+def _collect(recorder: Any, config: GateConfig, report: Report, names: dict[str, str]) -> None:
     for case_id, nodes in recorder.checks.items():
         for node in nodes:
             info = node.failure_info
             if info is None or _tolerated(node.name, recorder.cases.get(case_id)):
                 continue
             failure = info.failure
-            message = f"{failure.title}\n{failure.message}".strip()
+            message = mask(f"{failure.title}\n{failure.message}".strip(), config.api_key)
             curl = "\n".join(step.curl for step in info.steps) if info.steps else info.code_sample
-            report.add(Failure(node.name, failure.operation or recorder.label, message, mask(curl, config.api_key)))
+            label = failure.operation or recorder.label
+            report.add(Failure(node.name, names.get(label, label), message, mask(curl, config.api_key)))
 
 
 def _tolerated(check: str, node: Any) -> bool:
@@ -145,8 +213,17 @@ def _references(values: Any) -> bool:
     return isinstance(values, dict) and any(key.endswith("_id") and value for key, value in values.items())
 
 
-def _error_failure(event: events.NonFatalError, config: GateConfig) -> Failure:
+def _given_up(error: BaseException | None) -> bool:
+    """Whether an error is, or was raised from, the gate declining to call a slow operation."""
+    while error is not None:
+        if isinstance(error, GivenUp):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _error_failure(event: events.NonFatalError, config: GateConfig, names: dict[str, str]) -> Failure:
     """A request that got no usable answer; a timeout is a `response_time` failure."""
     title, text = event.info.title, str(event.value)
     check = "response_time" if "timeout" in f"{title} {text}".lower() or "timed out" in text else "transport"
-    return Failure(check, event.label, f"{title}: {text.strip()}", mask(event.info.code_sample or "", config.api_key))
+    return Failure(check, names.get(event.label, event.label), mask(f"{title}: {text.strip()}", config.api_key), mask(event.info.code_sample or "", config.api_key))

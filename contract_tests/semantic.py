@@ -8,12 +8,14 @@ ends the check with a `response_time` failure. What a check creates it deletes a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from mock_server.resources import Operation
+from mock_server.resources import Model, Operation
+from mock_server.spec import Spec
 
-from .client import JSON, ApiClient, Exchange
+from .client import JSON, ApiClient, Exchange, GaveUp, ResponseTimeout, Unreachable
 from .report import Failure, Report
 
 CREATE, LIST, DELETE = "createApiKey", "listApiKeys", "deleteApiKey"
@@ -61,8 +63,12 @@ class Context:
     seed: int
     read_only: bool
     plain_errors: set[tuple[str, int]] = field(default_factory=set)
+    model: Model | None = None
+    spec: Spec | None = None
     check: str = ""
     created: list[str] = field(default_factory=list)
+    records: list[tuple[Operation, str]] = field(default_factory=list)  # (its delete, id) for clean-up
+    samples: dict[str, Any] = field(default_factory=dict)  # one record per resource, shared by checks
     counter: int = 0
 
     def expect(self, condition: bool, message: str, exchange: Exchange, operation: str = "") -> bool:
@@ -77,9 +83,31 @@ class Context:
         if not self.expect(condition, message, exchange, operation):
             raise CheckFailed(message)
 
-    def call(self, op_id: str, path_id: str = "", **kwargs: Any) -> Exchange:
-        op = self.operations[op_id]
-        return self.client.call(op.method, fill_path(op, path_id), **kwargs)
+    def call(self, op: str | Operation, path_id: str = "", **kwargs: Any) -> Exchange:
+        """Call an operation (by id or model) with every path parameter set to `path_id`."""
+        op = self.operations[op] if isinstance(op, str) else op
+        return self.client.call(op.method, fill_path(op, path_id), operation=op.method_path, **kwargs)
+
+    @contextmanager
+    def contained(self, operation: str) -> Iterator[None]:
+        """Whatever the implementation answers, end this step with a failure, never a crash:
+        a timeout, a dead connection, or a body without the shape the step reads."""
+        try:
+            yield
+        except (CheckFailed, GaveUp):
+            pass
+        except ResponseTimeout as error:
+            self.report.add(Failure("response_time", operation, str(error), error.exchange.curl(self.client.api_key)))
+        except Unreachable as error:
+            self.report.add(Failure("transport", operation, str(error), error.exchange.curl(self.client.api_key)))
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError) as error:
+            last = self.client.last
+            self.report.add(Failure(
+                self.check, operation,
+                f"the answer does not have the documented shape ({type(error).__name__}: {error})"
+                + (f"\n{last.describe()}" if last else ""),
+                last.curl(self.client.api_key) if last else "",
+            ))
 
     def new_key(self, key_type: str = "private_key") -> tuple[Exchange, dict]:
         """Create an API key, require the documented 201, and remember it for clean-up."""
@@ -115,7 +143,7 @@ class Context:
     def probe_with(self, key: str | None) -> Exchange:
         op = self.secured_probe()
         body = {"name": f"contract-gate-{self.seed}-probe", "type": "private_key"} if op.method == "post" else None
-        exchange = self.client.call(op.method, op.path, body=body, key=key)
+        exchange = self.call(op, body=body, key=key)
         if exchange.status == 201 and op.operation_id == CREATE:
             self.created.append(str((exchange.json() or {}).get("secret", {}).get("id")))
         return exchange
@@ -158,8 +186,8 @@ def auth_required(ctx: Context) -> None:
             continue
         body = {} if op.request_schema is not None else None
         for key, label in ((None, "no x-api-key"), (WRONG_KEY, "a wrong x-api-key")):
-            exchange = ctx.client.call(op.method, fill_path(op, ""), body=body, key=key)
-            expect_unauthorized(ctx, exchange, op.operation_id, label)
+            with ctx.contained(op.operation_id):
+                expect_unauthorized(ctx, ctx.call(op, body=body, key=key), op.operation_id, label)
 
 
 def expect_unauthorized(ctx: Context, exchange: Exchange, operation: str, label: str) -> None:
@@ -225,7 +253,8 @@ def unknown_id_is_404(ctx: Context) -> None:
     for op in ctx.operations.values():
         if op.role not in ("get", "delete") or (ctx.read_only and op.method != "get") or op.request_schema:
             continue
-        error_envelope(ctx, ctx.client.call(op.method, fill_path(op, "")), 404, op.operation_id)
+        with ctx.contained(op.operation_id):
+            error_envelope(ctx, ctx.call(op), 404, op.operation_id)
 
 
 @semantic("invalid_input_is_400")
@@ -234,14 +263,15 @@ def invalid_input_is_400(ctx: Context) -> None:
     for op in ctx.operations.values():
         if ctx.read_only and op.method != "get":
             continue
-        if op.request_schema is not None and not ctx.read_only:
-            exchange = ctx.client.call(op.method, fill_path(op, ""), raw_body=b"[]")
-            if exchange.status != 404:
-                error_envelope(ctx, exchange, 400, op.operation_id)
-        for param in _integer_query_params(op):
-            exchange = ctx.client.call(op.method, fill_path(op, ""), params={param: "abc"})
-            if exchange.status != 404:
-                error_envelope(ctx, exchange, 400, op.operation_id)
+        with ctx.contained(op.operation_id):
+            if op.request_schema is not None and not ctx.read_only:
+                exchange = ctx.call(op, raw_body=b"[]")
+                if exchange.status != 404:
+                    error_envelope(ctx, exchange, 400, op.operation_id)
+            for param in _integer_query_params(op):
+                exchange = ctx.call(op, params={param: "abc"})
+                if exchange.status != 404:
+                    error_envelope(ctx, exchange, 400, op.operation_id)
 
 
 def _integer_query_params(op: Operation) -> Iterator[str]:
@@ -296,8 +326,21 @@ def _expect_window(ctx: Context, items: list[dict], total: int, limit: int, offs
 
 
 def clean_up(ctx: Context) -> None:
-    """Delete what the checks created, so a staging run leaves no keys behind."""
+    """Delete what the checks created (newest first, where the API has a delete), so a staging
+    run leaves no keys or records behind."""
     if DELETE in ctx.operations:
         for secret_id in ctx.created:
-            ctx.call(DELETE, secret_id)
+            with ctx.contained(DELETE):
+                ctx.call(DELETE, secret_id)
+    for delete, record_id in reversed(ctx.records):
+        with ctx.contained(delete.operation_id):
+            call_item(ctx, delete, record_id)
     ctx.created.clear()
+    ctx.records.clear()
+
+
+def call_item(ctx: Context, op: Operation, key: str, **kwargs: Any) -> Exchange:
+    """Call an item operation on `key`, in the path (`/customers/{id}`) or the query (`?id=`)."""
+    if "{" + op.key_param + "}" in op.path:
+        return ctx.call(op, key, **kwargs)
+    return ctx.call(op, params={**kwargs.pop("params", {}), op.key_param: key}, **kwargs)

@@ -131,7 +131,9 @@ class Model:
         kind = fields.get(base[:-3] + "_type")
         if isinstance(kind, str) and kind:
             target = self.resource_for_key(f"{inflection.underscore(kind)}_id")
-            return (target, "id") if target is not None else None
+            if target is not None:
+                return target, "id"
+        # `feature_type: metered` beside `feature_id` is the feature's kind, not another entity
         target = self.resource_for_key(base)
         return (target, "id") if target is not None else None
 

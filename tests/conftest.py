@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FULL_SPEC = Path(os.environ.get("FLEXPRICE_FULL_SPEC", ROOT.parent / "shared" / "flexprice" / "openapi.json"))
 SEED_SPEC = default_spec_path()
 API_KEY = "sk_test_bootstrap_key"
+SECRETS_PATHS = ("/secrets/api/keys", "/secrets/api/keys/{id}")
 SAMPLES = ROOT / "fixtures"  # the sample fixtures the project ships
 ACME_KEY = "sk_fixture_acme_4f1c2b9d7e6a5038"  # Acme's API key in them (00-api-keys.yaml)
 
@@ -38,6 +39,21 @@ def full_spec_path() -> Path:
 @pytest.fixture(scope="session")
 def full_spec() -> Path:
     return full_spec_path()
+
+
+def spec_subset(full_spec: Path, paths: tuple[str, ...], folder: Path, name: str) -> Path:
+    """The full spec cut down to `paths`, written at run time under `folder`, never committed."""
+    document = json.loads(full_spec.read_text())
+    document["paths"] = {path: document["paths"][path] for path in paths}
+    path = folder / name
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.fixture(scope="session")
+def secrets_spec(full_spec: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The three Secrets operations: what the first broken servers break."""
+    return spec_subset(full_spec, SECRETS_PATHS, tmp_path_factory.mktemp("spec"), "secrets.json")
 
 
 def _client(mock: MockServer) -> httpx.Client:

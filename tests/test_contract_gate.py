@@ -6,7 +6,6 @@ drives the `flexprice-contract` console script end to end as a user would.
 """
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -22,20 +21,9 @@ from mock_server.spec import Spec
 from tests.broken.defects import DEFECTS
 from tests.broken.serve import broken_server
 
-SECRETS_PATHS = ("/secrets/api/keys", "/secrets/api/keys/{id}")
 API_KEY = "sk_contract_gate_test_key"
 SEEDS = (1, 2, 3)
 VERDICT_SECONDS = 60
-
-
-@pytest.fixture(scope="session")
-def secrets_spec(full_spec: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The full spec cut down to the three Secrets operations, built at run time, never committed."""
-    document = json.loads(full_spec.read_text())
-    document["paths"] = {path: document["paths"][path] for path in SECRETS_PATHS}
-    path = tmp_path_factory.mktemp("spec") / "secrets.json"
-    path.write_text(json.dumps(document))
-    return path
 
 
 def run_gate(url: str, spec: Path, seed: int, **options: object) -> Report:
@@ -165,7 +153,7 @@ def test_pytest_form_fails_a_broken_server_on_the_rule_it_breaks(secrets_spec: P
         )
     assert result.returncode == 1, result.stdout[-3000:]
     assert "FAILED contract_tests/test_contract.py::test_implementation_honours_flexprice_rule[pagination]" in result.stdout
-    assert "1 failed, 8 passed" in result.stdout
+    assert "1 failed, 19 passed" in result.stdout
 
 
 def test_console_script_without_base_url_tests_the_project_mock() -> None:

@@ -11,6 +11,7 @@ from .proxy import Defect, Forward, Request, Response
 
 KEYS = "/v1/secrets/api/keys"
 HANG_SECONDS = 20.0
+SLOW_SECONDS = 30.0
 
 
 def is_list(request: Request) -> bool:
@@ -291,9 +292,21 @@ class HangingList(Defect):
         return await forward(request)
 
 
+class SlowDelete(Defect):
+    """Deleting an API key takes 30 s: one slow operation must cost two timeouts, not minutes."""
+
+    name, caught_by = "slow_delete", frozenset({"response_time"})
+
+    async def handle(self, request: Request, forward: Forward) -> Response:
+        if is_delete(request):
+            await asyncio.sleep(SLOW_SECONDS)
+        return await forward(request)
+
+
 DEFECTS: tuple[type[Defect], ...] = (
     CreatedKeyMissingFromList, ListedNameDiffers, DeletedKeyStillAuthenticates, DeleteNotPersisted,
     NewKeyNotFoundOnDelete, UnknownDeleteIs204, LimitIgnored, OffsetIgnored, WrongTotal, OldestFirst, InvalidLimitClamped,
     IntegrationKeyAccepted, ServerErrorOnEmptyName, ListAsPlainText, SchemaInvalidSecret,
     ProblemJsonErrors, WrongErrorCode, AuthIgnored, UnauthorizedAsText, NewKeyRejected, HangingList,
+    SlowDelete,
 )

@@ -9,8 +9,9 @@ from mock_server.runner import MockServer
 
 from .defects import DEFECTS
 from .proxy import Defect, Proxy, ThreadedServer
+from .resource_defects import RESOURCE_DEFECTS
 
-BY_NAME = {defect.name: defect for defect in DEFECTS}
+BY_NAME = {defect.name: defect for defect in (*DEFECTS, *RESOURCE_DEFECTS)}
 
 
 @contextmanager
