@@ -6,15 +6,7 @@ without loading Connexion or uvicorn.
 """
 from __future__ import annotations
 
-import warnings
 from typing import Any
-
-with warnings.catch_warnings():
-    # Connexion's own imports use jsonschema's deprecated RefResolver and Starlette's TestClient
-    # over httpx: notices about Connexion, which would otherwise land in every user's pytest output.
-    warnings.simplefilter("ignore")
-    import connexion  # noqa: F401
-    import connexion.json_schema  # noqa: F401
 
 __all__ = ["MockServer"]
 

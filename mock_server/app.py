@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 
+from . import quiet_connexion  # noqa: F401 - first, so Connexion's import-time notices stay silent
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionResponse

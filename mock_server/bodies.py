@@ -7,6 +7,7 @@ even the literal `null`, is validated.
 """
 from __future__ import annotations
 
+from . import quiet_connexion  # noqa: F401 - first, so Connexion's import-time notices stay silent
 from connexion.datastructures import MediaTypeDict
 from connexion.utils import is_nullable
 

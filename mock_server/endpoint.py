@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
+from . import quiet_connexion  # noqa: F401 - first, so Connexion's import-time notices stay silent
 from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 import orjson
+from . import quiet_connexion  # noqa: F401 - first, so Connexion's import-time notices stay silent
 from connexion.exceptions import ProblemException
 from starlette.exceptions import HTTPException
 from starlette.responses import Response

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl
 
+from . import quiet_connexion  # noqa: F401 - first, so Connexion's import-time notices stay silent
 from connexion.utils import is_nullable
 from starlette.types import Scope
 

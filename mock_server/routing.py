@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from . import quiet_connexion  # noqa: F401 - first, so Connexion's import-time notices stay silent
 from connexion import AsyncApp
 from starlette.routing import BaseRoute, Match, Mount, Router, get_route_path
 from starlette.types import Receive, Scope, Send

@@ -26,6 +26,7 @@ from contextvars import ContextVar
 from importlib.metadata import version
 from pathlib import Path
 
+from . import quiet_connexion  # noqa: F401 - first, so Connexion's import-time notices stay silent
 from connexion.spec import OpenAPISpecification
 
 from .spec import Spec

@@ -14,6 +14,7 @@ import random
 from datetime import datetime, timezone
 
 import jsonschema_rs
+from . import quiet_connexion  # noqa: F401 - first, so Connexion's import-time notices stay silent
 from connexion.json_schema import Draft4RequestValidator
 from jsonschema import Draft4Validator, ValidationError
 
