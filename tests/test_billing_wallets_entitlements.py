@@ -308,3 +308,26 @@ def test_usage_percent_is_0_when_unlimited_and_100_for_no_allowance(api, allowan
 
 def test_the_usage_summary_needs_a_customer(api):
     api.refused("GET", "customers/usage", None, "customer_id")
+
+
+def test_a_spec_without_wallet_transaction_paths_still_tops_up_and_keeps_the_balance(full_spec):
+    """The services keep what they make (a top-up's transaction, a subscription's line items)
+    even when the served spec has no paths for it: no 500 on a spec subset."""
+    import json
+
+    from mock_server.app import create_app
+    from mock_server.spec import Spec
+
+    document = json.loads(full_spec.read_text())
+    document["paths"] = {path: item for path, item in document["paths"].items()
+                         if path in ("/customers", "/wallets", "/wallets/{id}", "/wallets/{id}/top-up")}
+    client = create_app(Spec(document), api_keys=["k"]).test_client()
+    client.headers["x-api-key"] = "k"
+    customer = client.post("/v1/customers", json={"external_id": "subset", "name": "Subset"}).json()
+    created = client.post("/v1/wallets", json={"customer_id": customer["id"], "currency": "usd",
+                                               "initial_credits_to_load": "5"})
+    assert (created.status_code, created.json()["credit_balance"]) == (200, "5")
+    top_up = client.post(f"/v1/wallets/{created.json()['id']}/top-up",
+                         json={"credits_to_add": "10", "transaction_reason": "FREE_CREDIT_GRANT"})
+    assert (top_up.status_code, top_up.json()["wallet"]["credit_balance"]) == (200, "15")
+    assert top_up.json()["wallet_transaction"]["id"].startswith("wtxn_")

@@ -3,15 +3,25 @@
 
 It knows the resource model (which collection holds an entity, its id prefix, the schema its
 records follow) and nothing of HTTP. Entities the served spec lacks (the seed spec has no
-invoices) are simply absent: `has()` says so and services skip what needs them. Meters have no
-path in the public spec, so they get a collection of their own here.
+customers) are absent: `has()` says so and services skip what needs them; those the services
+themselves make (`INTERNAL`: meters, line items, invoices, wallet transactions) are always there.
 """
 from __future__ import annotations
 
 import orjson
 
 from ..domain import NotFound
-from ..resources import Resource
+from ..resources import ID_PREFIXES, Resource
+
+# What the services store whatever paths the served spec has: meters (the public spec has no
+# /meters), and the records a subscription, an invoice or a top-up makes, which a spec may leave
+# without paths of their own. Kept like any record, under the real server's prefixes.
+INTERNAL = {
+    "meter": ("/meters", "MeterResponse"),
+    "subscription_lineitem": ("/subscriptions/lineitems", "subscription.SubscriptionLineItem"),
+    "invoice": ("/invoices", "InvoiceResponse"),
+    "wallet_transaction": ("/wallets/transactions", "WalletTransactionResponse"),
+}
 
 
 class Records:
@@ -19,7 +29,8 @@ class Records:
         self._api = api
         self.spec = api.spec
         self.resources = {r.entity: r for r in api.model.resources.values()}
-        self.resources.setdefault("meter", Resource("/meters", "meter", "meter", self.schema("MeterResponse")))
+        for entity, (collection, schema) in INTERNAL.items():
+            self.resources.setdefault(entity, Resource(collection, entity, ID_PREFIXES[entity], self.schema(schema)))
         self.clock = api.store.clock
         self.store = api.store
 
