@@ -45,9 +45,7 @@ def load_spec(spec_path: str | None, overlay_paths: tuple[str, ...]) -> Spec:
     nothing, goes to stderr (a stale target is worth knowing about)."""
     try:
         spec = Spec.load(spec_path, overlay_paths)
-    except OverlayError as exc:
-        raise click.ClickException(str(exc)) from None
-    except SpecError as exc:
+    except (OverlayError, SpecError) as exc:  # a document the mock cannot serve: a usage error
         raise UsageProblem(str(exc)) from None
     for applied in spec.overlays:
         click.echo(applied.summary(), err=True)

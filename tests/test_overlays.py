@@ -151,7 +151,7 @@ def test_an_unreadable_overlay_stops_the_mock_with_one_line(tmp_path):
                    "overlay: 1.0.0\ninfo: {title: t, version: '1'}\nactions: [{target: '$[?'}]\n")
     result = subprocess.run([sys.executable, "-m", "mock_server", "routes", "--overlay", str(broken)],
                             capture_output=True, text=True)
-    assert result.returncode == 1
+    assert result.returncode == 2  # a usage error, as for a spec the mock cannot serve
     assert result.stderr.strip().splitlines() == [f"Error: {broken}: action 1 has neither 'update' nor 'remove: true'"]
 
 
