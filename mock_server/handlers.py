@@ -204,6 +204,13 @@ class Api:
 
     # -- shared steps ---------------------------------------------------------------------------
     @staticmethod
+    def id_list(value: object) -> list[str] | None:
+        """A query list of ids (`feature_ids`), parsed or comma-separated; None when absent."""
+        if not value:
+            return None
+        return [str(v) for v in value] if isinstance(value, list) else [v for v in str(value).split(",") if v]
+
+    @staticmethod
     def fields(body: object) -> dict:
         """A JSON object body as a dict; Connexion has already rejected other shapes."""
         return dict(body) if isinstance(body, dict) else {}

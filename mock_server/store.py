@@ -28,7 +28,7 @@ from typing import NamedTuple
 import orjson
 from ulid import ULID
 
-from .billing.clock import Clock
+from .billing.clock import Clock, micros, when
 from .domain import Conflict
 
 
@@ -131,11 +131,6 @@ class EventSeries:
         low = 0 if start is None else bisect.bisect_left(self.times, start)
         high = len(self.times) if end is None else bisect.bisect_left(self.times, end)
         return self.ids[low:high]
-
-
-def _micros(stamp: str) -> int:
-    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
 
 
 class Store:
@@ -315,7 +310,7 @@ class Store:
                 known = self._events.get(event_id)
                 if known is not None:
                     old = orjson.loads(known)
-                    self._series[(old["external_customer_id"], old["event_name"])].remove(_micros(old["timestamp"]), event_id)
+                    self._series[(old["external_customer_id"], old["event_name"])].remove(micros(when(old["timestamp"])), event_id)
                 key = (event["external_customer_id"], event["event_name"])
                 self._events[event_id] = _pack({k: v for k, v in event.items() if v and k not in UNSTORED})
                 self._series.setdefault(key, EventSeries()).add(at, event_id)
@@ -332,19 +327,19 @@ class Store:
             packed = self._events.get(event_id)
         return None if packed is None else self._event(event_id, packed)
 
-    def events_of(self, customer: str, name: str, start: int | None = None, end: int | None = None) -> list[dict]:
-        """One customer's events of one name with `start <= time < end`, oldest first: what usage
-        reads cost is that window, whatever else is stored."""
+    def _window(self, customer: str, name: str, start: int | None, end: int | None) -> list[tuple[str, str]]:
+        """(id, stored JSON) of one customer's events of one name with `start <= time < end`,
+        oldest first: what usage reads cost is that window, whatever else is stored."""
         with self._lock:
             series = self._series.get((customer, name))
-            found = [(i, self._events[i]) for i in series.window(start, end)] if series else []
-        return [self._event(i, packed) for i, packed in found]
+            return [(i, self._events[i]) for i in series.window(start, end)] if series else []
+
+    def events_of(self, customer: str, name: str, start: int | None = None, end: int | None = None) -> list[dict]:
+        return [self._event(i, packed) for i, packed in self._window(customer, name, start, end)]
 
     def event_texts(self, customer: str, name: str, start: int | None = None, end: int | None = None) -> list[str]:
         """The same window as stored JSON, for reads that need only a few fields (usage counts)."""
-        with self._lock:
-            series = self._series.get((customer, name))
-            return [self._events[i] for i in series.window(start, end)] if series else []
+        return [packed for _, packed in self._window(customer, name, start, end)]
 
     def events_named(self, name: str, start: int | None = None, end: int | None = None) -> Iterator[dict]:
         """Every customer's events of one name in the window (a tenant-wide usage query)."""
@@ -358,9 +353,6 @@ class Store:
         with self._lock:
             found = list(self._events.items())
         return [self._event(i, packed) for i, packed in found]
-
-    def event_count(self) -> int:
-        return len(self._events)
 
     def next_in_sequence(self, name: str) -> int:
         """1, 2, 3, ... per name (invoice numbers count per month)."""

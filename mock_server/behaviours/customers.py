@@ -9,12 +9,6 @@ from ..handlers import Api, Call, json_response
 from .registry import behaviour
 
 
-def _ids(value: object) -> list[str] | None:
-    if not value:
-        return None
-    return [str(v) for v in value] if isinstance(value, list) else [str(v) for v in str(value).split(",") if v]
-
-
 def _answer(api: Api, call: Call, body: dict) -> Response:
     return json_response(api.schemas.conform(body, call.op.response_schema), call.op.status)
 
@@ -23,7 +17,7 @@ def _answer(api: Api, call: Call, body: dict) -> Response:
 def get_customer_entitlements(api: Api, call: Call) -> Response:
     customer = api.billing.records.require("customer", call.key())
     return _answer(api, call, api.billing.entitlements.of_customer(
-        customer, _ids(call.params.get("feature_ids")), _ids(call.params.get("subscription_ids"))))
+        customer, api.id_list(call.params.get("feature_ids")), api.id_list(call.params.get("subscription_ids"))))
 
 
 @behaviour("getCustomerEntitlementsByExternalID")
@@ -42,12 +36,12 @@ def get_customer_usage_summary(api: Api, call: Call) -> Response:
         customer = records.require("customer", call.params["customer_lookup_key"], "external_id")
     else:
         raise Invalid("customer_id", "customer_id or customer_lookup_key is required")
-    features = _ids(call.params.get("feature_ids"))
-    for key in _ids(call.params.get("feature_lookup_keys")) or []:
+    features = api.id_list(call.params.get("feature_ids"))
+    for key in api.id_list(call.params.get("feature_lookup_keys")) or []:
         feature = records.require("feature", key, "lookup_key")
         features = [*(features or []), feature["id"]]
     return _answer(api, call, api.billing.entitlements.usage_summary(
-        customer, features, _ids(call.params.get("subscription_ids"))))
+        customer, features, api.id_list(call.params.get("subscription_ids"))))
 
 
 @behaviour("getCustomerInvoiceSummary")

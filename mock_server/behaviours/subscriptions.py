@@ -32,11 +32,5 @@ def get_subscription_usage(api: Api, call: Call) -> Response:
 @behaviour("getSubscriptionEntitlements")
 def get_subscription_entitlements(api: Api, call: Call) -> Response:
     subscription = api.billing.records.require("subscription", call.key())
-    found = api.billing.entitlements.of_subscription(subscription, _ids(call.params.get("feature_ids")))
+    found = api.billing.entitlements.of_subscription(subscription, api.id_list(call.params.get("feature_ids")))
     return json_response(api.schemas.conform(found, call.op.response_schema), call.op.status)
-
-
-def _ids(value: object) -> list[str] | None:
-    if not value:
-        return None
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]

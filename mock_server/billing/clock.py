@@ -27,6 +27,16 @@ def parse_instant(value: object, field: str) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
+def when(value: object) -> datetime:
+    """A time the mock stored (its own RFC 3339 stamps) as a datetime."""
+    return parse_instant(value, "timestamp")
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since the epoch: how the event index keeps times."""
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+
+
 def stamp(moment: datetime) -> str:
     """RFC 3339 in UTC with milliseconds, as the real server writes times."""
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

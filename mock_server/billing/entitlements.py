@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 
-from .invoices import when
+from .clock import when
 from .money import ZERO, text
 from .records import Records
 from .subscriptions import live_subscriptions

@@ -15,9 +15,9 @@ from decimal import Decimal
 
 from ..domain import Invalid, Refused
 from . import money, pricing
-from .clock import parse_instant, stamp
-from .money import ZERO, rounded, text
-from .periods import period_end, shifted
+from .clock import parse_instant, stamp, when
+from .money import ZERO, rounded, same_currency, text
+from .periods import next_period_end, shifted
 from .records import Records
 from .usage import Usage
 
@@ -35,15 +35,11 @@ ZERO_AMOUNTS = {name: "0" for name in ("total_discount", "total_tax", "adjustmen
                                        "overpaid_amount", "total_prepaid_credits_applied")}
 
 
-def when(value: str) -> datetime:
-    return parse_instant(value, "timestamp")
-
-
 class Invoices:
     def __init__(self, records: Records, usage: Usage, allowances) -> None:
         self.records = records
         self.usage = usage
-        self.allowances = allowances  # (subscription, feature id) -> usage_limit or None, or absent
+        self.allowances = allowances  # (subscription, meter id) -> (usage_limit or None, reset period) | None
         self.clock = records.clock
         self.store = records.store
 
@@ -63,9 +59,7 @@ class Invoices:
             return lines  # nothing to bill in advance for a period that never comes
         if reference in ("period_start", "period_end"):
             if reference == "period_end":
-                anchor = when(subscription.get("billing_anchor") or subscription["start_date"])
-                start, end = end, period_end(end, anchor, subscription["billing_period"],
-                                             subscription.get("billing_period_count") or 1)
+                start, end = end, next_period_end(subscription, end)
             lines += [self.fixed_line(subscription, item, start, end) for item in items
                       if item.get("price_type") == "FIXED" and item.get("invoice_cadence") == ADVANCE
                       and _live(item, start, end) and self._advance_due(subscription, item, start, reference)]
@@ -323,7 +317,7 @@ class Invoices:
         now = self.clock.now()
         summaries = []
         for currency in currencies:
-            mine = [i for i in invoices if str(i.get("currency", "")).lower() == currency.lower()]
+            mine = [i for i in invoices if same_currency(i.get("currency"), currency)]
             unpaid = [i for i in mine if i.get("payment_status") != "SUCCEEDED"]
             overdue = [i for i in unpaid if i.get("due_date") and when(i["due_date"]) < now]
             summaries.append({

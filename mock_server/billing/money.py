@@ -41,6 +41,11 @@ def quantity(value: object) -> Decimal:
     return number if number.is_finite() else ZERO
 
 
+def same_currency(a: object, b: object) -> bool:
+    """Currencies are stored as given and compared case-insensitively, as the real server does."""
+    return str(a or "").lower() == str(b or "").lower()
+
+
 def places(currency: str) -> int:
     return PRECISION.get(str(currency or "").lower(), 2)
 

@@ -7,6 +7,7 @@ import calendar
 from datetime import datetime, timedelta
 
 from ..domain import Invalid
+from .clock import when
 
 MONTHS = {"MONTHLY": 1, "QUARTERLY": 3, "HALF_YEARLY": 6, "ANNUAL": 12}
 
@@ -47,6 +48,12 @@ def period_end(start: datetime, anchor: datetime, period: str, count: int = 1) -
     if period == "ANNUAL":
         month = anchor.month
     return start.replace(year=year, month=month, day=min(anchor.day, calendar.monthrange(year, month)[1]), **clock)
+
+
+def next_period_end(subscription: dict, start: datetime) -> datetime:
+    """Where the subscription's period that starts at `start` ends, from its stored anchor."""
+    anchor = when(subscription.get("billing_anchor") or subscription["start_date"])
+    return period_end(start, anchor, subscription["billing_period"], subscription.get("billing_period_count") or 1)
 
 
 def calendar_anchor(start: datetime, period: str) -> datetime:

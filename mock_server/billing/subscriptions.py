@@ -14,9 +14,10 @@ from datetime import datetime
 
 from ..domain import DomainError, Invalid, Refused
 from .catalogue import Catalogue
-from .clock import parse_instant, stamp
-from .invoices import Invoices, when
-from .periods import calendar_anchor, period_end
+from .clock import parse_instant, stamp, when
+from .invoices import Invoices
+from .money import same_currency
+from .periods import calendar_anchor, next_period_end, period_end
 from .records import Records
 
 LIVE = ("active", "trialing")
@@ -48,7 +49,7 @@ class Subscriptions:
             raise Invalid("billing_period", "a subscription's billing_period must be recurring, not ONETIME")
         count = int(fields.get("billing_period_count") or 1)
         prices = [p for p in self.catalogue.plan_prices(plan["id"])
-                  if str(p.get("currency", "")).lower() == currency.lower()
+                  if same_currency(p.get("currency"), currency)
                   and p.get("billing_period") in (period, "ONETIME")
                   and (p.get("billing_period") == "ONETIME" or int(p.get("billing_period_count") or 1) == count)]
         if not prices:
@@ -69,10 +70,9 @@ class Subscriptions:
         for price in prices:
             self._line_item(subscription, plan, price, start)
         self.store.record_change("subscription.created", "subscription", subscription)
-        if status == "active":
-            self.invoices.issue(subscription, start, when(subscription["current_period_end"]), "period_start",
-                                "SUBSCRIPTION_CREATE")
         end = when(subscription["current_period_end"])
+        if status == "active":
+            self.invoices.issue(subscription, start, end, "period_start", "SUBSCRIPTION_CREATE")
         if self._next_due is not None and status in LIVE:
             self._next_due = min(self._next_due, end)
         return self.records.get("subscription", subscription["id"])
@@ -235,8 +235,7 @@ class Subscriptions:
         if end_date is not None and end_date <= end:
             self._cancelled(subscription, {"cancelled_at": stamp(end_date)})
             return
-        anchor = when(subscription.get("billing_anchor") or subscription["start_date"])
-        following = period_end(end, anchor, subscription["billing_period"], subscription.get("billing_period_count") or 1)
+        following = next_period_end(subscription, end)
         if end_date is not None:
             following = min(following, end_date)
         moved = self.records.update("subscription", subscription["id"], {
@@ -248,7 +247,7 @@ def live_subscriptions(records: Records, customer_id: str, currency: str | None 
     """The customer's active and trialing subscriptions (in one currency when given)."""
     return [s for s in records.where("subscription", customer_id=customer_id)
             if s.get("subscription_status") in LIVE
-            and (currency is None or str(s.get("currency", "")).lower() == currency.lower())]
+            and (currency is None or same_currency(s.get("currency"), currency))]
 
 
 def _ms(moment: datetime) -> datetime:

@@ -17,7 +17,7 @@ import orjson
 
 from ..domain import Invalid
 from . import money
-from .clock import parse_instant, stamp
+from .clock import micros, parse_instant, stamp, when
 from .money import ZERO, quantity
 from .records import Records
 
@@ -26,10 +26,6 @@ NEEDS_FIELD = frozenset(AGGREGATIONS) - {"COUNT"}
 BUCKETED = frozenset({"MAX", "SUM"})
 DEFAULT_WINDOW = timedelta(days=7)
 METER_FIELDS = ("name", "event_name", "aggregation", "filters", "reset_usage")  # a feature's inline meter
-
-
-def micros(moment: datetime) -> int:
-    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
 
 
 def _count(values: list[Decimal], events: list[dict], field: str) -> Decimal:
@@ -183,8 +179,7 @@ class Usage:
         field = str(request.get("property_name") or "")
         kind = str(request.get("aggregation_type") or "COUNT") if field else "COUNT"
         events = self._window_events(name, request)
-        multiplier = money.decimal(request.get("multiplier"), "multiplier", None) if request.get("multiplier") else None
-        return name, kind, aggregate(kind, events, field, multiplier)
+        return name, kind, aggregate(kind, events, field, _multiplier(request))
 
     def by_meter(self, request: dict) -> tuple[str, str, Decimal]:
         """`/events/usage/meter`: the meter's event name, field and aggregation, the request's
@@ -229,16 +224,25 @@ class Usage:
             found = self.store.all_events()
         properties = [(k, v) for k, v in (request.get("property_filters") or {}).items() if v]
         found = [e for e in found if all(e.get(k) == v for k, v in wanted.items())
-                 and (start is None or parse_instant(e["timestamp"], "timestamp") >= start)
-                 and (end is None or parse_instant(e["timestamp"], "timestamp") <= end)
+                 and _inside(e["timestamp"], start, end)
                  and matches(e, properties)]
         return sorted(found, key=lambda e: e["timestamp"], reverse=True)
+
+
+def _inside(timestamp: str, start: datetime | None, end: datetime | None) -> bool:
+    """`start <= timestamp <= end`, either bound optional (the raw query's window is inclusive);
+    the stored time is parsed only when there is a bound to compare it with."""
+    if start is None and end is None:
+        return True
+    moment = when(timestamp)
+    return (start is None or moment >= start) and (end is None or moment <= end)
 
 
 def _at(moment: datetime | None) -> int | None:
     return None if moment is None else micros(moment)
 
 
-def _multiplier(aggregation: dict) -> Decimal | None:
-    value = aggregation.get("multiplier")
+def _multiplier(source: dict) -> Decimal | None:
+    """The `multiplier` of a meter's aggregation or of a usage request, if it has one."""
+    value = source.get("multiplier")
     return money.decimal(value, "multiplier", None) if value not in (None, "") else None

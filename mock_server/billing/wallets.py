@@ -13,8 +13,9 @@ from decimal import Decimal
 
 from ..domain import Conflict, Invalid, InvalidOperation
 from . import money
-from .invoices import Invoices, when
-from .money import ZERO, text
+from .clock import when
+from .invoices import Invoices
+from .money import ZERO, same_currency, text
 from .records import Records
 from .subscriptions import live_subscriptions
 
@@ -37,9 +38,7 @@ class Wallets:
             raise Invalid("customer_id", "customer_id or external_customer_id is required")
         kind = fields.get("wallet_type") or "PRE_PAID"
         currency = str(fields.get("currency") or "")
-        taken = [w for w in self.records.where("wallet", customer_id=customer["id"], wallet_type=kind)
-                 if w.get("wallet_status") == "active" and str(w.get("currency", "")).lower() == currency.lower()]
-        if taken:
+        if self._active(customer["id"], kind, currency) is not None:
             raise Conflict("currency", currency, f"an active {kind} wallet of customer {customer['id']}")
         rate = money.decimal(fields.get("conversion_rate"), "conversion_rate", Decimal(1))
         rate = rate if rate > 0 else Decimal(1)
@@ -56,6 +55,11 @@ class Wallets:
         if initial > 0:
             wallet = self.credit(wallet, initial, {"transaction_reason": "FREE_CREDIT_GRANT"})[0]
         return wallet
+
+    def _active(self, customer_id: object, kind: str, currency: str) -> dict | None:
+        """The customer's active wallet of that type in that currency (there is one at most)."""
+        return next((w for w in self.records.where("wallet", customer_id=customer_id, wallet_type=kind)
+                     if w.get("wallet_status") == "active" and same_currency(w.get("currency"), currency)), None)
 
     def top_up(self, wallet_id: str, request: dict) -> tuple[dict, dict]:
         wallet = self.records.require("wallet", wallet_id)
@@ -97,8 +101,7 @@ class Wallets:
         """A voided invoice's payment back into the customer's prepaid wallet in its currency
         (one is created when there is none)."""
         currency = str(invoice.get("currency") or "")
-        wallet = next((w for w in self.records.where("wallet", customer_id=invoice.get("customer_id"), wallet_type="PRE_PAID")
-                       if w.get("wallet_status") == "active" and str(w.get("currency", "")).lower() == currency.lower()), None)
+        wallet = self._active(invoice.get("customer_id"), "PRE_PAID", currency)
         if wallet is None:
             wallet = self.create({"customer_id": invoice.get("customer_id"), "currency": currency})
         rate = money.decimal(wallet.get("topup_conversion_rate") or wallet.get("conversion_rate"), "rate", Decimal(1))
@@ -158,7 +161,7 @@ class Wallets:
             if status == "DRAFT" and invoice.get("period_end") and when(invoice["period_end"]) > now:
                 continue
             remaining = money.decimal(invoice.get("amount_remaining"), "amount_remaining")
-            if not remaining or str(invoice.get("currency", "")).lower() != str(wallet.get("currency", "")).lower():
+            if not remaining or not same_currency(invoice.get("currency"), wallet.get("currency")):
                 continue
             totals["remaining"] += remaining
             totals["paid"] += money.decimal(invoice.get("amount_paid"), "amount_paid")
