@@ -18,7 +18,7 @@ from .errors import ApiError, envelope, from_domain, not_found, validation
 from .limits import INT64
 from .resources import PAGING_FIELDS, Model, Operation, Resource, list_item_schema, wrapped
 from .spec import Spec
-from .store import Store
+from .store import Filter, Store
 from .synth import Schemas, Synth
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 1000
@@ -47,21 +47,6 @@ class Call:
 
     def key(self) -> str:
         return str(self.params.get(self.op.key_param) or "")
-
-
-@dataclass(slots=True)
-class Filter:
-    """Field tests a record must all pass: equality, or membership for id lists (a set)."""
-
-    tests: list[tuple[str, object]]
-
-    def __call__(self, record: dict) -> bool:
-        return all((str(record.get(f)) in w) if isinstance(w, set) else record.get(f) == w for f, w in self.tests)
-
-    @property
-    def needles(self) -> tuple[str, ...]:
-        """Text the stored JSON of every match contains: each wanted string, JSON-encoded."""
-        return tuple(orjson.dumps(w).decode() for _, w in self.tests if isinstance(w, str))
 
 
 class Api:
@@ -350,7 +335,7 @@ class Api:
             if key not in exclude and isinstance(value, str) and value:
                 found = self.store.find(resource.collection, key, value)
                 return [found] if found is not None and (predicate is None or predicate(found)) else []
-        return self.store.select(resource.collection, predicate, predicate.needles if predicate else ())
+        return self.store.select(resource.collection, predicate)
 
     def predicate(self, resource: Resource, filters: dict, exclude: tuple) -> Filter | None:
         """Equality for fields the record has, membership for id lists (`plan_ids`); an

@@ -133,6 +133,22 @@ class EventSeries:
         return self.ids[low:high]
 
 
+@dataclass(slots=True)
+class Filter:
+    """Field tests a record must all pass: equality, or membership for id lists (a set). Data,
+    not a callable, so the store can also pass over records whose text cannot match."""
+
+    tests: list[tuple[str, object]]
+
+    def __call__(self, record: dict) -> bool:
+        return all((str(record.get(f)) in w) if isinstance(w, set) else record.get(f) == w for f, w in self.tests)
+
+    @property
+    def needles(self) -> tuple[str, ...]:
+        """Text the stored JSON of every match contains: each wanted string, JSON-encoded."""
+        return tuple(orjson.dumps(w).decode() for _, w in self.tests if isinstance(w, str))
+
+
 class Store:
     def __init__(self, unique_keys: dict[str, tuple[str, ...]] | None = None, seed: int = 0,
                  clock: Clock | None = None) -> None:
@@ -278,18 +294,17 @@ class Store:
             self._unindex(collection, record)
             return record
 
-    def select(self, resource: str, predicate: Callable[[dict], bool] | None = None,
-               needles: Iterable[str] = ()) -> Sequence[dict]:
+    def select(self, resource: str, where: Filter | None = None) -> Sequence[dict]:
         """Matching records, newest first, in one pass; all of them, undecoded until read, when
-        there is no predicate. `needles` are texts the JSON of every match contains: records
-        without them are passed over undecoded."""
+        there is no filter. Records whose text lacks one of the filter's needles are passed
+        over undecoded."""
         with self._lock:
             packed = list(reversed(self._collection(resource).records.values()))
-        if predicate is None:
+        if where is None:
             return Records(packed)
-        for needle in needles:
+        for needle in where.needles:
             packed = [text for text in packed if needle in text]
-        return [r for r in map(orjson.loads, packed) if predicate(r)]
+        return [r for r in map(orjson.loads, packed) if where(r)]
 
     def dump(self) -> dict[str, list[dict]]:
         """Every record by resource, oldest first (the fixture format's order)."""

@@ -8,10 +8,9 @@ themselves make (`INTERNAL`: meters, line items, invoices, wallet transactions) 
 """
 from __future__ import annotations
 
-import orjson
-
 from ..domain import NotFound
 from ..resources import ID_PREFIXES, Resource
+from ..store import Filter
 
 # What the services store whatever paths the served spec has: meters (the public spec has no
 # /meters), and the records a subscription, an invoice or a top-up makes, which a spec may leave
@@ -72,13 +71,7 @@ class Records:
         """Records whose fields equal the given values, oldest first (filters as data)."""
         if entity not in self.resources:
             return []
-        tests = tuple(equal.items())
-
-        def match(record: dict) -> bool:
-            return all(record.get(k) == v for k, v in tests)
-
-        needles = [orjson.dumps(v).decode() for v in equal.values() if isinstance(v, str)]
-        return list(reversed(self.store.select(self.resources[entity].collection, match, needles)))
+        return list(reversed(self.store.select(self.resources[entity].collection, Filter(list(equal.items())))))
 
     def shaped(self, value: dict, schema: dict | None) -> dict:
         return self._api.schemas.conform(value, schema)
