@@ -69,13 +69,22 @@ class AdminMiddleware:
             response = errors.error_response(401, "the admin endpoints need 'Authorization: Bearer <admin token>'",
                                              "permission_denied", headers={"WWW-Authenticate": "Bearer"})
         elif handler is not None:
-            response = await handler(Request({**scope, "path_params": params}, receive))
+            response = await self.answer(handler, Request({**scope, "path_params": params}, receive))
         elif allowed := sorted(method for method, route in self.routes if _match(route, path) is not None):
             response = errors.error_response(405, "method not allowed", headers={"Allow": ", ".join(allowed)})
         else:
             endpoints = ", ".join(f"{method} {route}" for method, route in self.routes)
             response = errors.error_response(404, f"no admin endpoint {path}; there are: {endpoints}")
         await response(scope, receive, send)
+
+    async def answer(self, handler: Callable[[Request], Awaitable[Response]], request: Request) -> Response:
+        """The handler's answer, with the state as other processes left it; a store that cannot
+        be reached is a 503 in the envelope, like any refusal of the domain."""
+        try:
+            self.store.sync()
+            return await handler(request)
+        except DomainError as exc:
+            return errors.from_api_error(errors.from_domain(exc))
 
     def authorized(self, scope: Scope) -> bool:
         if self.expected is None:
@@ -95,7 +104,8 @@ class AdminMiddleware:
         """More fixtures (YAML or JSON body) into the current state; a reset drops them again."""
         body = await request.body()
         try:
-            loaded = self.fixtures.load([(REQUEST_BODY, parse(body.decode("utf-8", "replace"), REQUEST_BODY))])
+            with self.store.atomic():
+                loaded = self.fixtures.load([(REQUEST_BODY, parse(body.decode("utf-8", "replace"), REQUEST_BODY))])
         except FixtureError as exc:
             where = {"object": exc.object, "field": exc.field}
             return errors.error_response(400, str(exc), details={k: v for k, v in where.items() if v})
@@ -122,10 +132,8 @@ class AdminMiddleware:
             return errors.error_response(400, 'send exactly one of {"advance": "P1M"} or {"to": "<RFC 3339>"}',
                                          details={"field": "advance"})
         clock = self.store.clock
-        try:
+        with self.store.atomic():  # one move at a time, from where the last one left the clock
             clock.advance(body["advance"]) if "advance" in body else clock.to(body["to"])
-        except DomainError as exc:
-            return errors.from_api_error(errors.from_domain(exc))
         return json_response(clock.describe())
 
     async def add_stub(self, request: Request) -> Response:

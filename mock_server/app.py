@@ -48,7 +48,7 @@ from .prefer import Prefer
 from .resources import Model, Operation, generated_operation_id, infer
 from .routing import tune
 from .spec import Spec
-from .store import Store
+from .store import Store, open_store
 from .stubs import Stubs
 from .webhook_payloads import Payloads
 from .webhooks import WebhookOptions, Webhooks
@@ -154,7 +154,7 @@ async def _delivering(webhooks: Webhooks, _app):
 
 def create_app(
     spec: Spec | str | Path | None = None,
-    store: Store | None = None,
+    store: Store | str | None = None,
     api_keys: Iterable[str] = (DEFAULT_API_KEY,),
     strict: bool = False,
     seed: int = 0,
@@ -166,29 +166,32 @@ def create_app(
     clock: Clock | None = None,
     admin_token: str | None = None,
     webhooks: WebhookOptions | None = None,
+    namespace: str = "default",
 ) -> AsyncApp:
     """The mock for `spec` (default: the seed spec), with all state in `store`. CORS is off
     unless `cors_origins` names the browser origins allowed to call it. `fixtures` (files or
     folders) are loaded now and after every reset; a bad one raises `fixtures.FixtureError`.
     `clock` is the billing clock (real time by default; `Clock(start)` starts frozen).
     `admin_token`, if given, is the Bearer token every `/_mock/` call must send; `webhooks` the
-    endpoints to deliver domain events to from the start, and how to retry."""
+    endpoints to deliver domain events to from the start, and how to retry. `store` is a `Store`
+    or the URL of one (`memory`, `redis://HOST:PORT/DB` with its key `namespace`)."""
     spec = spec if isinstance(spec, Spec) else Spec.load(spec)
     model: Model = infer(spec)
-    if store is None:
-        store = Store({r.collection: r.unique_keys for r in model.resources.values()}, seed=seed, clock=clock)
+    if not isinstance(store, Store):
+        store = open_store(store, {r.collection: r.unique_keys for r in model.resources.values()}, seed=seed,
+                           clock=clock, namespace=namespace)
     for key in api_keys:
         store.add_bootstrap_key(key)
     api = Api(spec, model, store, seed=seed)
     api.behaviours.update(BEHAVIOURS)
 
     journal = Journal()
-    store.on_reset(lambda _store: journal.clear())
+    store.on_local_reset(lambda _store: journal.clear())
     stubs = Stubs(api)
-    store.on_reset(stubs.clear)  # before the fixtures' reload, which sets their stubs again
+    store.on_local_reset(stubs.clear)  # before the fixtures' reload, which sets their stubs again
     loader = Fixtures(api, [document for path in fixtures for document in read(path)], stubs)
     if faults is not None:
-        store.on_reset(faults.reseed)
+        store.on_local_reset(faults.reseed)
     # after the fixtures, so its reset hook forgets what reloading them recorded: not news
     hooks = Webhooks(store, Payloads(spec, api.schemas, api.billing.records.get), webhooks, seed)
     wiring = Wiring(api, Prefer(api, faults), max_body, strict, stubs)
@@ -224,4 +227,5 @@ def create_app(
     app.state = api  # the in-process runner and admin endpoints reach the store through this
     tune(app)
     app.journal, app.fixtures, app.stubs, app.webhooks = journal, loader, stubs, hooks
+    store.ready()
     return app

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 import sys
+from urllib.parse import urlsplit, urlunsplit
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,9 +11,9 @@ from pathlib import Path
 import click
 
 from . import config, logs
-from .app import DEFAULT_API_KEY, create_app
-from .billing.clock import Clock, parse_instant
-from .domain import Invalid
+from .app import DEFAULT_API_KEY
+from .billing.clock import parse_instant
+from .domain import Invalid, Unavailable
 from .faults import Faults
 from .fixtures import FixtureError
 from .limits import DEFAULT_MAX_BODY
@@ -20,8 +21,9 @@ from .overlays import OverlayError
 from .resources import infer
 from .runner import base_url, bind, server_for
 from .spec import Spec, SpecError
+from .store import MEMORY
 from .synth import Schemas, Synth
-from .webhooks import WebhookOptions
+from .workers import build, serve
 
 SPEC_HELP = "OpenAPI document to serve (default: the seed spec shipped with the package)."
 OVERLAY_HELP = "OpenAPI Overlay 1.0 file applied to the spec in memory (repeatable, in order); the spec file is not changed."
@@ -122,10 +124,18 @@ def explained(spec: Spec) -> Iterator[None]:
               help="Retries of a delivery the receiver refused, failed or timed out (5 s an attempt).")
 @click.option("--webhook-backoff", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               metavar="SECONDS", help="First retry delay; each further retry waits twice as long.")
+@click.option("--store", "store_url", default=MEMORY, show_default=True, envvar="FLEXPRICE_MOCK_STORE", metavar="URL",
+              help="Where the state lives: memory (this process), or redis://HOST:PORT/DB, shared by every mock "
+                   "pointed at it (env FLEXPRICE_MOCK_STORE).")
+@click.option("--namespace", default="default", show_default=True, envvar="FLEXPRICE_MOCK_NAMESPACE",
+              help="Prefix of every Redis key (env FLEXPRICE_MOCK_NAMESPACE): mocks on one Redis with different "
+                   "namespaces do not see each other's state.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Processes serving the port; more than one needs a shared store (--store redis://...).")
 @click.pass_context
 def main(ctx: click.Context, spec_path, overlay_paths, host, port, api_keys, strict, seed, log_level, max_body,
          cors_origins, log_format, fixture_paths, no_admin, admin_token, latency, error_rate, clock_start,
-         webhook_urls, webhook_secret, webhook_retries, webhook_backoff) -> None:
+         webhook_urls, webhook_secret, webhook_retries, webhook_backoff, store_url, namespace, workers) -> None:
     """Serve the Flexprice API statefully from its OpenAPI spec."""
     if ctx.invoked_subcommand is not None:
         return
@@ -134,33 +144,57 @@ def main(ctx: click.Context, spec_path, overlay_paths, host, port, api_keys, str
             raise UsageProblem(f"binding {host} would put the unauthenticated /_mock/ admin endpoints on the "
                                "network: pass --admin-token TOKEN (or FLEXPRICE_MOCK_ADMIN_TOKEN), or --no-admin")
         click.echo(f"warning: binding {host} exposes the mock to the network", err=True)
+    if workers > 1 and store_url == MEMORY:
+        raise UsageProblem(f"--workers {workers} needs a shared store: the memory store lives in one process; "
+                           "pass --store redis://HOST:PORT/DB")
     spec = load_spec(spec_path, overlay_paths)
     try:
-        faults = Faults.parse(latency, error_rate, seed)
+        Faults.parse(latency, error_rate, seed)
     except ValueError as exc:
         raise UsageProblem(f"--latency: {exc}") from None
     try:
-        clock = Clock(parse_instant(clock_start, "clock")) if clock_start else None
+        if clock_start:
+            parse_instant(clock_start, "clock")
     except Invalid as exc:
         raise click.BadParameter(exc.message, param_hint="--clock") from None
-    webhooks = WebhookOptions(tuple(webhook_urls), webhook_secret, webhook_retries, webhook_backoff)
+    options = {
+        "spec": spec_path, "overlays": list(overlay_paths), "clock": clock_start, "latency": latency,
+        "error_rate": error_rate, "seed": seed, "log_level": log_level, "log_format": log_format,
+        "webhooks": {"urls": list(webhook_urls), "secret": webhook_secret, "retries": webhook_retries,
+                     "backoff": webhook_backoff},
+        "app": {"api_keys": list(api_keys or (DEFAULT_API_KEY,)), "strict": strict, "seed": seed, "max_body": max_body,
+                "cors_origins": list(cors_origins), "fixtures": list(fixture_paths), "admin": not no_admin,
+                "admin_token": admin_token, "store": store_url, "namespace": namespace},
+    }
     try:
         with explained(spec):
-            app = create_app(spec, api_keys=api_keys or (DEFAULT_API_KEY,), strict=strict, seed=seed,
-                             max_body=max_body, cors_origins=cors_origins, fixtures=fixture_paths,
-                             admin=not no_admin, admin_token=admin_token, faults=faults, clock=clock,
-                             webhooks=webhooks)
+            app = build(options, spec)
     except FixtureError as exc:
         raise click.ClickException(str(exc)) from None
-    except Invalid as exc:  # a webhook URL or secret; the message never repeats the secret
-        raise click.BadParameter(exc.message, param_hint=f"--webhook-{exc.field}") from None
+    except Unavailable as exc:
+        raise click.ClickException(f"cannot use the store at {redacted(store_url)}: {exc.message}") from None
+    except Invalid as exc:  # a webhook URL or secret (never repeated), the store URL or namespace
+        hint = f"--{exc.field}" if exc.field in ("store", "namespace") else f"--webhook-{exc.field}"
+        raise click.BadParameter(exc.message, param_hint=hint) from None
     try:
         sock = bind(host, port)
     except OSError as exc:
         raise click.ClickException(f"cannot bind {host}:{port}: {exc.strerror}") from exc
+    if workers > 1:
+        app.state.store.close()  # the workers build their own; this one only set the state up
+        serve(sock, workers, options, base_url(sock, spec))
+        return
     server = server_for(app, log_level=log_level, announce=base_url(sock, spec))
-    logs.configure(log_level, log_format)
+    logs.configure(log_level, log_format)  # after uvicorn's Config, which sets its own up
     server.run(sockets=[sock])
+
+
+def redacted(url: str) -> str:
+    """A store URL fit to print: without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{parts.hostname}:{parts.port or 6379}"))
 
 
 def exposed(host: str) -> bool:

@@ -45,3 +45,8 @@ class Refused(DomainError):
 class InvalidOperation(DomainError):
     """An operation on a record that can no longer take it (a top-up of a closed wallet): 400
     `invalid_operation`, the real server's `ErrInvalidOperation`."""
+
+
+class Unavailable(DomainError):
+    """The shared store (Redis) cannot be reached: 503 `service_unavailable`, so a client retries
+    instead of reading a refusal into it; nothing was changed."""

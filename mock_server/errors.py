@@ -14,7 +14,7 @@ from connexion.exceptions import ProblemException
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from .domain import Conflict, DomainError, Invalid, InvalidOperation, NotFound, Refused
+from .domain import Conflict, DomainError, Invalid, InvalidOperation, NotFound, Refused, Unavailable
 
 log = logging.getLogger("mock_server")
 
@@ -53,12 +53,14 @@ class ApiError(Exception):
 # How each domain refusal is answered: (status, code).
 DOMAIN_STATUS = {Invalid: (400, "validation_error"), NotFound: (404, "not_found"),
                  Conflict: (409, "already_exists"), Refused: (400, "validation_error"),
-                 InvalidOperation: (400, "invalid_operation")}
+                 InvalidOperation: (400, "invalid_operation"), Unavailable: (503, "service_unavailable")}
 
 
 def from_domain(exc: DomainError) -> ApiError:
     """A service's or the store's refusal as the API answers it."""
     status, code = DOMAIN_STATUS.get(type(exc), (400, "invalid_operation"))
+    if status == 503:
+        log.warning("answering 503: %s", exc.message)
     return ApiError(status, exc.message, exc.details, code)
 
 

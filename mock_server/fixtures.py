@@ -120,16 +120,25 @@ class Fixtures:
             for op in model.operations if op.role == "create" and op.resource is not None and op.request_schema
         }
         api.store.on_reset(self._reload)
+        api.store.on_local_reset(self._restub)
 
     def _reload(self, _store: Store) -> None:
-        self.load(self.documents)
+        """The data, once per reset (in the one process that makes it when several share a store)."""
+        self.load(self.documents, stubs=False)
 
-    def load(self, documents: Iterable[tuple[str, dict]]) -> dict[str, int]:
+    def _restub(self, _store: Store) -> None:
+        """The stubs, in every process: each keeps its own."""
+        self.load([(source, {STUBS: document[STUBS]}) for source, document in self.documents if STUBS in document])
+
+    def load(self, documents: Iterable[tuple[str, dict]], stubs: bool = True) -> dict[str, int]:
         """Check every object of every document, then store them, referenced resources first.
-        A reference or uniqueness conflict found while storing stops the load at that object."""
+        A reference or uniqueness conflict found while storing stops the load at that object.
+        `stubs=False` leaves the documents' stubs out."""
+        documents = [(source, {name: items for name, items in document.items() if stubs or name != STUBS})
+                     for source, document in documents]
         keys: list[_Key] = []
         objects: list[_Object] = []
-        stubs: list[tuple[str, str, object]] = []
+        scripted: list[tuple[str, str, object]] = []
         for source, document in documents:
             for name, items in document.items():
                 if not isinstance(items, list):
@@ -138,7 +147,7 @@ class Fixtures:
                     keys += [self._key(source, f"{name}[{i}]", item) for i, item in enumerate(items)]
                     continue
                 if name == STUBS and self.stubs is not None:
-                    stubs += [(source, f"{name}[{i}]", item) for i, item in enumerate(items)]
+                    scripted += [(source, f"{name}[{i}]", item) for i, item in enumerate(items)]
                     continue
                 resource = self._resource(source, name)
                 objects += [self._object(source, name, i, resource, item) for i, item in enumerate(items)]
@@ -149,13 +158,13 @@ class Fixtures:
             self._create(obj)
             name = obj.resource.collection.lstrip("/")
             counts[name] = counts.get(name, 0) + 1
-        for source, label, item in stubs:
+        for source, label, item in scripted:
             try:
                 self.stubs.add(item)
             except StubError as exc:
                 raise FixtureError(source, str(exc), label, exc.field) from None
-        if stubs:
-            counts[STUBS] = len(stubs)
+        if scripted:
+            counts[STUBS] = len(scripted)
         return counts
 
     def export(self) -> dict:

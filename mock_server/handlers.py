@@ -7,6 +7,7 @@ operation's parsed arguments and turns them into store calls. Per-operation exce
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import orjson
@@ -22,6 +23,9 @@ from .store import Filter, Store
 from .synth import Schemas, Synth
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 1000
+READING_ROLES = frozenset({"get", "lookup", "list", "search", "subcollection"})
+# Writes the store makes atomic on its own: one record put, changed field by field, or removed.
+SINGLE_WRITE_ROLES = frozenset({"create", "update", "delete"})
 # Verbs whose target state the spec's own enums hold: `cancel` -> `subscription_status: cancelled`.
 ACTION_TARGETS = {
     "cancel": ("cancelled", "canceled"),
@@ -79,8 +83,10 @@ class Api:
     def handle(self, call: Call) -> Response:
         behaviour = self.behaviours.get(call.op.operation_id)
         try:
+            self.store.sync()
             self.billing.tick()
-            return behaviour(self, call) if behaviour else getattr(self, f"do_{call.op.role}")(call)
+            with self.store.atomic() if self.exclusive(call, behaviour) else nullcontext():
+                return behaviour(self, call) if behaviour else getattr(self, f"do_{call.op.role}")(call)
         except (ApiError, DomainError) as raised:
             exc = from_domain(raised) if isinstance(raised, DomainError) else raised
             declared = call.op.error_schemas.get(exc.status)
@@ -89,6 +95,18 @@ class Api:
             # the operation documents its own error body: the envelope's fields that fit it
             body = envelope(exc.status, exc.message, exc.code, exc.details)
             return json_response(self.schemas.conform({**body, "error": exc.message}, declared), exc.status)
+
+    def exclusive(self, call: Call, behaviour: Callable | None) -> bool:
+        """Whether the call writes what it read (a top-up adds to the balance it read, a wallet
+        is created if the customer has no active one): those run one at a time across every
+        process sharing the store. Reads, and plain writes of one record, do not wait."""
+        op = call.op
+        if op.method == "get" or op.role in READING_ROLES:
+            return False
+        if behaviour is not None:
+            return getattr(behaviour, "exclusive", True)
+        return op.role not in SINGLE_WRITE_ROLES or (op.role == "create" and op.resource is not None
+                                                      and op.resource.entity in self.billing.creators)
 
     # -- roles ----------------------------------------------------------------------------------
     def do_create(self, call: Call, extra: dict | None = None) -> Response:

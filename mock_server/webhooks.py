@@ -117,7 +117,7 @@ class Webhooks:
         for url in options.urls:
             self.add(url, options.secret, permanent=True)
         store.on_change(self.on_change)
-        store.on_reset(self._reset)
+        store.on_local_reset(self._reset)
 
     # -- endpoints ------------------------------------------------------------------------------
     def add(self, url: object, secret: object = None, events: object = None, permanent: bool = False) -> Endpoint:

@@ -26,7 +26,7 @@ def get_customer_entitlements_by_external_id(api: Api, call: Call) -> Response:
     return _answer(api, call, api.billing.entitlements.of_customer(customer))
 
 
-@behaviour("getCustomerUsageSummary")
+@behaviour("getCustomerUsageSummary", exclusive=False)
 def get_customer_usage_summary(api: Api, call: Call) -> Response:
     """By `customer_id` or `customer_lookup_key` (the customer's external id)."""
     records = api.billing.records
@@ -44,7 +44,7 @@ def get_customer_usage_summary(api: Api, call: Call) -> Response:
         customer, features, api.id_list(call.params.get("subscription_ids"))))
 
 
-@behaviour("getCustomerInvoiceSummary")
+@behaviour("getCustomerInvoiceSummary", exclusive=False)
 def get_customer_invoice_summary(api: Api, call: Call) -> Response:
     customer = api.billing.records.require("customer", call.key())
     return _answer(api, call, api.billing.invoices.customer_summary(customer))

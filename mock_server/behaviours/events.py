@@ -12,19 +12,19 @@ from ..handlers import Api, Call, json_response
 from .registry import behaviour
 
 
-@behaviour("ingestEvent")
+@behaviour("ingestEvent", exclusive=False)
 def ingest_event(api: Api, call: Call) -> Response:
     event = api.billing.usage.ingest([api.fields(call.body)])[0]
     return json_response({"message": "Event accepted for processing", "event_id": event["id"]}, call.op.status)
 
 
-@behaviour("ingestEventsBulk")
+@behaviour("ingestEventsBulk", exclusive=False)
 def ingest_events_bulk(api: Api, call: Call) -> Response:
     events = api.billing.usage.ingest([api.fields(item) for item in api.fields(call.body).get("events", [])])
     return json_response({"message": "Events accepted for processing", "count": str(len(events))}, call.op.status)
 
 
-@behaviour("listRawEvents")
+@behaviour("listRawEvents", exclusive=False)
 def list_raw_events(api: Api, call: Call) -> Response:
     request = api.fields(call.body)
     events = api.billing.usage.query(request)
@@ -58,11 +58,11 @@ def _usage(call: Call, name: str, kind: str, value) -> Response:
     return json_response(body, call.op.status)
 
 
-@behaviour("getUsageStatistics")
+@behaviour("getUsageStatistics", exclusive=False)
 def get_usage_statistics(api: Api, call: Call) -> Response:
     return _usage(call, *api.billing.usage.statistics(api.fields(call.body)))
 
 
-@behaviour("getUsageByMeter")
+@behaviour("getUsageByMeter", exclusive=False)
 def get_usage_by_meter(api: Api, call: Call) -> Response:
     return _usage(call, *api.billing.usage.by_meter(api.fields(call.body)))

@@ -9,7 +9,7 @@ from ..handlers import Api, Call, json_response
 from .registry import behaviour
 
 
-@behaviour("getInvoicePreview")
+@behaviour("getInvoicePreview", exclusive=False)
 def get_invoice_preview(api: Api, call: Call) -> Response:
     request = api.fields(call.body)
     subscription = api.billing.records.require("subscription", request.get("subscription_id"))

@@ -14,8 +14,12 @@ from ..handlers import Api, Call
 BEHAVIOURS: dict[str, Callable[[Api, Call], Response]] = {}
 
 
-def behaviour(operation_id: str):
+def behaviour(operation_id: str, exclusive: bool = True):
+    """`exclusive=False`: the behaviour's writes are single store calls, atomic on their own, so
+    it need not wait for other processes' writes (`Api.exclusive`)."""
+
     def register(function: Callable[[Api, Call], Response]):
+        function.exclusive = exclusive
         BEHAVIOURS[operation_id] = function
         return function
 

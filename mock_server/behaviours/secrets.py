@@ -13,7 +13,7 @@ from .registry import behaviour
 KEY_PREFIXES = {"private_key": "sk", "publishable_key": "pk"}
 
 
-@behaviour("createApiKey")
+@behaviour("createApiKey", exclusive=False)
 def create_api_key(api: Api, call: Call) -> Response:
     """Issue `sk_<ULID>`/`pk_<ULID>`; the store keeps its hash only, so this is the one time the
     raw key is seen. `integration` is in the enum, but the real server refuses it."""
@@ -44,7 +44,7 @@ def create_api_key(api: Api, call: Call) -> Response:
     return json_response({"api_key": raw, "secret": record}, call.op.status)
 
 
-@behaviour("deleteApiKey")
+@behaviour("deleteApiKey", exclusive=False)
 def delete_api_key(api: Api, call: Call) -> Response:
     response = api.do_delete(call)
     api.store.revoke_keys_of(call.key())

@@ -15,7 +15,7 @@ def cancel_subscription(api: Api, call: Call) -> Response:
     return api.render(call.op, api.billing.subscriptions.cancel(call.key(), api.fields(call.body)))
 
 
-@behaviour("getSubscriptionUsage")
+@behaviour("getSubscriptionUsage", exclusive=False)
 def get_subscription_usage(api: Api, call: Call) -> Response:
     """Charges are JSON numbers in this answer (the real server's floats); money elsewhere is text."""
     request = api.fields(call.body)

@@ -58,6 +58,7 @@ class Clock:
     def __init__(self, start: datetime | None = None) -> None:
         self._start = start
         self._listeners: list[Callable[[datetime], None]] = []
+        self._savers: list[Callable[[dict], None]] = []
         self.reset()
 
     def reset(self) -> None:
@@ -78,6 +79,21 @@ class Clock:
     def on_move(self, listener: Callable[[datetime], None]) -> None:
         self._listeners.append(listener)
 
+    def on_save(self, saver: Callable[[dict], None]) -> None:
+        """Call `saver` with the new `state()` whenever the clock moves, before the listeners:
+        a shared store keeps it there for every process (`restore`)."""
+        self._savers.append(saver)
+
+    def state(self) -> dict:
+        """Where the clock stands, as plain JSON: the frozen instant or the running shift."""
+        return {"frozen": self._frozen.isoformat() if self._frozen else None,
+                "shift": self._shift // timedelta(microseconds=1)}
+
+    def restore(self, state: dict) -> None:
+        """Stand where `state()` said another process's clock stood."""
+        self._frozen = when(state["frozen"]) if state.get("frozen") else None
+        self._shift = timedelta(microseconds=int(state.get("shift") or 0))
+
     def advance(self, duration) -> datetime:
         """Move forward by a duration (ISO 8601 text or a timedelta); listeners run for the new now."""
         if not isinstance(duration, timedelta):
@@ -97,6 +113,8 @@ class Clock:
             self._frozen = target - self._shift
         else:
             self._shift += target - now
+        for saver in self._savers:
+            saver(self.state())
         for listener in self._listeners:
             listener(target)
         return target

@@ -33,7 +33,8 @@ class Subscriptions:
         self.clock = records.clock
         self.store = records.store
         self._next_due: datetime | None = None  # earliest period end of a live subscription; None: unknown
-        self.store.on_reset(lambda _store: self.forget_due())
+        self.store.on_local_reset(lambda _store: self.forget_due())
+        self.store.on_stale(self.forget_due)  # another process may have made or moved one
 
     def forget_due(self) -> None:
         """The earliest period end is looked up again at the next tick."""
@@ -193,6 +194,10 @@ class Subscriptions:
         has made unreadable is left alone rather than failing every request."""
         if self._next_due is not None and now < self._next_due:
             return
+        with self.store.atomic():  # renewals read and write: one process at a time
+            self._catch_up(now)
+
+    def _catch_up(self, now: datetime) -> None:
         skipped: set[str] = set()
         for _ in range(RENEWALS_PER_CALL):
             first, end = self._earliest(skipped)
