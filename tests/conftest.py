@@ -1,4 +1,5 @@
-"""Shared fixtures: live mocks on ephemeral loopback ports, the full spec, response checking.
+"""Shared fixtures: live mocks on ephemeral loopback ports, the full spec, response checking, and
+a real redis-server per worker with a database of its own for each test.
 
 The full Flexprice spec is third-party data read from `../shared/flexprice/openapi.json` (or
 `FLEXPRICE_FULL_SPEC`); it is never copied into the repo. In CI (`CI=true`) its absence is an
@@ -6,6 +7,7 @@ error; elsewhere tests that need it are skipped with the reason.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from pathlib import Path
@@ -17,6 +19,7 @@ from mock_server import MockServer
 from mock_server.spec import default_spec_path
 
 from .openapi_check import ResponseChecker
+from .redis_server import RedisServer, require_redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL_SPEC = Path(os.environ.get("FLEXPRICE_FULL_SPEC", ROOT.parent / "shared" / "flexprice" / "openapi.json"))
@@ -25,6 +28,7 @@ API_KEY = "sk_test_bootstrap_key"
 SECRETS_PATHS = ("/secrets/api/keys", "/secrets/api/keys/{id}")
 SAMPLES = ROOT / "fixtures"  # the sample fixtures the project ships
 ACME_KEY = "sk_fixture_acme_4f1c2b9d7e6a5038"  # Acme's API key in them (00-api-keys.yaml)
+REDIS_DATABASES = 16  # redis-server's default `databases`
 
 
 def full_spec_path() -> Path:
@@ -106,3 +110,28 @@ def seed_checker() -> ResponseChecker:
 @pytest.fixture(scope="session")
 def full_checker(full_spec: Path) -> ResponseChecker:
     return ResponseChecker(json.loads(full_spec.read_text()))
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real redis-server for this session; each pytest-xdist worker is a session, so each
+    worker has its own. Skipped when redis-server is missing, failed if Redis is required."""
+    with RedisServer(tmp_path_factory.mktemp("redis"), require_redis_server()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def _redis_databases():
+    """DBs 1-15 in turn for `redis_url`; DB 0 is left to session-scoped users (a namespace each)."""
+    return itertools.cycle(range(1, REDIS_DATABASES))
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer, _redis_databases) -> str:
+    """`redis://127.0.0.1:PORT/DB` of a database this test has to itself: empty when the test
+    starts, emptied when it ends; the server is resumed or restarted first if a test left it
+    paused or dead."""
+    db = next(_redis_databases)
+    redis_server.flush(db)
+    yield redis_server.url(db)
+    redis_server.flush(db)
