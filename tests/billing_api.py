@@ -43,8 +43,8 @@ class Api:
 
 
 @pytest.fixture(scope="module")
-def billing_mock(full_spec):
-    with MockServer(spec=full_spec, clock=START) as mock:
+def billing_mock(full_spec, _store_options):
+    with MockServer(spec=full_spec, clock=START, **_store_options) as mock:
         yield mock
 
 

@@ -64,15 +64,41 @@ def _client(mock: MockServer) -> httpx.Client:
     return httpx.Client(base_url=mock.url + "/", headers={"x-api-key": mock.api_key}, timeout=10)
 
 
+# Modules whose tests run on both stores: the API's semantics, billing, the SDKs and concurrency.
+ON_BOTH_STORES = frozenset({"test_full_api_semantics", "test_sdk_api_keys", "test_sdk_full_api", "test_concurrency",
+                            "test_api_keys", "test_sdk_billing", "test_billing_usage", "test_billing_prices",
+                            "test_billing_subscriptions", "test_billing_invoices", "test_billing_wallets_entitlements"})
+_namespaces = itertools.count(1)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store_kind" in metafunc.fixturenames and metafunc.module.__name__.rsplit(".", 1)[-1] in ON_BOTH_STORES:
+        metafunc.parametrize("store_kind", ["memory", "redis"], indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def _seed_server():
-    with MockServer(spec=SEED_SPEC, api_key=API_KEY) as mock:
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """The store the session's mocks run on: `memory`, or `redis` in the modules of ON_BOTH_STORES."""
+    return getattr(request, "param", "memory")
+
+
+@pytest.fixture(scope="session")
+def _store_options(store_kind: str, request: pytest.FixtureRequest) -> dict:
+    if store_kind == "memory":
+        return {}
+    server = request.getfixturevalue("redis_server")
+    return {"store": server.url(0), "namespace": f"session-{next(_namespaces)}"}
+
+
+@pytest.fixture(scope="session")
+def _seed_server(_store_options: dict):
+    with MockServer(spec=SEED_SPEC, api_key=API_KEY, **_store_options) as mock:
         yield mock
 
 
 @pytest.fixture(scope="session")
-def _full_server(full_spec: Path):
-    with MockServer(spec=full_spec, api_key=API_KEY) as mock:
+def _full_server(full_spec: Path, _store_options: dict):
+    with MockServer(spec=full_spec, api_key=API_KEY, **_store_options) as mock:
         yield mock
 
 

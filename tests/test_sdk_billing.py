@@ -18,8 +18,8 @@ EVENTS = [  # (id, tokens, model, day): 170 tokens, 100 of them gpt-4; the first
 
 
 @pytest.fixture(scope="module")
-def mock(full_spec):
-    with MockServer(spec=full_spec, clock=START) as server:
+def mock(full_spec, _store_options):
+    with MockServer(spec=full_spec, clock=START, **_store_options) as server:
         yield server
 
 
