@@ -13,6 +13,8 @@ import httpx
 from mock_server.app import DEFAULT_API_KEY
 from mock_server.webhook_receiver import WebhookReceiver, new_secret
 
+from .redis_server import free_port
+
 KEY_BODY = {"name": "cli", "type": "private_key"}
 
 
@@ -115,3 +117,28 @@ def test_a_malformed_webhook_secret_is_a_usage_error_that_does_not_repeat_it():
                              "--webhook-secret", "hunter2-not-whsec"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "--webhook-secret" in result.stderr and "whsec_" in result.stderr
     assert "hunter2" not in result.stderr + result.stdout
+
+
+def _fails(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mock_server", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_more_than_one_worker_on_the_memory_store_is_a_usage_error():
+    result = _fails("--workers", "2")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "Error: --workers 2 needs a shared store: the memory store lives in one process; pass --store redis://HOST:PORT/DB"]
+
+
+def test_an_unreachable_redis_at_start_up_is_one_error_line_without_the_password():
+    port = free_port()  # nothing listens there
+    result = _fails("--store", f"redis://:s3cret@127.0.0.1:{port}/0")
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: cannot use the store at redis://:***@127.0.0.1:{port}/0: ")
+    assert "Connection refused" in line and "s3cret" not in result.stderr
+
+
+def test_a_namespace_that_cannot_prefix_keys_is_a_usage_error(redis_url):
+    result = _fails("--store", redis_url, "--namespace", "a b*")
+    assert result.returncode == 2 and "--namespace" in result.stderr and "Traceback" not in result.stderr
