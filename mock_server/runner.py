@@ -167,6 +167,7 @@ class MockServer:
             self._thread.join(10)
             self._server = None
         self.app.webhooks.close()
+        self.store.close()
 
     def __enter__(self) -> MockServer:
         return self.start()
