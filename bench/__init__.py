@@ -4,4 +4,5 @@
 req/s, latency percentiles, non-2xx counts, start-up time and RSS with the mock/Prism ratio;
 `python -m bench --smoke` checks the same plumbing with a handful of httpx requests, and
 `python -m bench --growth` measures how request cost and memory grow with the store.
+`--store memory,redis` (and `--workers N`) runs the mock on each store side by side (issue 13).
 """

@@ -17,12 +17,14 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from bench import growth, usage_growth
-from bench.results import load_table, process_table, targets_table
+from bench import growth, store_costs, usage_growth
+from bench.results import Measurement, load_table, process_table, store_table, targets_table
 from bench.runs import Plan, execute, smoke_driver, wrk_driver
 from bench.servers import HANGING_WEBHOOK, REPO_ROOT, STARTERS, BenchError, install_prism, prism_version
+from bench.stores import MEMORY, STORES, Backend, backends, bench_redis, redis_version, require_redis, starter
 from bench.workloads import WORKLOADS
 from bench.wrk import require_wrk, wrk_version
+from tests.redis_server import RedisServer
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
@@ -51,6 +53,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--spec", choices=("seed", "full", "both"), default="both")
     p.add_argument("--workloads", default="a,b,c", help="comma-separated subset of a,b,c,d")
     p.add_argument("--servers", default="mock,prism", help="comma-separated subset of mock,prism")
+    p.add_argument("--store", default=MEMORY,
+                   help="comma-separated subset of memory,redis: the stores the mock runs on, side by side "
+                        "(redis: the bench starts its own redis-server)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="also run the mock on Redis with N worker processes on one port")
+    p.add_argument("--redis-fsync", choices=("always", "everysec"), default="always",
+                   help="the bench Redis's appendfsync: always (every write on disk before it is acknowledged, "
+                        "as deploy/compose.yaml) or everysec (Redis's default)")
+    p.add_argument("--cost-samples", type=int, default=50,
+                   help="calls per median for the reset and invoice-preview costs (with --store)")
     p.add_argument("--webhooks", choices=("none", "hang"), default="none",
                    help=f"hang: also run the mock delivering webhooks to a receiver that never answers ({HANGING_WEBHOOK})")
     p.add_argument("--duration", type=int, default=10, help="seconds of measured load per run")
@@ -84,7 +96,8 @@ def git_revision() -> str:
     return revision + (" + uncommitted changes" if git("status", "--porcelain", "--", "mock_server", "bench") else "")
 
 
-def header(args: argparse.Namespace, servers: list[str], load_before: tuple[float, ...], revision: str) -> str:
+def header(args: argparse.Namespace, servers: list[str], load_before: tuple[float, ...], revision: str,
+           redis: bool) -> str:
     lines = [
         f"- command: `{shlex.join(['python', '-m', 'bench', *sys.argv[1:]])}`",
         f"- machine: {machine()}",
@@ -97,6 +110,9 @@ def header(args: argparse.Namespace, servers: list[str], load_before: tuple[floa
                      f"{args.warmup:g} s warm-up + {args.duration:g} s measured per run, {args.rounds} rounds")
     if "prism" in servers:
         lines.append(f"- reference: Stoplight Prism {prism_version()} (`-v silent`), node {node_version()}")
+    if redis:
+        lines.append(f"- Redis: {redis_version()} on loopback, started by the bench, AOF with "
+                     f"`appendfsync {args.redis_fsync}`, emptied before each mock start")
     return "\n".join(lines)
 
 
@@ -119,24 +135,55 @@ def choices(value: str, known: Iterable[str], option: str) -> list[str]:
     return picked
 
 
+def with_backends(servers: list[str], runs_on: list[Backend]) -> list[str]:
+    """`mock` in --servers stands for the mock on every store asked for, in its place."""
+    if "mock" not in servers:
+        return servers
+    where = servers.index("mock")
+    return servers[:where] + [b.name for b in runs_on] + servers[where + 1:]
+
+
+def compare_stores(measurements: list[Measurement], titles: dict[str, str], runs_on: list[Backend],
+                   specs: dict[str, Path], redis: RedisServer | None, samples: int) -> list[str]:
+    """Issue 13's tables: each store's load runs against the memory store's, then what a reset and
+    an invoice preview cost on each (full spec only: the seed spec has neither)."""
+    sections = [store_table(measurements, titles, {b.name: b.label for b in runs_on})]
+    if "full" in specs:
+        sections.append(store_costs.run(specs["full"], runs_on, redis, samples))
+    return sections
+
+
 def benchmark(args: argparse.Namespace) -> int:
     servers = choices(args.servers, STARTERS, "--servers")
+    stores = choices(args.store, STORES, "--store")
+    runs_on = backends(stores, args.workers) if "mock" in servers else []
+    servers = with_backends(servers, runs_on)
     if args.webhooks == "hang" and HANGING_WEBHOOK not in servers:
         servers.append(HANGING_WEBHOOK)
     workloads = [WORKLOADS[key] for key in choices(args.workloads, WORKLOADS, "--workloads")]
-    plan = Plan(spec_paths(args.spec), workloads, servers, 1 if args.smoke else args.rounds)
+    specs = spec_paths(args.spec)
+    plan = Plan(specs, workloads, servers, 1 if args.smoke else args.rounds)
     if not args.smoke:
         require_wrk()
+    compared = [b for b in runs_on if b.store != MEMORY]
+    if compared:
+        require_redis()
     if "prism" in servers:
         install_prism()
     drive = smoke_driver(args.requests) if args.smoke else wrk_driver(
         args.duration, args.warmup, args.threads, args.connections)
     titles = {w.key: w.title for w in WORKLOADS.values()}
     load_before, revision = os.getloadavg(), git_revision()
-    with tempfile.TemporaryDirectory(prefix="bench-logs-") as logs:
-        measurements = execute(plan, drive, Path(logs))
-    report = "\n\n".join([header(args, servers, load_before, revision), load_table(measurements, titles),
-                          process_table(measurements), targets_table(measurements)])
+    with tempfile.TemporaryDirectory(prefix="bench-logs-") as logs, \
+            bench_redis(bool(compared), args.redis_fsync) as redis:
+        starters = {**STARTERS, **{b.name: starter(b, redis) for b in runs_on}}
+        measurements = execute(plan, drive, Path(logs), starters)
+        sections = [header(args, servers, load_before, revision, bool(compared)), load_table(measurements, titles),
+                    process_table(measurements), targets_table(measurements)]
+        if compared:
+            sections += compare_stores(measurements, titles, runs_on, specs, redis,
+                                       3 if args.smoke else args.cost_samples)
+    report = "\n\n".join(sections)
     print(report)
     print(f"\nraw measurements: {save(measurements, report, args.results_dir)}", file=sys.stderr)
     return 0

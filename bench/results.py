@@ -181,3 +181,27 @@ def targets_table(measurements: list[Measurement]) -> str:
     for name, met, evidence in target_checks(measurements):
         rows.append(f"| {name} | {verdicts[met]} | {evidence} |")
     return "\n".join(rows)
+
+
+def store_table(measurements: list[Measurement], titles: dict[str, str], labels: dict[str, str]) -> str:
+    """Issue 13's comparison: the mock on each store (`labels`: server name -> store and
+    processes), each row against the memory store's (`mock`) in the same run. CPU per request
+    includes redis-server's for the Redis rows."""
+    rows = [
+        "| spec | workload | store | req/s | p50 ms | p99 ms | non-2xx | req/s vs memory | p99 vs memory "
+        "| CPU µs/req (mock + Redis) |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    groups = group_by(measurements, "spec", "workload", "server")
+    for (spec, workload, server), group in groups.items():
+        if server not in labels:
+            continue
+        row, memory = summarise(group), groups.get((spec, workload, "mock"))
+        base = summarise(memory) if memory else None
+        rps_ratio = f"{row.rps / base.rps:.2f}x" if base and base.rps else ""
+        p99_ratio = f"{row.p99_ms / base.p99_ms:.2f}x" if base and base.p99_ms else ""
+        rows.append(
+            f"| {spec} | ({workload}) {titles[workload]} | {labels[server]} | {row.rps:,.0f} | {row.p50_ms:.2f} "
+            f"| {row.p99_ms:.2f} | {row.non2xx} | {rps_ratio} | {p99_ratio} | {row.cpu_us:,.0f} |"
+        )
+    return "\n".join(rows)

@@ -1,21 +1,21 @@
 """The run plan: which spec, workload, round and server, in which order, and one run's life cycle.
 
-Runs are interleaved (mock, Prism, mock, Prism, ...) so a drift of the machine over time hits both
-sides alike. Every run starts a fresh server process, times its first answer, warms it up, loads
-it once, reads its memory and stops it.
+Runs are interleaved (mock, mock on Redis, Prism, mock, ...) so a drift of the machine over time
+hits every side alike. Every run starts a fresh server process, times its first answer, warms it
+up, loads it once, reads its memory and stops it.
 """
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
 
 from bench.results import LoadResult, Measurement
-from bench.servers import STARTERS, Server
+from bench.servers import Server, Starter
 from bench.workloads import CREATE_KEY, Workload
 from bench.wrk import run_wrk
 
@@ -41,11 +41,11 @@ def runs(plan: Plan) -> Iterator[tuple[str, Path, Workload, int, str]]:
                     yield label, path, workload, round_no, server
 
 
-def execute(plan: Plan, drive: Driver, log_dir: Path) -> list[Measurement]:
+def execute(plan: Plan, drive: Driver, log_dir: Path, starters: Mapping[str, Starter]) -> list[Measurement]:
     measurements = []
     for label, path, workload, round_no, name in runs(plan):
-        server = STARTERS[name](path, CREATE_KEY, log_dir)
-        startup_cpu = server.cpu_seconds()
+        server = starters[name](path, CREATE_KEY, log_dir)
+        startup_cpu = server.cpu_seconds(helpers=False)
         try:
             load = drive(workload, server)
             memory = server.rss_kb()

@@ -2,8 +2,11 @@
 
 Each run gets a fresh process, so no run inherits another's store. Start-up is timed from spawning
 the process until the first successful API request (not the first open socket), and memory is read
-from `/proc/PID/status` of the server process itself: the `node` process for Prism, the Python
-interpreter for the mock, found by executable name in the spawned process tree.
+from `/proc/PID/status` of the server processes themselves: the `node` process for Prism, the
+Python interpreters for the mock (one, or the supervisor and its workers with `--workers N`),
+found by executable name in the spawned process tree. CPU time adds the processes a server relies
+on (`helper_pids`: the redis-server of a mock on the Redis store), since their work is part of
+every answer; memory does not.
 """
 from __future__ import annotations
 
@@ -16,7 +19,8 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -92,23 +96,25 @@ class Server:
     process: subprocess.Popen
     base_url: str
     log_path: Path
-    pid: int = 0
+    pids: list[int] = field(default_factory=list)
+    helper_pids: list[int] = field(default_factory=list)
     startup_s: float = 0.0
     receiver: WebhookReceiver | None = None  # the webhook receiver the server delivers to, if any
 
     def rss_kb(self) -> dict[str, int]:
-        """VmRSS (now) and VmHWM (peak) of the server process, in kB."""
-        fields = {}
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                fields[key] = int(value.split()[0])
+        """VmRSS (now) and VmHWM (peak) of the server processes, summed, in kB."""
+        fields = {"VmRSS": 0, "VmHWM": 0}
+        for pid in self.pids:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                key, _, value = line.partition(":")
+                if key in fields:
+                    fields[key] += int(value.split()[0])
         return fields
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU time the server process (all its threads) has used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    def cpu_seconds(self, helpers: bool = True) -> float:
+        """User + system CPU time the server processes (all their threads), and their helpers'
+        unless told not to (a helper outlives one server: its total is no server's start-up)."""
+        return sum(_cpu_seconds(pid) for pid in self.pids + (self.helper_pids if helpers else []))
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -125,6 +131,11 @@ class Server:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def _children(pid: int) -> list[int]:
     """Direct children of `pid`, read from /proc (no psutil needed)."""
     found = []
@@ -139,9 +150,9 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def server_pid(root: int, executable: str) -> int:
-    """The process in the tree under `root` whose executable is named like `executable`."""
-    queue = [root]
+def server_pids(root: int, executable: str) -> list[int]:
+    """The processes in the tree under `root` whose executable is named like `executable`."""
+    found, queue = [], [root]
     while queue:
         pid = queue.pop(0)
         try:
@@ -149,9 +160,11 @@ def server_pid(root: int, executable: str) -> int:
         except OSError:
             exe = ""
         if exe.startswith(executable):
-            return pid
+            found.append(pid)
         queue.extend(_children(pid))
-    raise BenchError(f"no {executable} process under pid {root}")
+    if not found:
+        raise BenchError(f"no {executable} process under pid {root}")
+    return found
 
 
 def _spawn(command: list[str], log: Path, stdout: int) -> subprocess.Popen:
@@ -228,7 +241,7 @@ def start_mock(spec: Path, probe: ProbeRequest, log_dir: Path, name: str = "mock
         server.base_url = _read_first_line(server, deadline).rstrip("/")
         _drain(process.stdout)
         server.startup_s = wait_first_answer(server, started, probe, deadline)
-        server.pid = server_pid(process.pid, "python")
+        server.pids = server_pids(process.pid, "python")
     except BaseException:
         server.stop()
         raise
@@ -259,11 +272,12 @@ def start_prism(spec: Path, probe: ProbeRequest, log_dir: Path) -> Server:
     server = Server("prism", process, f"http://127.0.0.1:{port}", log)
     try:
         server.startup_s = wait_first_answer(server, started, probe, started + START_TIMEOUT)
-        server.pid = server_pid(process.pid, "node")
+        server.pids = server_pids(process.pid, "node")
     except BaseException:
         server.stop()
         raise
     return server
 
 
-STARTERS = {"mock": start_mock, "prism": start_prism, HANGING_WEBHOOK: start_mock_hanging_webhook}
+Starter = Callable[[Path, ProbeRequest, Path], Server]
+STARTERS: dict[str, Starter] = {"mock": start_mock, "prism": start_prism, HANGING_WEBHOOK: start_mock_hanging_webhook}

@@ -53,9 +53,10 @@ def free_port() -> int:
 class RedisServer:
     """One redis-server process on 127.0.0.1, its data and log under `folder`."""
 
-    def __init__(self, folder: Path, binary: str | None = None) -> None:
+    def __init__(self, folder: Path, binary: str | None = None, appendfsync: str = "always") -> None:
         self.folder = folder
         self.binary = binary or redis_server_binary() or "redis-server"
+        self.appendfsync = appendfsync  # the bench also measures `everysec`, Redis's default
         self.port = 0
         self.process: subprocess.Popen | None = None
         self.paused = False
@@ -95,7 +96,7 @@ class RedisServer:
 
     def _launch(self) -> RedisServer:
         command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
-                   "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+                   "--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", "",
                    "--daemonize", "no", "--logfile", str(self.log_path)]
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.STDOUT)

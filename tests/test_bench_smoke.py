@@ -16,7 +16,10 @@ from pathlib import Path
 import pytest
 
 from bench.servers import BenchError, install_prism
+from bench.stores import REDIS_HINT
 from bench.wrk import INSTALL_HINT
+
+from .redis_server import require_redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUESTS = 12
@@ -74,3 +77,30 @@ def test_missing_wrk_is_reported_with_the_command_that_installs_it(tmp_path: Pat
     completed = run_bench("--spec", "seed", "--servers", "mock", env=env)
     assert completed.returncode == 2
     assert completed.stderr.strip() == f"bench: {INSTALL_HINT}"
+
+
+def test_more_workers_without_the_redis_store_is_a_usage_error(tmp_path: Path) -> None:
+    completed = run_bench("--smoke", "--spec", "seed", "--servers", "mock", "--workers", "2",
+                          "--results-dir", str(tmp_path))
+    assert completed.returncode == 2
+    assert completed.stderr.strip() == "bench: --workers N > 1 needs --store redis: the memory store lives in one process"
+
+
+def test_a_missing_redis_server_is_reported_with_the_command_that_installs_it(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": str(tmp_path)}
+    completed = run_bench("--smoke", "--spec", "seed", "--servers", "mock", "--store", "memory,redis",
+                          "--results-dir", str(tmp_path), env=env)
+    assert completed.returncode == 2
+    assert completed.stderr.strip() == f"bench: {REDIS_HINT}"
+
+
+def test_smoke_run_on_both_stores_compares_redis_with_memory_side_by_side(tmp_path: Path, full_spec: Path) -> None:
+    require_redis_server()
+    runs = smoke(tmp_path, "--spec", "full", "--servers", "mock", "--store", "memory,redis", "--workers", "2",
+                 "--workloads", "a,c")
+    servers = ("mock", "mock/redis", "mock/redis x2")
+    assert_all_answered(runs, {("full", workload, server) for workload in "ac" for server in servers})
+    (saved,) = tmp_path.glob("run-*.json")
+    report = json.loads(saved.read_text())["report"]
+    assert "| full | (c) create+get+search customer | redis, 2 workers |" in report
+    assert "| memory | " in report and "| redis | " in report  # the reset and preview costs
