@@ -49,4 +49,6 @@ class InvalidOperation(DomainError):
 
 class Unavailable(DomainError):
     """The shared store (Redis) cannot be reached: 503 `service_unavailable`, so a client retries
-    instead of reading a refusal into it; nothing was changed."""
+    instead of reading a refusal into it. Like any timeout, it does not say whether a write took
+    effect (a paused Redis applies what it had received once it resumes): a retried create may
+    then meet its own 409."""

@@ -41,6 +41,7 @@ from datetime import datetime
 import orjson
 import redis
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as Disconnected
 from redis.exceptions import LockError, NoScriptError, RedisError
 from redis.retry import Retry
 
@@ -52,7 +53,9 @@ log = logging.getLogger("mock_server")
 
 KEY_PREFIX = "flexprice-mock"
 NAMESPACE = re.compile(r"[A-Za-z0-9._-]{1,64}")
-CONNECT_TIMEOUT, COMMAND_TIMEOUT = 1.0, 2.0  # seconds: a lost Redis answers 503, never a hang
+# Seconds: a lost Redis answers 503, never a hang. A dropped connection (Redis restarted) is
+# retried once on a new one; a command that timed out is not (Redis may be paused or busy).
+CONNECT_TIMEOUT, COMMAND_TIMEOUT = 1.0, 2.0
 LOCK_TTL, LOCK_WAIT = 30.0, 5.0  # the write lock frees itself; a writer waits this long for it
 SETUP_WAIT = 60.0  # how long a process waits for another to finish setting a namespace up
 CHUNK = 5_000  # ids read per script call (Lua's unpack has a limit)
@@ -213,7 +216,7 @@ class RedisStore(Store):
         self._prefix = f"{KEY_PREFIX}:{namespace}:"
         try:
             self._redis = _Client.from_url(url, decode_responses=True, socket_timeout=COMMAND_TIMEOUT,
-                                           socket_connect_timeout=CONNECT_TIMEOUT, retry=Retry(NoBackoff(), 1))
+                                           socket_connect_timeout=CONNECT_TIMEOUT, retry=Retry(NoBackoff(), 1, (Disconnected,)))
         except ValueError as exc:
             raise Invalid("store", f"not a Redis URL ({exc}); use redis://HOST:PORT/DB") from None
         self.url = url
