@@ -260,6 +260,59 @@ def test_a_hanging_receiver_does_not_hold_up_the_api(mock, http, admin):
     receiver.stop()
 
 
+@pytest.fixture(scope="module")
+def _small_server(full_spec):
+    """Queues of 2 and a log of 5 deliveries, attempts that hang for 30 s and are not retried."""
+    options = WebhookOptions(retries=0, timeout=30, queue_size=2, log_size=5)
+    with MockServer(spec=full_spec, webhooks=options) as mock:
+        yield mock
+
+
+@pytest.fixture
+def small(_small_server) -> MockServer:
+    _small_server.reset()
+    return _small_server
+
+
+def create_customers(mock: MockServer, count: int, prefix: str) -> None:
+    with httpx.Client(base_url=mock.url + "/", headers={"x-api-key": mock.api_key}, timeout=10) as http:
+        for n in range(count):
+            assert http.post("customers", json={"external_id": f"{prefix}-{n}", "name": "Ada"}).status_code == 201
+
+
+def test_behind_a_hanging_receiver_a_full_queue_fails_each_later_delivery_at_once_and_lists_it(small):
+    receiver = receive(small, hang=True)
+    create_customers(small, 5, "full")
+    listed = wait_until(lambda: len(found := small.app.webhooks.deliveries()) == 5 and found[0]["attempts"] and found)
+    assert [d["message_id"] for d in listed] == [w["id"] for w in small.webhooks]
+    assert [(d["event_type"], d["url"]) for d in listed] == [("customer.created", receiver.url)] * 5
+    pending = [d for d in listed if d["status"] == "pending"]
+    failed = [d for d in listed if d["status"] != "pending"]
+    assert pending[:2] == listed[:2] and pending[0]["attempts"] == 1  # the first in flight, the next waiting
+    assert 2 <= len(pending) <= 3  # the one in flight and the queue's two: a pass may have come between
+    assert {(d["status"], d["attempts"], d["last_status"], d["last_error"]) for d in failed} == {
+        ("failed", 0, None, "delivery queue full (2 waiting)")}
+    receiver.stop()
+
+
+def test_the_log_keeps_the_newest_deliveries_and_one_failed_on_a_full_queue_can_be_sent_again(small):
+    receiver = receive(small, hang=True)
+    create_customers(small, 3, "log")
+    [oldest, *_] = wait_until(lambda: len(found := small.app.webhooks.deliveries()) == 3 and found)
+    create_customers(small, 5, "log-more")
+    listed = wait_until(lambda: (found := small.app.webhooks.deliveries()) and found[-1]["message_id"]
+                        == small.webhooks[-1]["id"] and found)
+    assert [d["message_id"] for d in listed] == [w["id"] for w in small.webhooks] and len(listed) == 5
+    with httpx.Client(base_url=small.url.removesuffix("/v1") + "/_mock/", timeout=10) as admin:
+        assert admin.post(f"webhooks/deliveries/{oldest['id']}/retry").status_code == 404  # it left the log
+        [failed, *_] = [d for d in listed if d["status"] == "failed"]
+        resent = admin.post(f"webhooks/deliveries/{failed['id']}/retry")
+        assert resent.status_code == 202 and resent.json()["id"] == failed["id"]
+        [attempted] = wait_until(lambda: [d for d in deliveries(admin) if d["id"] == failed["id"] and d["attempts"]])
+    assert (attempted["status"], attempted["attempts"], attempted["last_error"]) == ("pending", 1, None)
+    receiver.stop()
+
+
 # -- endpoints ---------------------------------------------------------------------------------------
 def test_an_endpoint_gets_only_the_event_types_it_asked_for(mock, http, admin):
     receiver = WebhookReceiver().start()
