@@ -3,7 +3,8 @@ verifies every delivery's signature with the `svix` package, as a production han
 
 `WebhookReceiver(secret)` records each POST as a `Received` (headers, body, whether its signature
 verified); `answers=[500, 500]` makes it answer those statuses first (then 200), `hang=True`
-makes it hold every request until it stops. `wait_for(n)` blocks until n deliveries arrived.
+makes it hold every request until it stops, and `gate=threading.Event()` holds each until the
+event is set, then records and answers it: a slow receiver that catches up. `wait_for(n)` blocks until n deliveries arrived.
 The pytest plugin's `flexprice_webhooks` fixture is one of these, registered on the mock.
 """
 from __future__ import annotations
@@ -41,11 +42,13 @@ class Received:
 
 
 class WebhookReceiver:
-    def __init__(self, secret: str | None = None, answers: list[int] | None = None, hang: bool = False) -> None:
+    def __init__(self, secret: str | None = None, answers: list[int] | None = None, hang: bool = False,
+                 gate: threading.Event | None = None) -> None:
         self.secret = secret
         self.received: list[Received] = []
         self._answers = list(answers or [])
         self._hang = hang
+        self._gate = gate
         self._stopping = threading.Event()
         self._arrived = threading.Condition()
         self._verifier = None
@@ -111,6 +114,8 @@ class WebhookReceiver:
                 if receiver._hang:
                     receiver._stopping.wait()
                     return
+                if receiver._gate is not None:
+                    receiver._gate.wait()
                 status = receiver._record({k.lower(): v for k, v in self.headers.items()}, body)
                 self.send_response(status)
                 self.send_header("content-length", "0")

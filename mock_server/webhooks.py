@@ -19,8 +19,8 @@ Per endpoint, first attempts go out one at a time in the order the changes happe
 answer, a refused connection or a timeout (5 s an attempt) is retried `retries` times on its own
 schedule (`backoff` x 1, 2, 4, ... seconds) while later messages go on, then recorded as failed;
 a full queue is recorded as failed too. Nothing is dropped silently: `deliveries()` lists every
-delivery with its attempts and last status or error (the last `LOG_SIZE`; one that leaves the log
-before its first attempt is not sent any more), and `retry(id)` sends one again.
+delivery with its attempts and last status or error (the last `LOG_SIZE`: one that leaves the log
+is still sent and retried, only no longer listed), and `retry(id)` sends one again.
 
 With a secret (`whsec_` + base64) a delivery is signed as Svix signs it (`svix-id`,
 `svix-timestamp` in wall-clock seconds, `svix-signature`), the same id on every attempt, so a
@@ -101,7 +101,7 @@ class Batch:
     changes: list[dict]
     queued: int
     failure: str  # the error of those that did not fit on the queue
-    start: int = 0  # changes[:start] have left the log (the oldest go first): neither listed nor sent
+    start: int = 0  # changes[:start] have left the log (oldest first): unlisted, those queued still sent
     attempted: dict[int, Delivery] = field(default_factory=dict)
 
     def delivery(self, index: int) -> Delivery:
@@ -256,20 +256,20 @@ class Webhooks:
         sender.resend(delivery)
         return delivery.describe()
 
-    def current(self, batch: Batch, index: int | None = None) -> bool:
-        """Whether a batch (or its delivery `index`) still counts: a reset drops what was pending,
-        a removed endpoint gets nothing more, and what left the log is not sent."""
+    def current(self, batch: Batch) -> bool:
+        """Whether a batch's deliveries still count: a reset drops what was pending, and a removed
+        endpoint gets nothing more. One that left the log still counts: the log is for looking,
+        and what was accepted onto a queue is sent."""
         with self._lock:
-            return self._current(batch, index)
+            return self._current(batch)
 
     def delivery(self, batch: Batch, index: int) -> Delivery | None:
         """The delivery of `batch.changes[index]`, made now if need be; None if no longer current."""
         with self._lock:
-            return batch.delivery(index) if self._current(batch, index) else None
+            return batch.delivery(index) if self._current(batch) else None
 
-    def _current(self, batch: Batch, index: int | None) -> bool:
-        return (batch.generation == self._generation and batch.endpoint.id in self._endpoints
-                and (index is None or index >= batch.start))
+    def _current(self, batch: Batch) -> bool:
+        return batch.generation == self._generation and batch.endpoint.id in self._endpoints
 
     def body(self, change: dict) -> bytes:
         return orjson.dumps(self.payloads.body(change))
@@ -368,14 +368,13 @@ class Line:
         self.ready.set()
 
     def take(self, current: Callable[[Batch], bool]) -> tuple[Batch, int] | None:
-        """The next first attempt still due, None when there is none. What left the log and
-        batches no longer `current` are passed over whole: a worker back from a 5 s timeout
-        behind thousands of them does not hold the loop stepping through each."""
+        """The next first attempt still due, None when there is none. Batches no longer
+        `current` are passed over whole: a worker back from a 5 s timeout behind thousands of
+        them does not hold the loop stepping through each."""
         while self.batches:
-            batch = self.batches[0]
-            index = max(self.head, batch.start)
+            batch, index = self.batches[0], self.head
             if index < batch.queued and current(batch):
-                self.waiting -= index + 1 - self.head
+                self.waiting -= 1
                 self.head = index + 1
                 return batch, index
             self.waiting -= batch.queued - self.head
@@ -489,7 +488,7 @@ class Sender:
         delivery.status = "failed"
 
     def _current(self, delivery: Delivery) -> bool:
-        return self.webhooks.current(delivery.batch, delivery.index)
+        return self.webhooks.current(delivery.batch)
 
     async def _attempt(self, delivery: Delivery) -> bool:
         """One POST; True when the receiver answered 2xx."""

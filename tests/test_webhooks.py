@@ -3,6 +3,7 @@ as Svix signs them, shaped to the spec's payload schemas, retried, and never in 
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import httpx
@@ -314,6 +315,27 @@ def test_the_log_keeps_the_newest_deliveries_and_one_failed_on_a_full_queue_can_
         assert resent.status_code == 202 and resent.json()["id"] == failed["id"]
         [attempted] = wait_until(lambda: [d for d in deliveries(admin) if d["id"] == failed["id"] and d["attempts"]])
     assert (attempted["status"], attempted["attempts"], attempted["last_error"]) == ("pending", 1, None)
+    receiver.stop()
+
+
+def test_a_queued_delivery_pushed_out_of_the_log_is_still_sent(small):
+    gate = threading.Event()
+    receiver = WebhookReceiver(new_secret(), gate=gate).start()
+    small.add_webhook(receiver.url, receiver.secret)
+    create_customers(small, 1, "held")  # in flight until the gate opens
+    wait_until(lambda: (found := small.app.webhooks.deliveries()) and found[0]["attempts"] == 1)
+    create_customers(small, 2, "queued")  # the queue's two places
+    wait_until(lambda: len(small.app.webhooks.deliveries()) == 3)
+    create_customers(small, 5, "overflow")  # fail at once, and push the first three out of the log of 5
+    listed = wait_until(lambda: (found := small.app.webhooks.deliveries()) and found[-1]["message_id"]
+                        == small.webhooks[-1]["id"] and found)
+    assert {(d["status"], d["last_error"]) for d in listed} == {("failed", "delivery queue full (2 waiting)")}
+    assert len(listed) == 5
+    gate.set()
+    receiver.wait_for(3)
+    time.sleep(0.2)
+    assert [r.payload["customer"]["external_id"] for r in receiver.received] == ["held-0", "queued-0", "queued-1"]
+    assert all(r.verified for r in receiver.received)
     receiver.stop()
 
 
