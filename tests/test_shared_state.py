@@ -164,7 +164,10 @@ def _cpu_ticks(pid: int) -> int:
 def _children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        children = (task / "children").read_text().split()
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:  # the thread ended after the listing: it has no children
+            continue
         found += [int(c) for c in children]
     return found
 
