@@ -274,15 +274,18 @@ def test_invoice_and_credit_note_finalize_and_void(api):
     assert missing.status_code == 404
 
 
-def test_payment_process_moves_payment_status_on(api):
+def test_an_offline_payment_is_pending_until_processed_and_then_pays_its_invoice(api):
     cust = customer(api)
     invoice = created(api, "invoices", {"customer_id": cust["id"], "currency": "usd", "amount_due": "10",
                                         "subtotal": "10", "total": "10"})
     payment = created(api, "payments", {"amount": "10", "currency": "usd", "destination_type": "INVOICE",
-                                        "destination_id": invoice["id"], "payment_method_type": "OFFLINE"})
-    assert payment["payment_status"] == "INITIATED"
-    api("POST", f"payments/{payment['id']}/process")
+                                        "destination_id": invoice["id"], "payment_method_type": "OFFLINE",
+                                        "process_payment": False})
+    assert payment["payment_status"] == "PENDING"
+    assert api("POST", f"payments/{payment['id']}/process").status_code == 200
     assert api("GET", f"payments/{payment['id']}").json()["payment_status"] == "SUCCEEDED"
+    paid = api("GET", f"invoices/{invoice['id']}").json()
+    assert (paid["amount_paid"], paid["amount_remaining"], paid["payment_status"]) == ("10", "0", "SUCCEEDED")
 
 
 def test_wallet_terminate_closes_it_and_refuses_top_ups(api):

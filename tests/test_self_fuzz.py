@@ -19,7 +19,8 @@ also expects a 400 where the real server wants `id` or `lookup_key` (`GET /custo
 what the schema allows (docs/billing.md): RFC 3339 event timestamps, time windows in order, the
 price rules (a USAGE price needs a meter and ARREAR, TIERED needs tiers, ...), a metered feature's
 meter, a plan price that fits the subscription, the invoice, payment and cancellation state
-machines, a customer for the usage summary; and
+machines, a customer for the usage summary, a payment's 3-letter currency, positive amount and
+payable invoice and the payment lifecycle; and
 `GET /rbac/roles/{id}` documents its 404 as a map of strings, which no `errors.ErrorResponse`
 can be, so its responses are not schema-checked.
 
@@ -50,7 +51,8 @@ include-operation-id = ["getCustomerWallets", "updateCustomer", "createWallet", 
   "ingestEvent", "ingestEventsBulk", "getUsageStatistics", "getUsageByMeter", "listRawEvents",
   "createFeature", "createPrice", "createPricesBulk", "createEntitlement", "createEntitlementsBulk",
   "createSubscription", "cancelSubscription", "getSubscriptionUsage", "getInvoicePreview", "createInvoice",
-  "finalizeInvoice", "voidInvoice", "updateInvoicePaymentStatus", "getCustomerUsageSummary"]
+  "finalizeInvoice", "voidInvoice", "updateInvoicePaymentStatus", "getCustomerUsageSummary", "createPayment",
+  "updatePayment", "processPayment", "deletePayment"]
 checks = { positive_data_acceptance = { expected-statuses = ["2xx", "400", "401", "404"] } }
 
 [[operations]]

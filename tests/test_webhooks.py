@@ -157,6 +157,14 @@ def test_every_event_type_the_mock_emits_has_a_body_valid_against_its_documented
                                    "subtotal": "10", "total": "10"})
     ok(http.post(f"invoices/{invoice['id']}/finalize"))
     ok(http.put(f"invoices/{invoice['id']}/payment", json={"payment_status": "SUCCEEDED", "amount": "10"}))
+    owed = created("invoices", {"customer_id": customer["id"], "currency": "usd", "amount_due": "7",
+                                "subtotal": "7", "total": "7"})
+    to_owed = {"destination_type": "INVOICE", "destination_id": owed["id"], "currency": "usd"}
+    ach = created("payments", {**to_owed, "payment_method_type": "ACH", "payment_method_id": "ba_1", "amount": "1",
+                               "process_payment": False})
+    ok(http.put(f"payments/{ach['id']}", json={"payment_status": "PENDING"}))
+    assert http.post(f"payments/{ach['id']}/process").status_code == 400  # no gateway: payment.failed
+    created("payments", {**to_owed, "payment_method_type": "OFFLINE", "amount": "7"})
     other = created("invoices", {"customer_id": customer["id"], "currency": "usd", "amount_due": "5",
                                  "subtotal": "5", "total": "5"})
     ok(http.post(f"invoices/{other['id']}/void", json={}))
@@ -172,10 +180,15 @@ def test_every_event_type_the_mock_emits_has_a_body_valid_against_its_documented
         "feature.deleted", "entitlement.created", "entitlement.updated", "entitlement.deleted",
         "subscription.created", "subscription.updated", "subscription.cancelled", "invoice.update",
         "invoice.update.finalized", "invoice.update.payment", "invoice.update.voided", "wallet.created",
-        "wallet.updated", "wallet.terminated", "wallet.transaction.created"}
+        "wallet.updated", "wallet.terminated", "wallet.transaction.created", "payment.created", "payment.updated",
+        "payment.pending", "payment.success", "payment.failed"}
     for webhook in emitted:
         assert_valid(payload_validators, webhook["payload"])
         assert webhook["payload"]["event_type"] == webhook["event_type"]
+    success = next(w["payload"]["payment"] for w in emitted if w["event_type"] == "payment.success")
+    assert {k: success[k] for k in ("destination_id", "amount", "currency", "payment_status", "succeeded_at")} == {
+        "destination_id": owed["id"], "amount": "7", "currency": "usd", "payment_status": "SUCCEEDED",
+        "succeeded_at": "2026-01-01T00:00:00.000Z"}
     customer_body = next(w["payload"] for w in emitted if w["event_type"] == "customer.created")
     assert customer_body["customer"]["metadata"] == {"tier": "gold"}
     assert "tenant_id" not in customer_body["customer"]  # webhookDto.Customer has no such field

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from .catalogue import Catalogue
 from .entitlements import Entitlements
 from .invoices import Invoices
+from .payments import Payments
 from .records import Records
 from .subscriptions import Subscriptions
 from .usage import Usage
@@ -37,11 +38,12 @@ class Billing:
         self.invoices = Invoices(records, self.usage, self.entitlements.allowance)
         self.subscriptions = Subscriptions(records, self.catalogue, self.invoices)
         self.wallets = Wallets(records, self.invoices)
+        self.payments = Payments(records, self.wallets)
         self.clock.on_move(self.subscriptions.catch_up)
         creators: dict[str, Callable[..., dict]] = {
             "feature": self.catalogue.create_feature, "price": self.catalogue.create_price,
             "entitlement": self.catalogue.create_entitlement, "subscription": self.subscriptions.create,
-            "wallet": self.wallets.create, "invoice": self.invoices.create,
+            "wallet": self.wallets.create, "invoice": self.invoices.create, "payment": self.payments.create,
         }
         self.creators = {entity: create for entity, create in creators.items() if records.has(entity)}
 

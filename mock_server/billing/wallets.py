@@ -5,7 +5,8 @@ adds credits (`credits_to_add`) or money (`amount`, divided by the top-up conver
 writes a completed credit transaction. Usage never debits a wallet as it happens: the real-time
 balance of a prepaid wallet is its balance less the current-period usage charges of the
 customer's subscriptions in its currency (allowances deducted, as invoiced) and the usage still
-unpaid on finalized invoices. One active wallet per customer, currency and type.
+unpaid on finalized invoices. A CREDITS payment debits a wallet (`debit`, used by
+`billing.payments`). One active wallet per customer, currency and type.
 """
 from __future__ import annotations
 
@@ -96,6 +97,38 @@ class Wallets:
         self.store.record_change("wallet.transaction.created", "transaction", transaction)
         self.store.record_change("wallet.updated", "wallet", updated)
         return updated, transaction
+
+    def debit(self, wallet: dict, amount: Decimal, request: dict) -> dict:
+        """Take `amount` (money, at the wallet's conversion rate) out of the credits still
+        available on its credit transactions, oldest first, and write the completed debit
+        transaction; as the real server's debit, it records no `wallet.updated`."""
+        rate = money.decimal(wallet.get("conversion_rate"), "conversion_rate", Decimal(1))
+        credits = amount / rate
+        credit_transactions = self.records.where("wallet_transaction", wallet_id=wallet["id"], type="credit")
+        grants = [(t["id"], available) for t in credit_transactions
+                  if (available := money.decimal(t.get("credits_available"), "credits_available")) > 0]
+        if sum((available for _, available in grants), ZERO) < credits:
+            raise InvalidOperation("insufficient balance", {"wallet_id": wallet["id"], "amount": text(credits)})
+        left, consumed = credits, []
+        for grant_id, available in grants:
+            if left <= 0:
+                break
+            taken = min(left, available)
+            self.records.update("wallet_transaction", grant_id, {"credits_available": text(available - taken)})
+            consumed.append(grant_id)
+            left -= taken
+        before = money.decimal(wallet.get("credit_balance"), "credit_balance")
+        transaction = self.records.new("wallet_transaction", {
+            "wallet_id": wallet["id"], "customer_id": wallet.get("customer_id", ""), "type": "debit",
+            "transaction_status": "completed", "amount": text(amount), "credit_amount": text(credits),
+            "credits_available": "0", "credit_balance_before": text(before), "credit_balance_after": text(before - credits),
+            "currency": wallet.get("currency", ""), "conversion_rate": text(rate),
+            **request, "metadata": {**request.get("metadata", {}), "consumed_credit_tx_ids": ",".join(consumed)},
+        })
+        self.records.update("wallet", wallet["id"], {"credit_balance": text(before - credits),
+                                                     "balance": text((before - credits) * rate)})
+        self.store.record_change("wallet.transaction.created", "transaction", transaction)
+        return transaction
 
     def refund(self, invoice: dict, amount: Decimal) -> None:
         """A voided invoice's payment back into the customer's prepaid wallet in its currency
