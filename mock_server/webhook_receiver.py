@@ -4,7 +4,8 @@ verifies every delivery's signature with the `svix` package, as a production han
 `WebhookReceiver(secret)` records each POST as a `Received` (headers, body, whether its signature
 verified); `answers=[500, 500]` makes it answer those statuses first (then 200), `hang=True`
 makes it hold every request until it stops, and `gate=threading.Event()` holds each until the
-event is set, then records and answers it: a slow receiver that catches up. `wait_for(n)` blocks until n deliveries arrived.
+event is set, then records and answers it: a slow receiver that catches up. `wait_for(n)` blocks
+until n deliveries arrived.
 The pytest plugin's `flexprice_webhooks` fixture is one of these, registered on the mock.
 """
 from __future__ import annotations

@@ -10,23 +10,16 @@ import pytest
 
 from mock_server import MockServer
 
-from .billing_api import START, Api, customer
+from .billing_api import START, Api, api, customer  # noqa: F401 (the api fixture, over this module's mock)
 
 STAMP = "2026-01-01T00:00:00.000Z"
 
 
 @pytest.fixture(scope="module")
 def billing_mock(full_spec, _store_options):
+    """billing_api's mock, strict: the mock also checks every answer it sends."""
     with MockServer(spec=full_spec, clock=START, strict=True, **_store_options) as mock:
         yield mock
-
-
-@pytest.fixture
-def api(billing_mock, full_checker) -> Api:
-    billing_mock.reset()
-    with httpx.Client(base_url=billing_mock.url + "/", headers={"x-api-key": billing_mock.api_key},
-                      timeout=10) as client:
-        yield Api(client, full_checker)
 
 
 def invoice(api: Api, amount: str = "10", **extra) -> dict:
