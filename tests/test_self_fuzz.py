@@ -111,7 +111,7 @@ def run_schemathesis(spec: Path, mock, workdir: Path) -> dict:
         str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(config), "run", str(fuzz_spec),
         # every check runs (Schemathesis's default); `--checks all` would override FUZZ_CONFIG
         "--url", mock.url, "--header", f"x-api-key: {mock.api_key}",
-        "--phases", PHASES, "--max-examples", str(EXAMPLES), "--seed", "1", "--workers", "2",
+        "--phases", PHASES, "--max-examples", str(EXAMPLES), "--seed", "1", "--workers", "1",
         "--generation-database", "none", "--no-color", "--request-timeout", "30",
         "--report", "json", "--report-json-path", str(report),
     ]
