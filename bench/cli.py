@@ -18,10 +18,32 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bench import growth, store_costs, usage_growth
-from bench.results import Measurement, load_table, process_table, store_table, targets_table
+from bench.results import (
+    Measurement,
+    load_table,
+    process_table,
+    store_table,
+    targets_table,
+)
 from bench.runs import Plan, execute, smoke_driver, wrk_driver
-from bench.servers import HANGING_WEBHOOK, REPO_ROOT, STARTERS, BenchError, install_prism, prism_version
-from bench.stores import MEMORY, STORES, Backend, backends, bench_redis, redis_version, require_redis, starter
+from bench.servers import (
+    HANGING_WEBHOOK,
+    REPO_ROOT,
+    STARTERS,
+    BenchError,
+    install_prism,
+    prism_version,
+)
+from bench.stores import (
+    MEMORY,
+    STORES,
+    Backend,
+    backends,
+    bench_redis,
+    redis_version,
+    require_redis,
+    starter,
+)
 from bench.workloads import WORKLOADS
 from bench.wrk import require_wrk, wrk_version
 from tests.redis_server import RedisServer

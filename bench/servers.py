@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from bench.results import HANGING_WEBHOOK
-from mock_server.webhook_receiver import WebhookReceiver
+from mock_server.devtools.webhook_receiver import WebhookReceiver
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PRISM_PACKAGE = "@stoplight/prism-cli@5"

@@ -23,7 +23,8 @@ import httpx
 from bench.growth import median_us
 from bench.servers import API_KEY
 from mock_server.app import create_app
-from mock_server.billing.clock import Clock, parse_instant
+from mock_server.core.times import parse_instant
+from mock_server.domain.clock import Clock
 
 START = "2026-01-01T00:00:00Z"
 BATCH = 1000

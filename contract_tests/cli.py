@@ -144,9 +144,9 @@ def _config(args: argparse.Namespace, spec: Path, api_key: str, base_url: str) -
 def _check_spec(spec: Path, overlays: list[Path]) -> None:
     """A missing, unreadable or unusable spec or overlay is the user's to fix: exit 2 before
     anything starts, with the place in the file that is wrong."""
-    from mock_server.overlays import OverlayError
-    from mock_server.resources import infer
-    from mock_server.spec import Spec, SpecError
+    from flexprice_spec.document import Spec, SpecError
+    from flexprice_spec.overlays import OverlayError
+    from flexprice_spec.resources import infer
 
     try:
         loaded = Spec.load(spec, overlays)

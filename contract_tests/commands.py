@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mock_server.overlays import Overlay
+from flexprice_spec.overlays import Overlay
 
 from .diff import Change, Comparison
 from .diff_report import FORMATS, Diff, render

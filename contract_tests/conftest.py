@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from .config import DEFAULT_PROFILE, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SEED, PROFILES, GateConfig, default_spec
+from .config import (
+    DEFAULT_PROFILE,
+    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_SEED,
+    PROFILES,
+    GateConfig,
+    default_spec,
+)
 from .target import LOCAL_API_KEY, started_mock
 
 

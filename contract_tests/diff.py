@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from mock_server.spec import HTTP_METHODS
+from flexprice_spec.document import HTTP_METHODS
 
 from .spec_source import escape
 

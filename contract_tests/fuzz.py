@@ -16,7 +16,7 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import StopReason, events, from_schema
 
-from mock_server.spec import HTTP_METHODS
+from flexprice_spec.document import HTTP_METHODS
 
 from .client import SlowOperations
 from .config import ALL_PHASES, GateConfig

@@ -4,8 +4,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from mock_server.resources import infer
-from mock_server.spec import Spec
+from flexprice_spec.document import Spec
+from flexprice_spec.resources import infer
 
 from . import billing, fuzz, lifecycle, overlay, semantic  # noqa: F401 - importing lifecycle and billing registers their checks
 from .client import ApiClient, RateLimiter, SlowOperations

@@ -13,12 +13,29 @@ from __future__ import annotations
 
 import copy
 
-from mock_server.resources import PAGING_FIELDS, Operation, Resource
+from flexprice_spec.resources import PAGING_FIELDS, Operation, Resource
 
 from . import samples
 from .client import Exchange
-from .records import LIST_LIMIT, Record, create_record, each_record, items_of, listing, op_for, record_of, remember
-from .semantic import UNKNOWN_ID, Context, CheckFailed, call_item, error_envelope, semantic
+from .records import (
+    LIST_LIMIT,
+    Record,
+    create_record,
+    each_record,
+    items_of,
+    listing,
+    op_for,
+    record_of,
+    remember,
+)
+from .semantic import (
+    UNKNOWN_ID,
+    CheckFailed,
+    Context,
+    call_item,
+    error_envelope,
+    semantic,
+)
 
 NOT_AN_ENUM_VALUE = "gate_not_an_enum_value"
 

@@ -21,9 +21,9 @@ import copy
 from collections.abc import Iterable
 from pathlib import Path
 
-from mock_server.overlays import Overlay
-from mock_server.resources import Operation, infer
-from mock_server.spec import HTTP_METHODS, Spec
+from flexprice_spec.document import HTTP_METHODS, Spec
+from flexprice_spec.overlays import Overlay
+from flexprice_spec.resources import Operation, infer
 
 ERROR_REF = {"$ref": "#/components/schemas/errors.ErrorResponse"}
 SAFE_METHODS = frozenset({"get", "head", "options"})

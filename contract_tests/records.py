@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mock_server.resources import Operation, Resource
+from flexprice_spec.resources import Operation, Resource
 
 from . import samples
 from .client import Exchange

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mock_server.spec import Spec
+from flexprice_spec.document import Spec
 
 # Values the real server requires beyond the schema, by property name.
 KNOWN_VALUES: dict[str, Any] = {

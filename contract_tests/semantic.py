@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from mock_server.resources import Model, Operation
-from mock_server.spec import Spec
+from flexprice_spec.document import Spec
+from flexprice_spec.resources import Model, Operation
 
 from .client import JSON, ApiClient, Exchange, GaveUp, ResponseTimeout, Unreachable
 from .report import Failure, Report

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from mock_server.overlays import apply_files
-from mock_server.spec import Spec
+from flexprice_spec.document import Spec
+from flexprice_spec.overlays import apply_files
 
 GIT_PREFIX = "git:"
 # a string (JSON strings hold no raw newline), a structural character, or a newline

@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 
-from . import quiet_connexion  # noqa: F401 - first, so Connexion's import-time notices stay silent
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionResponse
@@ -31,27 +30,29 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.routing import compile_path
 
-from . import errors, spec_cache
-from .admin import AdminMiddleware
-from .behaviours import BEHAVIOURS
-from .billing.clock import Clock
-from .domain import DomainError
-from .endpoint import EndpointMiddleware, Handler, Wiring
-from .errors import ApiError
-from .faults import Faults
-from .fixtures import Fixtures, read
-from .handlers import Api, Call
-from .journal import Journal, JournalMiddleware
-from .limits import DEFAULT_MAX_BODY
-from .openapi_document import OpenApiDocumentMiddleware
-from .prefer import Prefer
-from .resources import Model, Operation, generated_operation_id, infer
-from .routing import tune
-from .spec import Spec
-from .store import Store, open_store
-from .stubs import Stubs
-from .webhook_payloads import Payloads
-from .webhooks import WebhookOptions, Webhooks
+from flexprice_spec.document import Spec
+from flexprice_spec.resources import Model, Operation, generated_operation_id, infer
+
+from .core.failures import DomainError
+from .devtools.admin import AdminMiddleware
+from .devtools.fixtures import Fixtures, read
+from .devtools.journal import Journal, JournalMiddleware
+from .devtools.webhook_payloads import Payloads
+from .devtools.webhooks import WebhookOptions, Webhooks
+from .domain.clock import Clock
+from .http import errors
+from .http.behaviours import BEHAVIOURS
+from .http.endpoint import EndpointMiddleware, Handler, Wiring
+from .http.errors import ApiError
+from .http.faults import Faults
+from .http.handlers import Api, Call
+from .http.limits import DEFAULT_MAX_BODY
+from .http.openapi_document import OpenApiDocumentMiddleware
+from .http.prefer import Prefer
+from .http.routing import tune
+from .http.stubs import Stubs
+from .spec import cache as spec_cache
+from .storage.store import Store, open_store
 
 DEFAULT_API_KEY = "sk_flexprice_mock_dev_key"
 

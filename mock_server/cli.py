@@ -3,26 +3,27 @@ from __future__ import annotations
 
 import ipaddress
 import sys
-from urllib.parse import urlsplit, urlunsplit
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 
+from flexprice_spec.document import Spec, SpecError
+from flexprice_spec.overlays import OverlayError
+from flexprice_spec.resources import infer
+
 from . import config, logs
 from .app import DEFAULT_API_KEY
-from .billing.clock import parse_instant
-from .domain import Invalid, Unavailable
-from .faults import Faults
-from .fixtures import FixtureError
-from .limits import DEFAULT_MAX_BODY
-from .overlays import OverlayError
-from .resources import infer
+from .core.failures import Invalid, Unavailable
+from .core.times import parse_instant
+from .devtools.fixtures import FixtureError
+from .http.faults import Faults
+from .http.limits import DEFAULT_MAX_BODY
 from .runner import base_url, bind, server_for
-from .spec import Spec, SpecError
-from .store import MEMORY
-from .synth import Schemas, Synth
+from .spec.synth import Schemas, Synth
+from .storage.store import MEMORY
 from .workers import build, serve
 
 SPEC_HELP = "OpenAPI document to serve (default: the seed spec shipped with the package)."

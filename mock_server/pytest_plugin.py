@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from .fixtures import FixtureError, resolve
-from .overlays import OverlayError
+from flexprice_spec.document import SpecError
+from flexprice_spec.overlays import OverlayError
+
+from .devtools.fixtures import FixtureError, resolve
+from .devtools.webhook_receiver import WebhookReceiver, new_secret
 from .runner import MockServer
-from .spec import SpecError
-from .webhook_receiver import WebhookReceiver, new_secret
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -13,11 +13,13 @@ from pathlib import Path
 
 import uvicorn
 
+from flexprice_spec.document import Spec
+
 from .app import DEFAULT_API_KEY, create_app
-from .billing.clock import Clock, parse_instant
-from .fixtures import read
-from .limits import GuardedHttpProtocol
-from .spec import Spec
+from .core.times import parse_instant
+from .devtools.fixtures import read
+from .domain.clock import Clock
+from .http.limits import GuardedHttpProtocol
 
 
 def bind(host: str, port: int) -> socket.socket:

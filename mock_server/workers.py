@@ -20,13 +20,15 @@ import orjson
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from flexprice_spec.document import Spec
+
 from . import logs
 from .app import create_app
-from .billing.clock import Clock, parse_instant
-from .faults import Faults
-from .limits import GuardedHttpProtocol
-from .spec import Spec
-from .webhooks import WebhookOptions
+from .core.times import parse_instant
+from .devtools.webhooks import WebhookOptions
+from .domain.clock import Clock
+from .http.faults import Faults
+from .http.limits import GuardedHttpProtocol
 
 OPTIONS = "FLEXPRICE_MOCK_WORKER_OPTIONS"  # the CLI's options, as JSON, for the spawned workers
 READY_WAIT = 120.0  # seconds the announcement waits for the port to answer

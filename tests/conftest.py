@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from flexprice_spec.document import default_spec_path
 from mock_server import MockServer
-from mock_server.spec import default_spec_path
 
 from .openapi_check import ResponseChecker
 from .redis_server import RedisServer, require_redis_server

@@ -12,8 +12,8 @@ import httpx
 from jsonschema_path import SchemaPath
 from openapi_core import OpenAPI
 from openapi_core.templating.responses.exceptions import ResponseNotFound
-from openapi_core.validation.response.exceptions import MissingData
 from openapi_core.testing import MockRequest, MockResponse
+from openapi_core.validation.response.exceptions import MissingData
 from openapi_schema_validator import OAS30Validator
 
 

@@ -13,7 +13,7 @@ from flexprice.models import errors
 
 from mock_server import MockServer
 from mock_server.app import create_app
-from mock_server.journal import Journal
+from mock_server.devtools.journal import Journal
 
 from .conftest import ACME_KEY as FIXTURE_KEY
 from .conftest import ROOT, SAMPLES, SEED_SPEC

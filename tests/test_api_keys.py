@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from mock_server.store import hash_key
+from mock_server.storage.store import hash_key
 
 ULID = r"[0-9A-HJKMNP-TV-Z]{26}"
 RFC3339_UTC = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"

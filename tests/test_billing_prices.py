@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from mock_server.billing import money, pricing
+from mock_server.domain.billing import money, pricing
 
 from .billing_api import (  # noqa: F401 (fixtures)
     SLAB_TIERS,

@@ -9,8 +9,8 @@ from datetime import datetime
 import httpx
 import pytest
 
-from mock_server.billing.periods import calendar_anchor, period_end
-from mock_server.domain import Invalid
+from mock_server.core.failures import Invalid
+from mock_server.domain.billing.periods import calendar_anchor, period_end
 
 from .billing_api import (  # noqa: F401 (fixtures)
     api,

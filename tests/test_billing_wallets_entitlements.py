@@ -315,8 +315,8 @@ def test_a_spec_without_wallet_transaction_paths_still_tops_up_and_keeps_the_bal
     even when the served spec has no paths for it: no 500 on a spec subset."""
     import json
 
+    from flexprice_spec.document import Spec
     from mock_server.app import create_app
-    from mock_server.spec import Spec
 
     document = json.loads(full_spec.read_text())
     document["paths"] = {path: item for path, item in document["paths"].items()

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from mock_server.app import DEFAULT_API_KEY
-from mock_server.webhook_receiver import WebhookReceiver, new_secret
+from mock_server.devtools.webhook_receiver import WebhookReceiver, new_secret
 
 from .redis_server import free_port
 

@@ -16,8 +16,8 @@ import pytest
 from contract_tests import gate, overlay
 from contract_tests.config import GateConfig
 from contract_tests.report import Report, summary
+from flexprice_spec.document import Spec
 from mock_server.runner import MockServer
-from mock_server.spec import Spec
 from tests.broken.defects import DEFECTS
 from tests.broken.serve import broken_server
 

@@ -8,8 +8,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
-from mock_server.errors import ApiError
-from mock_server.handlers import Api, json_response
+from mock_server.http.errors import ApiError
+from mock_server.http.handlers import Api, json_response
 
 JSON = {"content-type": "application/json"}
 

@@ -8,10 +8,10 @@ import time
 import pytest
 from click.testing import CliRunner
 
+from flexprice_spec.document import Spec
 from mock_server.app import create_app
 from mock_server.cli import main
-from mock_server.faults import Faults, parse_latency
-from mock_server.spec import Spec
+from mock_server.http.faults import Faults, parse_latency
 
 from .conftest import SEED_SPEC
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from mock_server.app import create_app
-from mock_server.fixtures import FixtureError, parse, read
-from mock_server.store import hash_key
+from mock_server.devtools.fixtures import FixtureError, parse, read
+from mock_server.storage.store import hash_key
 
 from .conftest import ACME_KEY, SAMPLES
 

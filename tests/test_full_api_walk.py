@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from mock_server.resources import Model, Operation, infer
-from mock_server.spec import Spec
-from mock_server.synth import Schemas, Synth
+from flexprice_spec.document import Spec
+from flexprice_spec.resources import Model, Operation, infer
+from mock_server.spec.synth import Schemas, Synth
 
 PHASES = ("create", "subcreate", "bulk", "get", "lookup", "list", "search", "subcollection",
           "singleton", "computed", "update", "action", "delete")

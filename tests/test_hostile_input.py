@@ -11,8 +11,16 @@ import httpx
 import pytest
 
 from mock_server import MockServer
-from mock_server.errors import CODES
-from mock_server.limits import DEFAULT_MAX_BODY, MAX_DEPTH, MAX_HEADERS, MAX_URL, careful_json, nesting_depth, parse_json
+from mock_server.http.errors import CODES
+from mock_server.http.limits import (
+    DEFAULT_MAX_BODY,
+    MAX_DEPTH,
+    MAX_HEADERS,
+    MAX_URL,
+    careful_json,
+    nesting_depth,
+    parse_json,
+)
 
 from .conftest import SEED_SPEC
 

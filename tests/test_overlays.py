@@ -15,9 +15,9 @@ import yaml
 
 from contract_tests import overlay as gate_overlay
 from contract_tests.cli import main as contract_main
+from flexprice_spec.document import Spec
+from flexprice_spec.overlays import Overlay, OverlayError
 from mock_server import MockServer
-from mock_server.overlays import Overlay, OverlayError
-from mock_server.spec import Spec
 
 from .conftest import API_KEY, SEED_SPEC
 from .test_cli import running

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
+from flexprice_spec.document import Spec
 from mock_server.app import create_app
-from mock_server.spec import Spec
 
 from .conftest import SEED_SPEC
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.resources import infer
-from mock_server.spec import Spec
+from flexprice_spec.document import Spec
+from flexprice_spec.resources import infer
 
 
 def _op(response: dict | None = None, status: str = "200", **extra) -> dict:

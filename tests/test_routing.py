@@ -6,7 +6,7 @@ import re
 from starlette.routing import Match, Router
 
 from mock_server.app import create_app
-from mock_server.routing import IndexedRouter
+from mock_server.http.routing import IndexedRouter
 
 
 def routers(app) -> list[Router]:
@@ -26,7 +26,7 @@ def starlette_choice(router: Router, scope: dict):
 
 
 def indexed_choice(router: IndexedRouter, scope: dict):
-    from mock_server.routing import _first_segment
+    from mock_server.http.routing import _first_segment
     candidates = router.index.get(_first_segment(scope["path"]), router.anywhere)
     return next((route for route in candidates if route.matches(scope)[0] is Match.FULL), None)
 

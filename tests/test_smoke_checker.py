@@ -12,7 +12,8 @@ def test_missing_key_401_is_an_error_response(seed_mock, seed_checker):
 
 
 def test_checker_rejects_a_body_the_spec_forbids(seed_client, seed_checker):
-    import httpx, pytest
+    import httpx
+    import pytest
     response = seed_client.post("secrets/api/keys", json={"name": "ci", "type": "private_key"})
     broken = httpx.Response(201, json={"api_key": 5}, request=response.request)
     with pytest.raises(AssertionError):

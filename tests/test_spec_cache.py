@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from mock_server import spec_cache
+from flexprice_spec.document import Spec
 from mock_server.app import create_app
-from mock_server.spec import Spec
+from mock_server.spec import cache as spec_cache
 
 from .conftest import SEED_SPEC
 

@@ -15,9 +15,10 @@ from datetime import datetime, timedelta, timezone
 import orjson
 import pytest
 
-from mock_server.billing.clock import Clock, micros, when
-from mock_server.domain import Conflict, Invalid, Unavailable
-from mock_server.store import ApiKey, Filter, Store, hash_key, open_store
+from mock_server.core.failures import Conflict, Invalid, Unavailable
+from mock_server.core.times import micros, when
+from mock_server.domain.clock import Clock
+from mock_server.storage.store import ApiKey, Filter, Store, hash_key, open_store
 
 from .redis_server import RedisServer, free_port, require_redis_server
 

@@ -12,7 +12,7 @@ from flexprice.models import errors
 from flexprice.utils.retries import BackoffStrategy, RetryConfig
 
 from mock_server import MockServer
-from mock_server.stubs import StubError
+from mock_server.http.stubs import StubError
 
 from .conftest import API_KEY as KEY
 from .conftest import SEED_SPEC

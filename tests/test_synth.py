@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.resources import infer
-from mock_server.spec import Spec
-from mock_server.synth import Schemas, Synth
+from flexprice_spec.document import Spec
+from flexprice_spec.resources import infer
+from mock_server.spec.synth import Schemas, Synth
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,12 @@ import pytest
 from flexprice import Flexprice
 from openapi_schema_validator import OAS30Validator
 
+from flexprice_spec.document import Spec
 from mock_server import MockServer
-from mock_server.spec import Spec
-from mock_server.synth import Schemas
-from mock_server.webhook_payloads import Payloads
-from mock_server.webhook_receiver import WebhookReceiver, new_secret
-from mock_server.webhooks import WebhookOptions
+from mock_server.devtools.webhook_payloads import Payloads
+from mock_server.devtools.webhook_receiver import WebhookReceiver, new_secret
+from mock_server.devtools.webhooks import WebhookOptions
+from mock_server.spec.synth import Schemas
 
 from .conftest import SAMPLES
 

@@ -10,7 +10,7 @@ import httpx
 from werkzeug.serving import make_server
 
 from mock_server import MockServer
-from mock_server.webhooks import WebhookOptions
+from mock_server.devtools.webhooks import WebhookOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "webhooks.md"

@@ -1,0 +1,71 @@
+"""Billing periods: where a period that starts at some instant ends, as the real server's
+`NextBillingDate` computes it (in UTC: customer time zones are not modelled), and the anchor of
+a calendar billing cycle."""
+from __future__ import annotations
+
+import calendar
+from datetime import datetime, timedelta
+
+from ...core.failures import Invalid
+from ...core.times import when
+
+MONTHS = {"MONTHLY": 1, "QUARTERLY": 3, "HALF_YEARLY": 6, "ANNUAL": 12}
+
+
+def shifted(anchor: datetime, months: int) -> datetime:
+    """`anchor` moved by whole months, keeping its day (clamped) and its time of day."""
+    index = anchor.year * 12 + anchor.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(anchor.day, calendar.monthrange(year, month + 1)[1])
+    return anchor.replace(year=year, month=month + 1, day=day)
+
+
+def period_end(start: datetime, anchor: datetime, period: str, count: int = 1) -> datetime:
+    """The end of the period that starts at `start`, at the anchor's time of day, to the second.
+
+    DAILY and WEEKLY step days from the start (WEEKLY to the anchor's weekday); QUARTERLY and
+    HALF_YEARLY end a first period that starts before the anchor on the anchor itself; MONTHLY
+    ends one that starts before the anchor's day on that day of the same month. Otherwise the
+    period steps whole months from the start's month to the anchor's day (ANNUAL: the anchor's
+    month too), clamped to the month's last day: anchored on Jan 31, Feb 28 (29) then Mar 31."""
+    count = max(int(count or 1), 1)
+    clock = {"hour": anchor.hour, "minute": anchor.minute, "second": anchor.second, "microsecond": 0}
+    if period == "DAILY":
+        return (start + timedelta(days=count)).replace(**clock)
+    if period == "WEEKLY":
+        ahead = (anchor.weekday() - start.weekday()) % 7
+        return (start + timedelta(days=count * 7 if ahead == 0 else ahead + (count - 1) * 7)).replace(**clock)
+    if period not in MONTHS:
+        raise Invalid("billing_period", f"billing_period {period!r} has no periods")
+    if period in ("QUARTERLY", "HALF_YEARLY") and start < anchor:
+        return anchor
+    if period == "MONTHLY":
+        day = min(anchor.day, calendar.monthrange(start.year, start.month)[1])
+        if start.day < day:
+            return start.replace(day=day, **clock)
+    year, month = divmod(start.year * 12 + start.month - 1 + MONTHS[period] * count, 12)
+    month += 1
+    if period == "ANNUAL":
+        month = anchor.month
+    return start.replace(year=year, month=month, day=min(anchor.day, calendar.monthrange(year, month)[1]), **clock)
+
+
+def next_period_end(subscription: dict, start: datetime) -> datetime:
+    """Where the subscription's period that starts at `start` ends, from its stored anchor."""
+    anchor = when(subscription.get("billing_anchor") or subscription["start_date"])
+    return period_end(start, anchor, subscription["billing_period"], subscription.get("billing_period_count") or 1)
+
+
+def calendar_anchor(start: datetime, period: str) -> datetime:
+    """`billing_cycle: calendar`: the next calendar boundary after `start` (next month's 1st for
+    MONTHLY, next Monday for WEEKLY, next day for DAILY, next quarter/half/year start)."""
+    midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period in ("DAILY", "WEEKLY"):
+        days = 1 if period == "DAILY" else 7 - midnight.weekday()
+        return midnight + timedelta(days=days)
+    months = MONTHS.get(period)
+    if months is None:
+        raise Invalid("billing_period", f"billing_period {period!r} has no periods")
+    first = midnight.replace(day=1)
+    boundary = shifted(first, -((first.month - 1) % months))
+    return shifted(boundary, months)

@@ -1,0 +1,260 @@
+"""Subscriptions: their billing periods, line items, opening invoice, cancellation, and the
+period job that the clock runs when periods end.
+
+A subscription starts at `start_date` (now by default); its anchor is the start (anniversary),
+the next calendar boundary (calendar) or the `billing_anchor` given. It gets one line item per
+plan price in its currency and billing period (or ONETIME), and at once an invoice of the
+period's ADVANCE charges, SKIPPED when that comes to nothing. When the clock passes a period's
+end, the period job issues the renewal invoice (the ended period's ARREAR charges plus the next
+period's ADVANCE ones), moves the period on and applies a cancellation scheduled for then.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ...core.failures import DomainError, Invalid, Refused
+from ...core.times import parse_instant, stamp, when
+from .catalogue import Catalogue
+from .invoices import Invoices
+from .money import same_currency
+from .periods import calendar_anchor, next_period_end, period_end
+from .records import Records
+
+LIVE = ("active", "trialing")
+RENEWALS_PER_CALL = 400
+CANCELLATIONS = ("immediate", "end_of_period", "scheduled_date")
+
+
+class Subscriptions:
+    def __init__(self, records: Records, catalogue: Catalogue, invoices: Invoices) -> None:
+        self.records = records
+        self.catalogue = catalogue
+        self.invoices = invoices
+        self.clock = records.clock
+        self.store = records.store
+        self._next_due: datetime | None = None  # earliest period end of a live subscription; None: unknown
+        self.store.on_local_reset(lambda _store: self.forget_due())
+        self.store.on_stale(self.forget_due)  # another process may have made or moved one
+
+    def forget_due(self) -> None:
+        """The earliest period end is looked up again at the next tick."""
+        self._next_due = None
+
+    # -- creation -------------------------------------------------------------------------------
+    def create(self, fields: dict, record_id: str | None = None) -> dict:
+        customer = self._customer(fields)
+        plan = self.records.require("plan", fields.get("plan_id"))
+        currency = str(fields.get("currency") or "")
+        period = fields.get("billing_period")
+        if period == "ONETIME":
+            raise Invalid("billing_period", "a subscription's billing_period must be recurring, not ONETIME")
+        count = int(fields.get("billing_period_count") or 1)
+        prices = [p for p in self.catalogue.plan_prices(plan["id"])
+                  if same_currency(p.get("currency"), currency)
+                  and p.get("billing_period") in (period, "ONETIME")
+                  and (p.get("billing_period") == "ONETIME" or int(p.get("billing_period_count") or 1) == count)]
+        if not prices:
+            raise Invalid("plan_id", f"no valid prices found for subscription: plan {plan['id']} has no "
+                                     f"{period} price in {currency}")
+        now = self.clock.now()
+        start = _ms(parse_instant(fields["start_date"], "start_date")) if fields.get("start_date") else _ms(now)
+        anchor = self._anchor(fields, start, period)
+        status = self._initial_status(fields)
+        subscription = self.records.new("subscription", {
+            **fields, "customer_id": customer["id"], "start_date": stamp(start), "billing_anchor": stamp(anchor),
+            "billing_cycle": fields.get("billing_cycle") or "anniversary", "billing_period_count": count,
+            "current_period_start": stamp(start), "current_period_end": stamp(period_end(start, anchor, period, count)),
+            "subscription_status": status, "billing_cadence": "RECURRING", "cancel_at_period_end": False,
+            "collection_method": fields.get("collection_method") or "charge_automatically",
+            "payment_behavior": fields.get("payment_behavior") or "default_active", "version": 1,
+        }, record_id)
+        for price in prices:
+            self._line_item(subscription, plan, price, start)
+        self.store.record_change("subscription.created", "subscription", subscription)
+        end = when(subscription["current_period_end"])
+        if status == "active":
+            self.invoices.issue(subscription, start, end, "period_start", "SUBSCRIPTION_CREATE")
+        if self._next_due is not None and status in LIVE:
+            self._next_due = min(self._next_due, end)
+        return self.records.get("subscription", subscription["id"])
+
+    def _customer(self, fields: dict) -> dict:
+        if fields.get("customer_id"):
+            return self.records.require("customer", fields["customer_id"])
+        if fields.get("external_customer_id"):
+            return self.records.require("customer", fields["external_customer_id"], "external_id", "external_customer_id")
+        raise Invalid("customer_id", "customer_id or external_customer_id is required")
+
+    @staticmethod
+    def _anchor(fields: dict, start: datetime, period: str) -> datetime:
+        if fields.get("billing_anchor"):
+            return _ms(parse_instant(fields["billing_anchor"], "billing_anchor"))
+        if fields.get("billing_cycle") == "calendar":
+            return calendar_anchor(start, period)
+        return start
+
+    @staticmethod
+    def _initial_status(fields: dict) -> str:
+        if fields.get("trial_period_days"):
+            return "trialing"
+        behaviour = fields.get("payment_behavior") or "default_active"
+        return "active" if behaviour == "default_active" else "incomplete"
+
+    def _line_item(self, subscription: dict, plan: dict, price: dict, start: datetime) -> dict:
+        usage = price.get("type") == "USAGE"
+        meter = price.get("meter") or {}
+        price_start = when(price["start_date"]) if price.get("start_date") else start
+        return self.records.new("subscription_lineitem", {
+            "subscription_id": subscription["id"], "customer_id": subscription["customer_id"],
+            "price_id": price["id"], "price_type": price.get("type"), "meter_id": price.get("meter_id"),
+            "meter_display_name": meter.get("name"), "entity_type": "plan", "entity_id": plan["id"],
+            "plan_display_name": plan.get("name"), "currency": price.get("currency"),
+            "display_name": price.get("display_name") or (meter.get("name") if usage else plan.get("name")),
+            "billing_period": price.get("billing_period"), "billing_period_count": price.get("billing_period_count") or 1,
+            "invoice_cadence": price.get("invoice_cadence"),
+            "quantity": "0" if usage else str(price.get("min_quantity") or 1),
+            "start_date": stamp(max(start, price_start)),
+        })
+
+    # -- cancellation ---------------------------------------------------------------------------
+    def cancel(self, subscription_id: str, request: dict) -> dict:
+        subscription = self.records.require("subscription", subscription_id)
+        kind = request.get("cancellation_type")
+        if kind not in CANCELLATIONS:
+            raise Invalid("cancellation_type", f"cancellation_type must be one of {list(CANCELLATIONS)}")
+        if subscription.get("subscription_status") == "cancelled":
+            raise Refused("subscription is already cancelled", {"subscription_status": "cancelled"})
+        if subscription.get("subscription_status") == "draft":
+            raise Refused("a draft subscription cannot be cancelled", {"subscription_status": "draft"})
+        if kind != "immediate" and subscription.get("cancel_at"):
+            raise Refused("subscription already has a cancellation scheduled", {"cancel_at": subscription["cancel_at"]})
+        now = self.clock.now()
+        if kind == "immediate":
+            effective = self._immediate(subscription, request, now)
+        elif kind == "end_of_period":
+            effective = when(subscription["current_period_end"])
+            self._schedule(subscription, effective, now, at_period_end=True)
+        else:
+            if not request.get("cancel_at"):
+                raise Invalid("cancel_at", "cancel_at is required for a scheduled_date cancellation")
+            effective = parse_instant(request["cancel_at"], "cancel_at")
+            if effective <= now:
+                raise Invalid("cancel_at", "cancel_at must be in the future; use cancellation_type immediate")
+            self._schedule(subscription, effective, now, at_period_end=False)
+        current = self.records.get("subscription", subscription_id)
+        return {"subscription_id": subscription_id, "cancellation_type": kind, "effective_date": stamp(effective),
+                "status": current["subscription_status"], "reason": request.get("reason") or "",
+                "proration_details": [], "total_credit_amount": "0", "processed_at": stamp(now),
+                "message": f"subscription {'cancelled' if kind == 'immediate' else 'scheduled for cancellation'}"}
+
+    def _immediate(self, subscription: dict, request: dict, now: datetime) -> datetime:
+        effective = now
+        if request.get("cancel_at"):
+            effective = parse_instant(request["cancel_at"], "cancel_at")
+            if effective > now or effective <= when(subscription["current_period_start"]):
+                raise Invalid("cancel_at", "an immediate cancel_at must be in the past, after current_period_start")
+        if request.get("cancel_immediately_inovice_policy") == "generate_invoice":
+            self.invoices.issue(subscription, when(subscription["current_period_start"]), effective, "cancel",
+                                "SUBSCRIPTION_UPDATE")
+        self._end_items(subscription, effective)
+        self._cancelled(subscription, {"cancelled_at": stamp(now), "cancel_at": stamp(effective),
+                                       "end_date": stamp(effective), "cancel_at_period_end": False})
+        return effective
+
+    def _schedule(self, subscription: dict, effective: datetime, now: datetime, at_period_end: bool) -> None:
+        """Both kinds wait for the period job (`cancel_at_period_end`); a scheduled date also
+        ends the subscription there, shortening the current period when it falls inside it."""
+        changes = {"cancel_at": stamp(effective), "cancelled_at": stamp(now), "cancel_at_period_end": True}
+        if not at_period_end:
+            changes["end_date"] = stamp(effective)
+            if effective < when(subscription["current_period_end"]):
+                changes["current_period_end"] = stamp(effective)
+        updated = self.records.update("subscription", subscription["id"], changes)
+        self.store.record_change("subscription.updated", "subscription", updated)
+        self.forget_due()
+
+    def _end_items(self, subscription: dict, at: datetime) -> None:
+        for item in self.records.where("subscription_lineitem", subscription_id=subscription["id"]):
+            if not item.get("end_date"):
+                self.records.update("subscription_lineitem", item["id"], {"end_date": stamp(at)})
+
+    def _cancelled(self, subscription: dict, changes: dict) -> dict:
+        updated = self.records.update("subscription", subscription["id"], {**changes, "subscription_status": "cancelled"})
+        self.store.record_change("subscription.updated", "subscription", updated)
+        self.store.record_change("subscription.cancelled", "subscription", updated)
+        return updated
+
+    # -- the period job -------------------------------------------------------------------------
+    def catch_up(self, now: datetime) -> None:
+        """Every period that ended by `now`, oldest first across subscriptions: the renewal
+        invoice, the next period, then a cancellation that was due by then. The earliest period
+        end is remembered, so a call with nothing due costs nothing. At most `RENEWALS_PER_CALL`
+        periods are billed per call (a subscription backdated by decades catches up over the
+        next requests instead of holding one), and a subscription whose stored dates an update
+        has made unreadable is left alone rather than failing every request."""
+        if self._next_due is not None and now < self._next_due:
+            return
+        with self.store.atomic():  # renewals read and write: one process at a time
+            self._catch_up(now)
+
+    def _catch_up(self, now: datetime) -> None:
+        skipped: set[str] = set()
+        for _ in range(RENEWALS_PER_CALL):
+            first, end = self._earliest(skipped)
+            if first is None or end > now:
+                self._next_due = end if first is not None else datetime.max.replace(tzinfo=now.tzinfo)
+                return
+            try:
+                self._renew(first)
+            except DomainError:
+                skipped.add(first["id"])
+        self._next_due = None
+
+    def _earliest(self, skipped: set[str]) -> tuple[dict | None, datetime | None]:
+        found, earliest = None, None
+        for subscription in self.records.where("subscription"):
+            if subscription.get("subscription_status") not in LIVE or subscription["id"] in skipped:
+                continue
+            try:
+                end = when(subscription.get("current_period_end") or "")
+            except DomainError:
+                skipped.add(subscription["id"])
+                continue
+            if earliest is None or end < earliest:
+                found, earliest = subscription, end
+        return found, earliest
+
+    def _renew(self, subscription: dict) -> None:
+        """One ended period: its invoice (ARREAR charges, and the next period's ADVANCE ones while
+        the subscription goes on), then the cancellation due at its end, or the next period
+        (clamped to the subscription's end date)."""
+        start, end = when(subscription["current_period_start"]), when(subscription["current_period_end"])
+        if subscription.get("subscription_status") == "active":
+            self.invoices.issue(subscription, start, end, "period_end", "SUBSCRIPTION_CYCLE")
+        cancel_at = when(subscription["cancel_at"]) if subscription.get("cancel_at") else None
+        end_date = when(subscription["end_date"]) if subscription.get("end_date") else None
+        if subscription.get("cancel_at_period_end") and cancel_at is not None and cancel_at <= end:
+            self._end_items(subscription, cancel_at)
+            self._cancelled(subscription, {"end_date": stamp(cancel_at), "cancelled_at": stamp(cancel_at)})
+            return
+        if end_date is not None and end_date <= end:
+            self._cancelled(subscription, {"cancelled_at": stamp(end_date)})
+            return
+        following = next_period_end(subscription, end)
+        if end_date is not None:
+            following = min(following, end_date)
+        moved = self.records.update("subscription", subscription["id"], {
+            "current_period_start": stamp(end), "current_period_end": stamp(following)})
+        self.store.record_change("subscription.updated", "subscription", moved)
+
+
+def live_subscriptions(records: Records, customer_id: str, currency: str | None = None) -> list[dict]:
+    """The customer's active and trialing subscriptions (in one currency when given)."""
+    return [s for s in records.where("subscription", customer_id=customer_id)
+            if s.get("subscription_status") in LIVE
+            and (currency is None or same_currency(s.get("currency"), currency))]
+
+
+def _ms(moment: datetime) -> datetime:
+    """Times are kept to the millisecond, as the real server truncates them."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)

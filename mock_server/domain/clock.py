@@ -1,0 +1,86 @@
+"""The one clock all billing time comes from, and the test clock that moves it.
+
+Real time by default; `start` freezes it at an instant (`--clock 2026-01-01T00:00:00Z`). It only
+ever moves forward: `advance("P1M")` (ISO 8601 durations) or `to(instant)`. A running clock that
+is advanced keeps running, shifted; a frozen one stays frozen at the new instant. Whoever must act
+when time passes (the subscription period job) listens with `on_move`. Nothing in the domain
+calls `datetime.now()`; API-key expiry stays on wall time, as the real server's auth does.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+from ..core.failures import Invalid
+from ..core.times import parse_duration, parse_instant, stamp, when
+
+
+class Clock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self._start = start
+        self._listeners: list[Callable[[datetime], None]] = []
+        self._savers: list[Callable[[dict], None]] = []
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to how it was made: frozen at `start`, or real time with no shift."""
+        self._frozen = self._start
+        self._shift = timedelta(0)
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen is not None
+
+    def now(self) -> datetime:
+        return (self._frozen or datetime.now(timezone.utc)) + self._shift
+
+    def stamp(self) -> str:
+        return stamp(self.now())
+
+    def on_move(self, listener: Callable[[datetime], None]) -> None:
+        self._listeners.append(listener)
+
+    def on_save(self, saver: Callable[[dict], None]) -> None:
+        """Call `saver` with the new `state()` whenever the clock moves, before the listeners:
+        a shared store keeps it there for every process (`restore`)."""
+        self._savers.append(saver)
+
+    def state(self) -> dict:
+        """Where the clock stands, as plain JSON: the frozen instant or the running shift."""
+        return {"frozen": self._frozen.isoformat() if self._frozen else None,
+                "shift": self._shift // timedelta(microseconds=1)}
+
+    def restore(self, state: dict) -> None:
+        """Stand where `state()` said another process's clock stood."""
+        self._frozen = when(state["frozen"]) if state.get("frozen") else None
+        self._shift = timedelta(microseconds=int(state.get("shift") or 0))
+
+    def advance(self, duration) -> datetime:
+        """Move forward by a duration (ISO 8601 text or a timedelta); listeners run for the new now."""
+        if not isinstance(duration, timedelta):
+            duration = parse_duration(duration)
+        now = self.now()
+        return self._move(now + duration, now)
+
+    def to(self, instant: datetime | str) -> datetime:
+        target = parse_instant(instant, "to") if isinstance(instant, str) else instant.astimezone(timezone.utc)
+        now = self.now()
+        if target < now:
+            raise Invalid("to", f"the clock never goes backwards: {stamp(target)} is before now ({stamp(now)})")
+        return self._move(target, now)
+
+    def _move(self, target: datetime, now: datetime) -> datetime:
+        if self._frozen is not None:
+            self._frozen = target - self._shift
+        else:
+            self._shift += target - now
+        for saver in self._savers:
+            saver(self.state())
+        for listener in self._listeners:
+            listener(target)
+        return target
+
+    def describe(self) -> dict:
+        """What `GET /_mock/clock` answers."""
+        return {"now": self.stamp(), "frozen": self.frozen,
+                "start": stamp(self._start) if self._start else None}

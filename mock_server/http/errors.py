@@ -1,0 +1,130 @@
+"""Every error the mock sends is built here, in the served spec's `errors.ErrorResponse` shape.
+
+Connexion raises problem+json exceptions and Starlette raises `HTTPException`; both are turned
+into the Flexprice envelope `{code, message, http_status_code, details}` by `error_response`,
+so no other shape can leave the server.
+"""
+from __future__ import annotations
+
+import logging
+
+import orjson
+from connexion.exceptions import ProblemException
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from ..core.failures import (
+    Conflict,
+    DomainError,
+    Invalid,
+    InvalidOperation,
+    NotFound,
+    Refused,
+    Unavailable,
+)
+
+log = logging.getLogger("mock_server")
+
+# The `code` the real server puts beside each status.
+CODES = {
+    400: "validation_error",
+    401: "permission_denied",
+    403: "permission_denied",
+    404: "not_found",
+    405: "invalid_operation",
+    406: "validation_error",
+    409: "already_exists",
+    413: "validation_error",
+    414: "validation_error",
+    415: "validation_error",
+    422: "validation_error",
+    431: "validation_error",
+    429: "service_unavailable",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+INVALID_API_KEY = "Invalid API key"
+
+
+class ApiError(Exception):
+    """Raised by handlers and the store; carries everything the envelope needs."""
+
+    def __init__(self, status: int, message: str, details: dict | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = details
+        self.code = code or CODES.get(status, "invalid_operation" if status < 500 else "internal_error")
+
+
+# How each domain refusal is answered: (status, code).
+DOMAIN_STATUS = {Invalid: (400, "validation_error"), NotFound: (404, "not_found"),
+                 Conflict: (409, "already_exists"), Refused: (400, "validation_error"),
+                 InvalidOperation: (400, "invalid_operation"), Unavailable: (503, "service_unavailable")}
+
+
+def from_domain(exc: DomainError) -> ApiError:
+    """A service's or the store's refusal as the API answers it."""
+    status, code = DOMAIN_STATUS.get(type(exc), (400, "invalid_operation"))
+    if status == 503:
+        log.warning("answering 503: %s", exc.message)
+    return ApiError(status, exc.message, exc.details, code)
+
+
+def not_found(entity: str, key: str) -> ApiError:
+    return ApiError(404, f"{entity} not found", {"id": key})
+
+
+def validation(message: str, field: str | None = None) -> ApiError:
+    return ApiError(400, message, {"field": field} if field else None)
+
+
+def envelope(status: int, message: str, code: str | None = None, details: dict | None = None) -> dict:
+    body = {"code": code or CODES.get(status, "internal_error"), "message": message, "http_status_code": status}
+    if details:
+        body["details"] = {key: value if isinstance(value, dict) else {"value": value} for key, value in details.items()}
+    if status == 401:
+        body["error"] = INVALID_API_KEY  # the real server's 401 body is `{"error": "Invalid API key"}`
+    return body
+
+
+def error_response(status: int, message: str, code: str | None = None, details: dict | None = None,
+                   headers: dict | None = None) -> Response:
+    body = orjson.dumps(envelope(status, message, code, details))
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def from_api_error(exc: ApiError) -> Response:
+    return error_response(exc.status, exc.message, exc.code, exc.details)
+
+
+def from_problem(exc: ProblemException) -> Response:
+    """Connexion's validation problems: 400 for anything about the request's content."""
+    status = exc.status or 400
+    message = _problem_message(exc)
+    return error_response(status, message, headers=_allow_header(exc))
+
+
+def from_http_exception(exc: HTTPException) -> Response:
+    messages = {404: "route not found", 405: "method not allowed"}
+    message = messages.get(exc.status_code, exc.detail or "request rejected")
+    return error_response(exc.status_code, message, headers=exc.headers)
+
+
+def internal(exc: BaseException) -> Response:
+    log.error("internal error: %s", exc, exc_info=exc)  # called outside `except`: pass the traceback
+    return error_response(500, "internal error in the mock: please report it", "internal_error")
+
+
+def _problem_message(exc: ProblemException) -> str:
+    return problem_message(str(exc.detail or exc.title or "invalid request"))
+
+
+def problem_message(detail: str) -> str:
+    """A validator's message as the mock words it: its first line; enum misses say so first."""
+    detail = detail.split("\n", 1)[0]
+    return f"unknown enum value: {detail}" if " is not one of " in detail else detail
+
+
+def _allow_header(exc: ProblemException) -> dict | None:
+    return dict(exc.headers) if getattr(exc, "headers", None) else None

@@ -1,0 +1,123 @@
+"""The `Prefer` header, compatible with Prism, and the faults it shares a place with.
+
+`Prefer: code=404` answers with that documented response; `example=NAME` with that named spec
+example; `dynamic=true` with fresh fake data for the schema; `latency=200ms` delays this request.
+Clients that cannot set headers use `__code`, `__example`, `__dynamic` query parameters, which
+never reach the handler. `Prefer` runs after authentication and request validation
+(`endpoint.py`), so a request that fails either gets that error whatever it prefers. A preferred
+response bypasses the handler (the store is untouched), except a preferred code equal to the
+operation's own success status without `example` or `dynamic`: that is just the normal answer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from starlette.responses import Response
+from starlette.types import Scope
+
+from flexprice_spec.resources import Operation
+
+from . import errors
+from .asgi import header
+from .errors import ApiError
+from .faults import Faults, injected_error, parse_duration, wait
+from .handlers import Api, json_response
+
+QUERY_PREFIX = b"__"  # `params.py` leaves these out of the arguments handlers get
+
+
+@dataclass(slots=True)
+class Preferences:
+    code: int | None = None
+    example: str | None = None
+    dynamic: bool = False
+    latency: float | None = None
+
+    @property
+    def shapes_response(self) -> bool:
+        return self.code is not None or self.example is not None or self.dynamic
+
+
+def parse(header: str | None, query: list[tuple[str, str]]) -> Preferences:
+    """`Prefer: code=400, example=ok` and `?__code=400`; tokens this mock does not know (RFC 7240's
+    `return=minimal`, ...) are ignored, as Prism ignores them."""
+    found: dict[str, str] = {}
+    for token in (header or "").split(","):
+        name, _, value = token.partition("=")
+        found[name.strip().lower()] = value.strip().strip('"')
+    for name, value in query:
+        found[name[2:].lower()] = value
+    prefs = Preferences(example=found.get("example") or None, dynamic=found.get("dynamic", "").lower() == "true")
+    if "code" in found:
+        if not found["code"].isdigit() or not 100 <= int(found["code"]) <= 599:
+            raise errors.validation(f"Prefer code must be an HTTP status, got {found['code']!r}", "code")
+        prefs.code = int(found["code"])
+    if "latency" in found:
+        try:
+            prefs.latency = parse_duration(found["latency"])
+        except ValueError as exc:
+            raise errors.validation(f"Prefer {exc}", "latency") from None
+    return prefs
+
+
+class Prefer:
+    """Applies `Prefer` and the configured faults to a request routed to an operation."""
+
+    def __init__(self, api: Api, faults: Faults | None = None) -> None:
+        self.api = api
+        self.faults = faults if faults is not None and faults.active else None
+
+    async def response(self, scope: Scope, op: Operation, responses: dict) -> Response | None:
+        """The response that replaces the handler's, if any (after a preferred or injected delay)."""
+        prefer = header(scope["headers"], b"prefer")
+        if prefer is None and QUERY_PREFIX not in scope["query_string"] and self.faults is None:
+            return None
+        ours = [(k, v) for k, v in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+                if k.startswith("__")]
+        try:
+            prefs = parse(prefer, ours)
+        except ApiError as exc:
+            return errors.from_api_error(exc)
+        if prefs.latency is not None:
+            await wait(prefs.latency)
+        elif self.faults is not None:
+            await wait(self.faults.delay())
+        if self.faults is not None and self.faults.fails():
+            return injected_error(set(responses))
+        if not prefs.shapes_response:
+            return None
+        try:
+            return self.preferred(op, responses, prefs)
+        except ApiError as exc:
+            return errors.from_api_error(exc)
+
+    def preferred(self, op: Operation, responses: dict, prefs: Preferences) -> Response | None:
+        code = prefs.code or op.status
+        documented = sorted(responses)
+        if str(code) not in responses and "default" not in responses:
+            raise ApiError(400, f"Prefer code={code} is not documented for {op.operation_id}; "
+                                f"documented: {', '.join(documented)}", {"code": code})
+        media = self.api.spec.resolve(responses.get(str(code), responses.get("default"))).get("content", {}).get(
+            "application/json") or {}
+        if prefs.example is not None:
+            return json_response(self.example(op, code, media, prefs.example), code)
+        if code == op.status and not prefs.dynamic:
+            return None
+        schema = media.get("schema")
+        if schema is None:
+            return Response(status_code=code)
+        if code >= 400:
+            message = f"{op.operation_id}: status {code} requested with Prefer"
+            if self.api.schemas.is_valid(errors.envelope(code, message), schema):
+                return errors.error_response(code, message)
+        return json_response(self.api.fake.value(schema), code)
+
+    def example(self, op: Operation, code: int, media: dict, name: str) -> object:
+        examples = {key: self.api.spec.resolve(value).get("value") for key, value in media.get("examples", {}).items()}
+        if "example" in media:
+            examples.setdefault("default", media["example"])
+        if name not in examples:
+            known = f"examples: {', '.join(examples)}" if examples else "the spec documents no examples for it"
+            raise ApiError(400, f"no example named {name!r} for {op.operation_id} {code}; {known}", {"example": name})
+        return examples[name]

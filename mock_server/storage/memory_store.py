@@ -1,0 +1,245 @@
+"""`MemoryStore`: the store in this process's memory, the default (nothing to start).
+
+One lock guards every method, so the store is safe under uvicorn's event loop and the in-process
+runner's threads alike. Records are kept as their JSON text and decoded when read: one flat
+object per record instead of a tree of dicts, strings and lists, which is about half the memory
+and nothing for the cyclic garbage collector to walk (with 100k records as dicts, its full
+collections paused the server for 40-100 ms, measured).
+"""
+from __future__ import annotations
+
+import bisect
+import threading
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import orjson
+
+from ..core.failures import Conflict
+from ..core.times import micros, when
+from ..domain.clock import Clock
+from .store import ApiKey, Filter, IdFactory, Records, Store, pack, stored_event
+
+
+@dataclass(slots=True)
+class Collection:
+    """Records of one resource in creation order, plus an index per unique key."""
+
+    unique_keys: tuple[str, ...]
+    records: dict[str, str] = field(default_factory=dict)  # id -> the record's JSON
+    indexes: dict[str, dict] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.indexes = {key: {} for key in self.unique_keys}
+
+
+@dataclass(slots=True)
+class EventSeries:
+    """One customer's events of one name: ids in timestamp order, the times beside them as a
+    packed array of microseconds (8 bytes an event, no int objects)."""
+
+    times: array = field(default_factory=lambda: array("q"))
+    ids: list[str] = field(default_factory=list)
+
+    def add(self, at: int, event_id: str) -> None:
+        if not self.times or at >= self.times[-1]:
+            self.times.append(at)
+            self.ids.append(event_id)
+            return
+        where = bisect.bisect_right(self.times, at)
+        self.times.insert(where, at)
+        self.ids.insert(where, event_id)
+
+    def remove(self, at: int, event_id: str) -> None:
+        where = bisect.bisect_left(self.times, at)
+        while self.ids[where] != event_id:
+            where += 1
+        del self.times[where], self.ids[where]
+
+    def window(self, start: int | None, end: int | None) -> list[str]:
+        """Ids with `start <= time < end`, oldest first: two bisections, then the slice."""
+        low = 0 if start is None else bisect.bisect_left(self.times, start)
+        high = len(self.times) if end is None else bisect.bisect_left(self.times, end)
+        return self.ids[low:high]
+
+
+class MemoryStore(Store):
+    def __init__(self, unique_keys: dict[str, tuple[str, ...]] | None = None, seed: int = 0,
+                 clock: Clock | None = None) -> None:
+        super().__init__(unique_keys, seed, clock)
+        self._lock = threading.RLock()
+        self._writes = threading.RLock()
+        self._clear()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def _clear(self) -> None:
+        self.ids = IdFactory(self._seed)
+        self._collections: dict[str, Collection] = {
+            name: Collection(keys) for name, keys in self._unique_keys.items()
+        }
+        self._keys: dict[bytes, str] = {}  # SHA-256 digest -> secret id ("" for bootstrap keys)
+        self._expiries: dict[bytes, datetime] = {}
+        self._events: dict[str, str] = {}  # id -> the event's JSON without its id and empty fields
+        self._series: dict[tuple[str, str], EventSeries] = {}
+        self._sequences: dict[str, int] = {}
+        self.clock.reset()
+        self.tenant_id = self.ids.new("tenant")
+        self.environment_id = self.ids.new("env")
+        self.user_id = self.ids.new("user")
+        for key in self._initial_digests:
+            self._keys[key] = ""
+
+    def reset(self) -> None:
+        with self._writes, self._lock:
+            self._clear()
+            self._run_reset_hooks()
+
+    def atomic(self):
+        return self._writes
+
+    # -- API keys -------------------------------------------------------------------------------
+    # Keys are held as raw SHA-256 digests (32 bytes, not 64 hex characters) mapped to their
+    # secret's id; the few that expire have their expiry beside. Hex appears only at the edges.
+    def _add_digest(self, key: bytes, secret_id: str, expires_at: datetime | None) -> None:
+        with self._lock:
+            self._keys[key] = secret_id
+            if expires_at is not None:
+                self._expiries[key] = expires_at
+
+    def _key(self, key: bytes) -> ApiKey | None:
+        with self._lock:
+            owner = self._keys.get(key)
+            return None if owner is None else ApiKey(owner, self._expiries.get(key))
+
+    def revoke_keys_of(self, secret_id: str) -> None:
+        with self._lock:
+            for key in [d for d, owner in self._keys.items() if owner == secret_id]:
+                del self._keys[key]
+                self._expiries.pop(key, None)
+
+    def key_digests(self) -> list[tuple[str, ApiKey]]:
+        with self._lock:
+            return [(d.hex(), ApiKey(owner, self._expiries.get(d))) for d, owner in self._keys.items()]
+
+    # -- records --------------------------------------------------------------------------------
+    def _collection(self, resource: str) -> Collection:
+        found = self._collections.get(resource)
+        if found is None:
+            found = self._collections[resource] = Collection(self._unique_keys.get(resource, ()))
+        return found
+
+    def insert(self, resource: str, record: dict) -> dict:
+        with self._lock:
+            collection = self._collection(resource)
+            self._check_unique(collection, record, record["id"])
+            collection.records[record["id"]] = pack(record)
+            self._index(collection, record)
+            return record
+
+    def get(self, resource: str, record_id: str) -> dict | None:
+        with self._lock:
+            packed = self._collection(resource).records.get(record_id)
+        return None if packed is None else orjson.loads(packed)
+
+    def find(self, resource: str, key: str, value: object) -> dict | None:
+        with self._lock:
+            collection = self._collection(resource)
+            if key in collection.indexes:
+                record_id = collection.indexes[key].get(value)
+                packed = collection.records.get(record_id) if record_id else None
+                return None if packed is None else orjson.loads(packed)
+            records = list(collection.records.values())
+        return next((r for r in map(orjson.loads, records) if r.get(key) == value), None)
+
+    def update(self, resource: str, record_id: str, changes: dict) -> dict | None:
+        with self._lock:
+            collection = self._collection(resource)
+            packed = collection.records.get(record_id)
+            if packed is None:
+                return None
+            current = orjson.loads(packed)
+            merged = {**current, **changes}
+            self._check_unique(collection, merged, record_id)
+            self._unindex(collection, current)
+            collection.records[record_id] = pack(merged)
+            self._index(collection, merged)
+            return merged
+
+    def delete(self, resource: str, record_id: str) -> dict | None:
+        with self._lock:
+            collection = self._collection(resource)
+            packed = collection.records.pop(record_id, None)
+            if packed is None:
+                return None
+            record = orjson.loads(packed)
+            self._unindex(collection, record)
+            return record
+
+    def select(self, resource: str, where: Filter | None = None) -> Sequence[dict]:
+        with self._lock:
+            packed = list(reversed(self._collection(resource).records.values()))
+        return Records(packed) if where is None else where.select(packed)
+
+    def dump(self) -> dict[str, list[dict]]:
+        with self._lock:
+            packed = {name: list(c.records.values()) for name, c in self._collections.items() if c.records}
+        return {name: [orjson.loads(p) for p in records] for name, records in packed.items()}
+
+    def next_in_sequence(self, name: str) -> int:
+        with self._lock:
+            self._sequences[name] = self._sequences.get(name, 0) + 1
+            return self._sequences[name]
+
+    # -- usage events ---------------------------------------------------------------------------
+    # An event costs its JSON (without the id, which is the key, and without empty fields), one
+    # dict slot and 16 bytes in its series: about 0.35 KiB.
+    def add_events(self, events: Iterable[tuple[int, dict]]) -> None:
+        with self._lock:
+            for at, event in events:
+                event_id = event["id"]
+                known = self._events.get(event_id)
+                if known is not None:
+                    old = orjson.loads(known)
+                    self._series[(old["external_customer_id"], old["event_name"])].remove(micros(when(old["timestamp"])), event_id)
+                key = (event["external_customer_id"], event["event_name"])
+                self._events[event_id] = stored_event(event)
+                self._series.setdefault(key, EventSeries()).add(at, event_id)
+
+    def _event_text(self, event_id: str) -> str | None:
+        with self._lock:
+            return self._events.get(event_id)
+
+    def _window(self, customer: str, name: str, start: int | None, end: int | None) -> list[tuple[str, str]]:
+        with self._lock:
+            series = self._series.get((customer, name))
+            return [(i, self._events[i]) for i in series.window(start, end)] if series else []
+
+    def _customers_with(self, name: str) -> list[str]:
+        with self._lock:
+            return [customer for customer, event_name in self._series if event_name == name]
+
+    def _all_event_texts(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return list(self._events.items())
+
+    @staticmethod
+    def _check_unique(collection: Collection, record: dict, record_id: str) -> None:
+        for key, index in collection.indexes.items():
+            value = record.get(key)
+            if isinstance(value, (str, int)) and value != "" and index.get(value, record_id) != record_id:
+                raise Conflict(key, value)
+
+    @staticmethod
+    def _index(collection: Collection, record: dict) -> None:
+        for key, index in collection.indexes.items():
+            value = record.get(key)
+            if value not in (None, "") and isinstance(value, (str, int)):
+                index[value] = record["id"]
+
+    @staticmethod
+    def _unindex(collection: Collection, record: dict) -> None:
+        for key, index in collection.indexes.items():
+            if index.get(record.get(key)) == record["id"]:
+                del index[record[key]]
