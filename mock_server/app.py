@@ -33,17 +33,17 @@ from starlette.routing import compile_path
 from flexprice_spec.document import Spec
 from flexprice_spec.resources import Model, Operation, generated_operation_id, infer
 
-from .core.failures import DomainError
 from .devtools.admin import AdminMiddleware
 from .devtools.fixtures import Fixtures, read
 from .devtools.journal import Journal, JournalMiddleware
 from .devtools.webhook_payloads import Payloads
 from .devtools.webhooks import WebhookOptions, Webhooks
+from .domain.backend import Backend
 from .domain.clock import Clock
+from .domain.replica import Replica
 from .http import errors
 from .http.behaviours import BEHAVIOURS
 from .http.endpoint import EndpointMiddleware, Handler, Wiring
-from .http.errors import ApiError
 from .http.faults import Faults
 from .http.handlers import Api, Call
 from .http.limits import DEFAULT_MAX_BODY
@@ -52,7 +52,8 @@ from .http.prefer import Prefer
 from .http.routing import tune
 from .http.stubs import Stubs
 from .spec import cache as spec_cache
-from .storage.store import Store, open_store
+from .storage.opening import open_store
+from .storage.store import Store
 
 DEFAULT_API_KEY = "sk_flexprice_mock_dev_key"
 
@@ -131,14 +132,6 @@ class HttpErrorHandler:
         return _on_http(request, exc)
 
 
-def _on_api_error(_request, exc: ApiError) -> ConnexionResponse:
-    return _connexion_response(errors.from_api_error(exc))
-
-
-def _on_domain_error(_request, exc: DomainError) -> ConnexionResponse:
-    return _connexion_response(errors.from_api_error(errors.from_domain(exc)))
-
-
 def _on_crash(_request, exc: Exception) -> ConnexionResponse:
     return _connexion_response(errors.internal(exc))
 
@@ -179,22 +172,24 @@ def create_app(
     spec = spec if isinstance(spec, Spec) else Spec.load(spec)
     model: Model = infer(spec)
     if not isinstance(store, Store):
-        store = open_store(store, {r.collection: r.unique_keys for r in model.resources.values()}, seed=seed,
-                           clock=clock, namespace=namespace)
+        store = open_store(store, {r.collection: r.unique_keys for r in model.resources.values()}, namespace=namespace)
+    backend = Backend(spec, model, Replica(store, clock, seed))
     for key in api_keys:
-        store.add_bootstrap_key(key)
-    api = Api(spec, model, store, seed=seed)
+        backend.keys.add_bootstrap(key)
+    api = Api(spec, model, backend, seed=seed)
     api.behaviours.update(BEHAVIOURS)
 
+    lifecycle = backend.lifecycle
     journal = Journal()
-    store.on_local_reset(lambda _store: journal.clear())
+    lifecycle.on_local_reset(journal.clear)
     stubs = Stubs(api)
-    store.on_local_reset(stubs.clear)  # before the fixtures' reload, which sets their stubs again
-    loader = Fixtures(api, [document for path in fixtures for document in read(path)], stubs)
+    lifecycle.on_local_reset(stubs.clear)  # before the fixtures' reload, which sets their stubs again
+    loader = Fixtures(backend, [document for path in fixtures for document in read(path)], stubs)
     if faults is not None:
-        store.on_local_reset(faults.reseed)
+        lifecycle.on_local_reset(faults.reseed)
     # after the fixtures, so its reset hook forgets what reloading them recorded: not news
-    hooks = Webhooks(store, Payloads(spec, api.schemas, api.billing.records.get), webhooks, seed)
+    payloads = Payloads(spec, backend.schemas, backend.records.get)
+    hooks = Webhooks(backend.outbox, lifecycle, payloads, webhooks, seed)
     wiring = Wiring(api, Prefer(api, faults), max_body, strict, stubs)
     outer = [
         # outermost, so preflights skip auth and routing and error responses carry the headers too
@@ -222,11 +217,9 @@ def create_app(
         )
     app.add_error_handler(ProblemException, _on_problem)
     app.add_error_handler(HTTPException, HttpErrorHandler(spec.base_path, model.operations))
-    app.add_error_handler(ApiError, _on_api_error)
-    app.add_error_handler(DomainError, _on_domain_error)
     app.add_error_handler(Exception, _on_crash)
-    app.state = api  # the in-process runner and admin endpoints reach the store through this
+    app.state = backend  # the in-process runner reaches the domain through this
     tune(app)
-    app.journal, app.fixtures, app.stubs, app.webhooks = journal, loader, stubs, hooks
-    store.ready()
+    app.api, app.journal, app.fixtures, app.stubs, app.webhooks = api, journal, loader, stubs, hooks
+    lifecycle.ready()
     return app

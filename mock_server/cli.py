@@ -23,7 +23,7 @@ from .http.faults import Faults
 from .http.limits import DEFAULT_MAX_BODY
 from .runner import base_url, bind, server_for
 from .spec.synth import Schemas, Synth
-from .storage.store import MEMORY
+from .storage.opening import MEMORY
 from .workers import build, serve
 
 SPEC_HELP = "OpenAPI document to serve (default: the seed spec shipped with the package)."

@@ -18,6 +18,7 @@ from starlette.types import Scope
 
 from flexprice_spec.resources import Operation
 
+from ..core.failures import Invalid
 from . import errors
 from .asgi import header
 from .errors import ApiError
@@ -51,13 +52,13 @@ def parse(header: str | None, query: list[tuple[str, str]]) -> Preferences:
     prefs = Preferences(example=found.get("example") or None, dynamic=found.get("dynamic", "").lower() == "true")
     if "code" in found:
         if not found["code"].isdigit() or not 100 <= int(found["code"]) <= 599:
-            raise errors.validation(f"Prefer code must be an HTTP status, got {found['code']!r}", "code")
+            raise Invalid("code", f"Prefer code must be an HTTP status, got {found['code']!r}")
         prefs.code = int(found["code"])
     if "latency" in found:
         try:
             prefs.latency = parse_duration(found["latency"])
         except ValueError as exc:
-            raise errors.validation(f"Prefer {exc}", "latency") from None
+            raise Invalid("latency", f"Prefer {exc}") from None
     return prefs
 
 
@@ -75,10 +76,7 @@ class Prefer:
             return None
         ours = [(k, v) for k, v in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
                 if k.startswith("__")]
-        try:
-            prefs = parse(prefer, ours)
-        except ApiError as exc:
-            return errors.from_api_error(exc)
+        prefs = parse(prefer, ours)
         if prefs.latency is not None:
             await wait(prefs.latency)
         elif self.faults is not None:
@@ -87,10 +85,7 @@ class Prefer:
             return injected_error(set(responses))
         if not prefs.shapes_response:
             return None
-        try:
-            return self.preferred(op, responses, prefs)
-        except ApiError as exc:
-            return errors.from_api_error(exc)
+        return self.preferred(op, responses, prefs)
 
     def preferred(self, op: Operation, responses: dict, prefs: Preferences) -> Response | None:
         code = prefs.code or op.status

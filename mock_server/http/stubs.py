@@ -21,6 +21,7 @@ from starlette.responses import Response
 from flexprice_spec.document import ERROR_SCHEMA
 from flexprice_spec.resources import Operation
 
+from ..core.failures import Invalid
 from . import errors
 from .faults import parse_duration, wait
 from .handlers import Api, json_response
@@ -29,12 +30,11 @@ FIELDS = ("operation", "method", "path", "status", "body", "times", "delay")
 ABSENT = object()
 
 
-class StubError(ValueError):
+class StubError(Invalid, ValueError):
     """Why a stub is refused, and the field at fault."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
-        self.field = field
-        super().__init__(message)
+        super().__init__(field, message)
 
 
 @dataclass(slots=True)
@@ -101,7 +101,7 @@ class Stubs:
         with self._lock:
             return [stub.public() for stub in self._stubs]
 
-    def clear(self, _store: object = None) -> None:
+    def clear(self) -> None:
         with self._lock:
             self._stubs.clear()
 
