@@ -1,7 +1,7 @@
 """API keys: a key you create authenticates until it is deleted or expires; the raw key is seen
 once, in its create answer, and kept only as its SHA-256 digest.
 
-Bootstrap keys (`--api-key`) are this process's own: written again after every reset, whichever
+Bootstrap keys (given on the command line) are this process's own: written again after every reset, whichever
 process made it, so a shared state that was reset or lost still lets every replica's keys in.
 Expiry is checked against wall time, not the billing clock, as the real server's auth does.
 """
