@@ -84,7 +84,7 @@ def create_app(
     lifecycle = backend.lifecycle
     journal = Journal()
     lifecycle.on_local_reset(journal.clear)
-    stubs = Stubs(api)
+    stubs = Stubs(spec, model, api.fake)
     lifecycle.on_local_reset(stubs.clear)  # before the fixtures' reload, which sets their stubs again
     loader = Fixtures(backend, [document for path in fixtures for document in read(path)], stubs)
     if faults is not None:
@@ -92,7 +92,7 @@ def create_app(
     # after the fixtures, so its reset hook forgets what reloading them recorded: not news
     payloads = Payloads(spec, backend.schemas, backend.records.get)
     hooks = Webhooks(backend.outbox, lifecycle, payloads, webhooks, seed)
-    wiring = Wiring(api, Prefer(api, faults), max_body, strict, stubs)
+    wiring = Wiring(api, Prefer(api.fake, faults), max_body, strict, stubs)
     outer = [
         # outermost, so preflights skip auth and routing and error responses carry the headers too
         *([application.cors(cors_origins)] if cors_origins else []),

@@ -19,11 +19,12 @@ from starlette.types import Scope
 from flexprice_spec.resources import Operation
 
 from ..core.failures import Invalid
+from ..spec.synth import Synth
 from . import errors
 from .asgi import header
 from .errors import ApiError
 from .faults import Faults, injected_error, parse_duration, wait
-from .handlers import Api, json_response
+from .handlers import json_response
 
 QUERY_PREFIX = b"__"  # `params.py` leaves these out of the arguments handlers get
 
@@ -65,8 +66,8 @@ def parse(header: str | None, query: list[tuple[str, str]]) -> Preferences:
 class Prefer:
     """Applies `Prefer` and the configured faults to a request routed to an operation."""
 
-    def __init__(self, api: Api, faults: Faults | None = None) -> None:
-        self.api = api
+    def __init__(self, fake: Synth, faults: Faults | None = None) -> None:
+        self.fake = fake  # the fake data `dynamic=true` answers with
         self.faults = faults if faults is not None and faults.active else None
 
     async def response(self, scope: Scope, op: Operation, responses: dict) -> Response | None:
@@ -93,7 +94,7 @@ class Prefer:
         if str(code) not in responses and "default" not in responses:
             raise ApiError(400, f"Prefer code={code} is not documented for {op.operation_id}; "
                                 f"documented: {', '.join(documented)}", {"code": code})
-        media = self.api.spec.resolve(responses.get(str(code), responses.get("default"))).get("content", {}).get(
+        media = self.fake.spec.resolve(responses.get(str(code), responses.get("default"))).get("content", {}).get(
             "application/json") or {}
         if prefs.example is not None:
             return json_response(self.example(op, code, media, prefs.example), code)
@@ -104,12 +105,12 @@ class Prefer:
             return Response(status_code=code)
         if code >= 400:
             message = f"{op.operation_id}: status {code} requested with Prefer"
-            if self.api.schemas.is_valid(errors.envelope(code, message), schema):
+            if self.fake.schemas.is_valid(errors.envelope(code, message), schema):
                 return errors.error_response(code, message)
-        return json_response(self.api.fake.value(schema), code)
+        return json_response(self.fake.value(schema), code)
 
     def example(self, op: Operation, code: int, media: dict, name: str) -> object:
-        examples = {key: self.api.spec.resolve(value).get("value") for key, value in media.get("examples", {}).items()}
+        examples = {key: self.fake.spec.resolve(value).get("value") for key, value in media.get("examples", {}).items()}
         if "example" in media:
             examples.setdefault("default", media["example"])
         if name not in examples:
