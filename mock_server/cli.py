@@ -22,8 +22,8 @@ from .devtools.fixtures import FixtureError
 from .http.faults import Faults
 from .http.limits import DEFAULT_MAX_BODY
 from .runner import base_url, bind, server_for
-from .spec.schemas import Schemas
-from .spec.synth import Synth
+from .schemas.checks import Schemas
+from .schemas.synth import Synth
 from .storage.opening import MEMORY
 from .workers import build, serve
 

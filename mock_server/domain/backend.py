@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from flexprice_spec.document import Spec
 from flexprice_spec.resources import Model, Resource
 
-from ..spec.schemas import Schemas
+from ..schemas.checks import Schemas
 from .billing.engine import Billing
 from .keys import checked_kind, expiry
 from .lifecycle import Tenant

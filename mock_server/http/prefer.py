@@ -19,7 +19,7 @@ from starlette.types import Scope
 from flexprice_spec.resources import Operation
 
 from ..core.failures import Invalid
-from ..spec.synth import Synth
+from ..schemas.synth import Synth
 from . import errors
 from .asgi import header
 from .errors import ApiError

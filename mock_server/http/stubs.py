@@ -22,7 +22,7 @@ from flexprice_spec.document import ERROR_SCHEMA, Spec
 from flexprice_spec.resources import Model, Operation
 
 from ..core.failures import Invalid
-from ..spec.synth import Synth
+from ..schemas.synth import Synth
 from . import errors
 from .faults import parse_duration, wait
 from .handlers import json_response
