@@ -372,3 +372,33 @@ def test_an_overlay_applies_to_both_specs_before_comparing(tmp_path, capsys):
     overlay.write_text("overlay: 1.0.0\ninfo: {title: t, version: '1'}\nactions:\n"
                        "  - target: $.components.schemas.CreateItem.properties.kind\n    remove: true\n")
     assert main(["diff", old, new, "--overlay", str(overlay)]) == 0
+
+
+MALFORMED: list[tuple[str, Callable[[dict], None]]] = [
+    ("properties as a list", lambda d: at(d, CREATE).update(properties=["name"])),
+    ("required holding a mapping", lambda d: at(d, ITEM).update(required=[{"id": True}])),
+    ("parameters not a list", lambda d: at(d, ITEMS_GET).update(parameters={"limit": 1})),
+    ("responses as a list", lambda d: at(d, ITEMS_POST).update(responses=["201"])),
+    ("security as text", lambda d: at(d, ITEMS_GET).update(security="ApiKeyAuth")),
+    ("a parameter's `in` a mapping", lambda d: at(d, ITEMS_GET)["parameters"][0].update({"in": {}})),
+    ("an operation that is a list", lambda d: d["paths"]["/items"].update(post=[])),
+    ("enum as text", lambda d: at(d, CREATE)["properties"]["kind"].update(enum="a,b")),
+]
+
+
+@pytest.mark.parametrize("mutate", [m[1] for m in MALFORMED], ids=[m[0] for m in MALFORMED])
+def test_a_malformed_spec_is_compared_without_the_gate_breaking(tmp_path, capsys, mutate):
+    old, new = write_pair(tmp_path, mutate)
+    assert main(["diff", old, new]) in (0, 1)
+    assert main(["diff", new, old, "--format", "github"]) in (0, 1)
+
+
+def test_yaml_statuses_read_as_numbers_are_the_json_ones(tmp_path, capsys):
+    old = tmp_path / "old.yaml"
+    import yaml
+
+    old.write_text(yaml.safe_dump(small_spec(), sort_keys=False).replace("'200':", "200:").replace("'201':", "201:"))
+    assert yaml.safe_load(old.read_text())["paths"]["/items"]["get"]["responses"].keys() == {200}
+    _, new = write_pair(tmp_path, lambda d: None)
+    assert main(["diff", str(old), new]) == 0
+    assert "no changes" in capsys.readouterr().out

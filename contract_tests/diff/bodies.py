@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .documents import escape
+from .documents import escape, mapping
 from .rules import ERROR, INFO, WARNING, family, rule
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def media_types(body: dict) -> dict[str, tuple[str, dict]]:
     content = body.get("content")
     if not isinstance(content, dict):
         return {}
-    return {name.split(";")[0].strip().lower(): (name, media if isinstance(media, dict) else {})
+    return {str(name).split(";")[0].strip().lower(): (str(name), mapping(media))
             for name, media in content.items()}
 
 

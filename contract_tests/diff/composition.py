@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .documents import Documents
+from .documents import Documents, mapping, sequence
 from .rules import ERROR, INFO, WARNING, family, rule
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def _parts(documents: Documents, schema: dict, at: str, key: str) -> Parts:
     """identity -> (the part as written, its place), parts that only annotate left out of `allOf`."""
     parts: Parts = {}
     unnamed = 0
-    for index, raw in enumerate(schema.get(key) or []):
+    for index, raw in enumerate(sequence(schema.get(key))):
         part_at = f"{at}/{key}/{index}"
         resolved, target = documents.resolve(raw, part_at)
         if key == "allOf" and all(word in ANNOTATIONS or word.startswith("x-") for word in resolved):
@@ -152,7 +152,7 @@ def _compare_discriminator(cmp: Comparison, old: dict, old_at: str, new: dict, n
     if was.get("propertyName") != now.get("propertyName"):
         found.append(cmp.change(f"{ctx}-discriminator-property-changed", f"{name}: discriminator property "
                                 f"{was.get('propertyName')} -> {now.get('propertyName')}", at_old, at_new))
-    old_map, new_map = was.get("mapping") or {}, now.get("mapping") or {}
+    old_map, new_map = mapping(was.get("mapping")), mapping(now.get("mapping"))
     for value, target in old_map.items():
         if value not in new_map:
             found.append(cmp.change(f"{ctx}-discriminator-mapping-removed", f"{name}: discriminator value "

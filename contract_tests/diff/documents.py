@@ -12,6 +12,15 @@ import posixpath
 from urllib.parse import urljoin, urlsplit
 
 
+def mapping(value: object) -> dict:
+    """`value` if it is a mapping, else an empty one: a malformed spec is compared, not crashed on."""
+    return value if isinstance(value, dict) else {}
+
+
+def sequence(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
 def escape(segment: object) -> str:
     return str(segment).replace("~", "~0").replace("/", "~1")
 

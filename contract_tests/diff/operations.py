@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from flexprice_spec.document import HTTP_METHODS
 
 from . import bodies, lifecycle, parameters, responses, security
-from .documents import escape, ptr
+from .documents import escape, mapping, ptr
 from .rules import ERROR, INFO, family, rule
 
 if TYPE_CHECKING:
@@ -67,17 +67,18 @@ def _path_removed(cmp: Comparison, old_path: str) -> None:
 
 def _compare_path(cmp: Comparison, old_path: str, new_path: str) -> None:
     old_item, new_item = cmp.old.root["paths"][old_path], cmp.new.root["paths"][new_path]
-    for method in _methods(old_item):
+    old_methods, new_methods = list(_methods(old_item)), list(_methods(new_item))
+    for method in old_methods:
         label = f"{method.upper()} {new_path}"
-        if lifecycle.unstable(old_item[method]) or lifecycle.unstable(new_item.get(method) or {}):
+        if lifecycle.unstable(old_item[method]) or lifecycle.unstable(mapping(new_item.get(method))):
             cmp.unstable_operations.add(label)
-        if method in new_item:
+        if method in new_methods:
             _compare_operation(cmp, label, old_path, new_path, method)
             continue
         lifecycle.removal(cmp, old_item[method], ptr("paths", old_path, method), ptr("paths", new_path),
                           "operation-removed", f"{label} removed").reaches(label)
-    for method in _methods(new_item):
-        if method not in old_item:
+    for method in new_methods:
+        if method not in old_methods:
             _operation_added(cmp, method, new_path)
 
 
@@ -107,7 +108,7 @@ def _compare_operation(cmp: Comparison, label: str, old_path: str, new_path: str
 
 
 def _compare_webhooks(cmp: Comparison) -> None:
-    old_hooks, new_hooks = cmp.old.root.get("webhooks") or {}, cmp.new.root.get("webhooks") or {}
+    old_hooks, new_hooks = mapping(cmp.old.root.get("webhooks")), mapping(cmp.new.root.get("webhooks"))
     for name in old_hooks:
         if name not in new_hooks:
             cmp.change("webhook-removed", f"webhook {name} removed", ptr("webhooks", name), "/webhooks")
@@ -122,4 +123,5 @@ def _methods(item: dict) -> Iterator[str]:
 
 def _templates(document: dict) -> dict[str, str]:
     """Normalized path template (`/customers/{}`) -> the path as the document spells it."""
-    return {re.sub(r"\{[^}]*\}", "{}", path): path for path in document.get("paths") or {}}
+    return {re.sub(r"\{[^}]*\}", "{}", path): path for path, item in mapping(document.get("paths")).items()
+            if isinstance(path, str) and isinstance(item, dict)}

@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 from . import lifecycle
-from .documents import Documents, escape, ptr
+from .documents import Documents, escape, mapping, ptr, sequence
 from .rules import ERROR, INFO, WARNING, family, rule
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def _schema(param: dict, at: str) -> tuple[object, str]:
     if "schema" in param or not isinstance(param.get("content"), dict) or not param["content"]:
         return param.get("schema"), f"{at}/schema"
     media_type, media = next(iter(param["content"].items()))
-    return (media or {}).get("schema"), f"{at}/content/{escape(media_type)}/schema"
+    return mapping(media).get("schema"), f"{at}/content/{escape(media_type)}/schema"
 
 
 def _path_names(new_path: str, old_path: str) -> dict[str, str]:
@@ -135,11 +135,11 @@ def _parameters(documents: Documents, path: str, method: str, renames: dict[str,
     parameters renamed to the other spec's names, header names in lower case."""
     item = documents.root["paths"][path]
     merged = {}
-    for at, params in ((ptr("paths", path), item.get("parameters") or []),
-                       (ptr("paths", path, method), item[method].get("parameters") or [])):
+    for at, params in ((ptr("paths", path), sequence(item.get("parameters"))),
+                       (ptr("paths", path, method), sequence(item[method].get("parameters")))):
         for index, raw in enumerate(params):
             param, pointer = documents.resolve(raw, f"{at}/parameters/{index}")
-            where, name = param.get("in", ""), str(param.get("name", ""))
+            where, name = str(param.get("in", "")), str(param.get("name", ""))
             if where == "header":
                 name = name.lower()
                 if name in IGNORED_HEADERS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .bodies import compare_content, media_types
-from .documents import escape
+from .documents import escape, mapping
 from .rules import ERROR, INFO, WARNING, family, rule
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ RULES = family("Responses", [
 
 
 def compare(cmp: Comparison, op_old: str, op_new: str, old_op: dict, new_op: dict) -> list[Change]:
-    old_responses, new_responses = old_op.get("responses") or {}, new_op.get("responses") or {}
+    old_responses, new_responses = _statuses(old_op), _statuses(new_op)
     found = _compare_statuses(cmp, op_old, op_new, old_responses, new_responses)
     for code in old_responses:
         if code not in new_responses:
@@ -99,10 +99,16 @@ def _compare_headers(cmp: Comparison, code: str, old: dict, old_at: str, new: di
     return found
 
 
+def _statuses(operation: dict) -> dict[str, object]:
+    """Status -> response, statuses as text (YAML reads an unquoted `200:` as a number)."""
+    return {str(code): response for code, response in mapping(operation.get("responses")).items()}
+
+
 def _headers(response: dict) -> dict[str, tuple[str, object]]:
     """Lower-cased name -> (the name as written, the header or its `$ref`); `Content-Type` is
     left out, as OpenAPI says."""
     headers = response.get("headers")
     if not isinstance(headers, dict):
         return {}
-    return {name.lower(): (name, header) for name, header in headers.items() if name.lower() != "content-type"}
+    return {str(name).lower(): (str(name), header) for name, header in headers.items()
+            if str(name).lower() != "content-type"}

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import composition, constraints, lifecycle, values
-from .documents import Documents, escape
+from .documents import Documents, escape, mapping, sequence
 from .rules import ERROR, INFO, WARNING, family, rule
 
 if TYPE_CHECKING:
@@ -188,9 +188,9 @@ def flatten(documents: Documents, schema: dict, at: str,
             seen: frozenset[str] = frozenset()) -> tuple[dict[str, tuple[str, object]], set[str]]:
     """Properties (name -> (pointer, schema)) and required names, `allOf` parts merged in (a part
     that includes itself, once)."""
-    props = {name: (f"{at}/properties/{escape(name)}", sub) for name, sub in (schema.get("properties") or {}).items()}
-    required = set(schema.get("required") or [])
-    for index, part in enumerate(schema.get("allOf") or []):
+    props = {name: (f"{at}/properties/{escape(name)}", sub) for name, sub in mapping(schema.get("properties")).items()}
+    required = {name for name in sequence(schema.get("required")) if isinstance(name, str)}
+    for index, part in enumerate(sequence(schema.get("allOf"))):
         part, part_at = documents.resolve(part, f"{at}/allOf/{index}")
         if part_at in seen:
             continue

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from flexprice_spec.document import HTTP_METHODS
 
-from .documents import ptr
+from .documents import mapping, ptr, sequence
 from .rules import ERROR, INFO, family, rule
 
 if TYPE_CHECKING:
@@ -86,8 +86,8 @@ def compare(cmp: Comparison, label: str, op_old: str, op_new: str, old_op: dict,
 def compare_schemes(cmp: Comparison) -> None:
     """The schemes under `components.securitySchemes`, each change listing the operations whose
     old requirements name the scheme."""
-    old_schemes = (cmp.old.root.get("components") or {}).get("securitySchemes") or {}
-    new_schemes = (cmp.new.root.get("components") or {}).get("securitySchemes") or {}
+    old_schemes = mapping(mapping(cmp.old.root.get("components")).get("securitySchemes"))
+    new_schemes = mapping(mapping(cmp.new.root.get("components")).get("securitySchemes"))
     users = _users(cmp.old.root)
     for name in old_schemes:
         old, old_at = cmp.old.resolve(old_schemes[name], ptr("components", "securitySchemes", name))
@@ -116,19 +116,19 @@ def _scheme_changes(name: str, old: dict, old_at: str, new: dict, new_at: str) -
     if old.get("openIdConnectUrl") != new.get("openIdConnectUrl"):
         found.append(("security-scheme-url-changed", f"security scheme {name}: openIdConnectUrl changed",
                       f"{old_at}/openIdConnectUrl", f"{new_at}/openIdConnectUrl"))
-    old_flows, new_flows = old.get("flows") or {}, new.get("flows") or {}
+    old_flows, new_flows = mapping(old.get("flows")), mapping(new.get("flows"))
     for flow, old_flow in old_flows.items():
         at_old, at_new = f"{old_at}/flows/{flow}", f"{new_at}/flows/{flow}"
         if flow not in new_flows:
             found.append(("security-scheme-changed", f"security scheme {name}: OAuth flow {flow} removed",
                           at_old, f"{new_at}/flows"))
             continue
-        new_flow = new_flows[flow]
+        old_flow, new_flow = mapping(old_flow), mapping(new_flows[flow])
         for key in URLS:
             if old_flow.get(key) != new_flow.get(key):
                 found.append(("security-scheme-url-changed", f"security scheme {name}: {flow} {key} changed",
                               f"{at_old}/{key}", f"{at_new}/{key}"))
-        old_scopes, new_scopes = old_flow.get("scopes") or {}, new_flow.get("scopes") or {}
+        old_scopes, new_scopes = mapping(old_flow.get("scopes")), mapping(new_flow.get("scopes"))
         for scope in _difference(old_scopes, new_scopes):
             found.append(("security-scheme-scope-removed", f"security scheme {name}: scope {scope} removed",
                           f"{at_old}/scopes", f"{at_new}/scopes"))
@@ -146,8 +146,8 @@ def _requirements(document: dict, operation: dict, op_at: str) -> tuple[list[dic
         raw, at = document["security"], "/security"
     else:
         raw, at = [], op_at
-    return [{scheme: list(scopes or []) for scheme, scopes in (item or {}).items()}
-            for item in raw or [] if isinstance(item, dict)], at
+    return [{scheme: [str(scope) for scope in sequence(scopes)] for scheme, scopes in item.items()}
+            for item in sequence(raw) if isinstance(item, dict)], at
 
 
 def _secured(alternatives: list[dict]) -> bool:
@@ -158,8 +158,8 @@ def _secured(alternatives: list[dict]) -> bool:
 def _users(document: dict) -> dict[str, list[str]]:
     """Scheme name -> the operations whose requirements name it."""
     users: dict[str, list[str]] = {}
-    for path, item in (document.get("paths") or {}).items():
-        for method, operation in item.items():
+    for path, item in mapping(document.get("paths")).items():
+        for method, operation in mapping(item).items():
             if method not in HTTP_METHODS or not isinstance(operation, dict):
                 continue
             for alternative in _requirements(document, operation, "")[0]:
