@@ -105,19 +105,37 @@ def _compare_parts(cmp: Comparison, key: str, old: dict, old_at: str, new: dict,
     elif not new_parts and new_at in old_parts:
         wrapped = True
         found += cmp.schema(*old_parts.pop(new_at), new, new_at, ctx, name, skip)
+    renamed = _renamed(cmp, old_parts, new_parts)
     for identity, (raw, at) in old_parts.items():
-        if identity in new_parts:
-            found += cmp.schema(raw, at, *new_parts[identity], ctx, name, skip)
+        if identity in new_parts or identity in renamed:
+            found += cmp.schema(raw, at, *new_parts[renamed.get(identity, identity)], ctx, name, skip)
         else:
             found.append(cmp.change(f"{ctx}-{KEYS[key]}-removed", f"{name}: {key} part {_named(identity)} removed",
                                     at, _at(new, new_at, key)))
     if wrapped and key == "oneOf":
         return found, wrapped
     for identity, (_, at) in new_parts.items():
-        if identity not in old_parts:
+        if identity not in old_parts and identity not in renamed.values():
             found.append(cmp.change(f"{ctx}-{KEYS[key]}-added", f"{name}: {key} part {_named(identity)} added",
                                     _at(old, old_at, key), at))
     return found, wrapped
+
+
+def _renamed(cmp: Comparison, old_parts: Parts, new_parts: Parts) -> dict[str, str]:
+    """Old identity -> new identity for unmatched parts that are the same schema under another
+    name (a component renamed)."""
+    unmatched = {identity: cmp.new.resolve(raw, at)[0] for identity, (raw, at) in new_parts.items()
+                 if identity not in old_parts}
+    renamed = {}
+    for identity, (raw, at) in old_parts.items():
+        if identity in new_parts:
+            continue
+        schema = cmp.old.resolve(raw, at)[0]
+        match = next((other for other, candidate in unmatched.items() if candidate == schema), None)
+        if match is not None:
+            renamed[identity] = match
+            del unmatched[match]
+    return renamed
 
 
 def _parts(documents: Documents, schema: dict, at: str, key: str) -> Parts:
@@ -157,7 +175,7 @@ def _compare_discriminator(cmp: Comparison, old: dict, old_at: str, new: dict, n
         if value not in new_map:
             found.append(cmp.change(f"{ctx}-discriminator-mapping-removed", f"{name}: discriminator value "
                                     f"{value!r} removed", f"{at_old}/mapping", f"{at_new}/mapping"))
-        elif cmp.old.target(old_at, str(target)) != cmp.new.target(new_at, str(new_map[value])):
+        elif not _same_target(cmp, old_at, target, new_at, new_map[value]):
             found.append(cmp.change(f"{ctx}-discriminator-mapping-changed", f"{name}: discriminator value {value!r} "
                                     f"now maps to {new_map[value]}", f"{at_old}/mapping", f"{at_new}/mapping"))
     for value in new_map:
@@ -165,6 +183,12 @@ def _compare_discriminator(cmp: Comparison, old: dict, old_at: str, new: dict, n
             found.append(cmp.change(f"{ctx}-discriminator-mapping-added", f"{name}: discriminator value {value!r} "
                                     "added", f"{at_old}/mapping", f"{at_new}/mapping"))
     return found
+
+
+def _same_target(cmp: Comparison, old_at: str, old: object, new_at: str, new: object) -> bool:
+    """Whether two mapping values name the same schema, or schemas alike (one renamed)."""
+    old_target, new_target = cmp.old.target(old_at, str(old)), cmp.new.target(new_at, str(new))
+    return old_target == new_target or cmp.old.lookup(old_target) == cmp.new.lookup(new_target) is not None
 
 
 def _named(identity: str) -> str:

@@ -53,6 +53,8 @@ def compare(cmp: Comparison, label: str, op_old: str, op_new: str, old_op: dict,
     old_alternatives, old_at = _requirements(cmp.old.root, old_op, op_old)
     new_alternatives, new_at = _requirements(cmp.new.root, new_op, op_new)
     was, now = _secured(old_alternatives), _secured(new_alternatives)
+    if old_at == new_at == "/security":
+        label = "global security"  # one finding for every operation that inherits it
     if was != now:
         rule_id = "security-added" if now else "security-removed"
         return [cmp.change(rule_id, f"{label}: {RULES[rule_id].summary}", old_at, new_at)]
