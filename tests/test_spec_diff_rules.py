@@ -431,6 +431,8 @@ HARMLESS: list[tuple[str, str, tuple[Edit, ...], tuple[Edit, ...]]] = [
     ("a parameter's description edited", FULL, ((LIMIT, setting(description="Page size")),), ()),
     ("a request limit loosened", FULL, ((prop(CUSTOMER_IN, "name"), setting(maxLength=500)),), ()),
     ("a response limit tightened", FULL, ((prop(CUSTOMER_OUT, "email"), setting(maxLength=320)),), ()),
+    ("the type of an enum written down", FULL, ((f"{ORDER}/schema", setting(type="string")),),
+     ((f"{ORDER}/schema", removing("type")),)),
     ("a request enum value added", FULL, ((f"{ORDER}/schema/enum", lambda e: e.append("random")),), ()),
     ("a response media type added", FULL, ((f"{CUSTOMER_200}/content", setting(**{"text/csv": {}})),), ()),
     ("a non-success status documented", FULL, ((f"{CUSTOMER_GET}/responses", setting(**{"404": {

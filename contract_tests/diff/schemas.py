@@ -80,6 +80,7 @@ RULES = family("Schemas: types and properties", [
 HIDDEN = {"request": "readOnly", "response": "writeOnly"}
 HIDDEN_ID = {"request": "read-only", "response": "write-only"}
 COMPOSED = ("allOf", "oneOf", "anyOf", "not", "if")
+JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", type(None): "null", list: "array"}
 
 
 def compare(cmp: Comparison, old: dict, old_at: str, new: dict, new_at: str, ctx: str, name: str,
@@ -112,8 +113,8 @@ def compare(cmp: Comparison, old: dict, old_at: str, new: dict, new_at: str, ctx
 
 def _types(schema: dict) -> tuple[frozenset[str] | None, bool]:
     """(the types other than null, None for any; whether null is allowed). Without `type`, a
-    schema with properties is an object and one with items an array; one built from `allOf`,
-    `oneOf` or `anyOf` is left to its parts."""
+    schema with properties is an object, one with items an array, one with an enum or a const
+    of the values' types; one built from `allOf`, `oneOf` or `anyOf` is left to its parts."""
     raw = schema.get("type")
     nullable = schema.get("nullable") is True
     if isinstance(raw, str):
@@ -124,6 +125,8 @@ def _types(schema: dict) -> tuple[frozenset[str] | None, bool]:
         types = {"object"}
     elif "items" in schema:
         types = {"array"}
+    elif isinstance(schema.get("enum"), list) and schema["enum"] or "const" in schema:
+        types = {JSON_TYPES.get(type(value), "object") for value in schema.get("enum") or [schema.get("const")]}
     else:
         return (frozenset({"composed"}) if any(key in schema for key in COMPOSED) else None), nullable
     if "null" in types:
