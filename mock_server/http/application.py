@@ -3,7 +3,7 @@ served document and Swagger UI, and every error raised outside an endpoint (Conn
 problems, Starlette's 404 and 405, anything unexpected) in the error envelope.
 
 The stack, outermost first: `outer` (what the caller adds: CORS, the admin endpoints, the
-journal) -> Connexion's exception handling -> the served document and Swagger UI
+journal) -> the fast path to an operation's endpoint (`dispatch.py`) -> Connexion's exception handling -> the served document and Swagger UI
 (`openapi_document.py`) -> Connexion's routing -> the operation's `endpoint.Endpoint`.
 """
 from __future__ import annotations
@@ -30,6 +30,7 @@ from flexprice_spec.document import Spec
 from flexprice_spec.resources import Model, Operation, generated_operation_id
 
 from . import errors, spec_cache
+from .dispatch import FastPath
 from .endpoint import EndpointMiddleware, Handler, Wiring
 from .handlers import Api, Call
 from .openapi_document import OpenApiDocumentMiddleware
@@ -125,6 +126,7 @@ def build(spec: Spec, model: Model, wiring: Wiring, outer: list[Callable], lifes
     app = AsyncApp(__name__, lifespan=lifespan, middlewares=[
         ServerErrorMiddleware,
         *outer,
+        FastPath,  # an API operation's request goes straight to its endpoint (`dispatch.py`)
         ExceptionMiddleware,
         partial(OpenApiDocumentMiddleware, spec=spec),
         SwaggerUIMiddleware,

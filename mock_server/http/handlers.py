@@ -8,7 +8,6 @@ per-operation exceptions live in `behaviours/`; this module never names a path.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import orjson
@@ -34,8 +33,35 @@ READING_ROLES = frozenset({"get", "lookup", "list", "search", "subcollection"})
 SINGLE_WRITE_ROLES = frozenset({"create", "update", "delete"})
 
 
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class JsonResponse(Response):
+    """Starlette's `Response` with its JSON headers made without per-call work: the body is
+    already bytes, its media type fixed."""
+
+    media_type = "application/json"
+
+    def __init__(self, content: bytes, status_code: int = 200) -> None:
+        self.status_code = status_code
+        self.body = content
+        self.background = None
+        self.raw_headers = [(b"content-length", str(len(content)).encode()), *JSON_HEADERS]
+
+
 def json_response(body: object, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+    return JsonResponse(orjson.dumps(body), status)
+
+
+@dataclass(slots=True, frozen=True)
+class Shape:
+    """What rendering an operation's answer needs from its spec, `$ref`s resolved once."""
+
+    kind: str | None  # the success schema's type (None: an object without `type`)
+    as_record: bool  # the answer is the resource's record schema: a stored record goes out as is
+    envelope: str | None  # `{costsheet: <record>}`: the one property that holds the record
+    items: dict | None  # an array answer's or a page's item schema
+    items_as_record: bool  # the items are the resource's records
 
 
 @dataclass(slots=True)
@@ -63,13 +89,17 @@ class Api:
         self.synth = Synth(spec, self.schemas, seed, empty=True)  # computed answers
         self.fake = Synth(spec, self.schemas, seed)  # `Prefer: dynamic=true`
         self.behaviours: dict[str, Callable[[Api, Call], Response]] = {}
+        self._shapes: dict[tuple[str, str | None], Shape] = {}
 
     # -- dispatch -------------------------------------------------------------------------------
     def handle(self, call: Call) -> Response:
         behaviour = self.behaviours.get(call.op.operation_id)
         self.backend.catch_up()
-        with self.backend.store.atomic() if self.exclusive(call, behaviour) else nullcontext():
-            return behaviour(self, call) if behaviour else getattr(self, f"do_{call.op.role}")(call)
+        act = behaviour or getattr(Api, f"do_{call.op.role}")
+        if self.exclusive(call, behaviour):
+            with self.backend.store.atomic():
+                return act(self, call)
+        return act(self, call)
 
     def exclusive(self, call: Call, behaviour: Callable | None) -> bool:
         """Whether the call writes what it read (a top-up adds to the balance it read, a wallet
@@ -201,22 +231,41 @@ class Api:
     def page(self, op: Operation, resource: Resource | None, filters: dict, exclude: tuple = ()) -> Response:
         limit, offset = self.paging(filters)
         records = [] if resource is None else self.backend.query(resource, filters, exclude)
-        node = self.spec.resolve(op.response_schema)
-        if node.get("type") == "array":
-            return json_response(self.project(records, list_item_schema(self.spec, op.response_schema), resource), op.status)
+        shape = self.shape(op, resource)
+        if shape.kind == "array":
+            return json_response(self.project(records, shape), op.status)
         body = {
-            "items": self.project(records[offset: offset + limit], list_item_schema(self.spec, op.response_schema), resource),
+            "items": self.project(records[offset: offset + limit], shape),
             "pagination": {"limit": limit, "offset": offset, "total": len(records)},
         }
         return json_response(body, op.status)
 
-    def project(self, records: Sequence[dict], schema: dict | None, resource: Resource | None = None) -> list[dict]:
-        if resource is not None and self.same_schema(schema, resource.record_schema):
+    def project(self, records: Sequence[dict], shape: Shape) -> list[dict]:
+        if shape.items_as_record:
             return list(records)  # stored records were shaped to this schema when written
-        return [self.schemas.conform(r, schema) for r in records]
+        return [self.schemas.conform(r, shape.items) for r in records]
 
     def same_schema(self, a: dict | None, b: dict | None) -> bool:
         return a is not None and b is not None and self.spec.resolve(a) is self.spec.resolve(b)
+
+    def shape(self, op: Operation, resource: Resource | None = None) -> Shape:
+        """The operation's `Shape` against `resource` (its own by default), resolved on first use."""
+        resource = resource or op.resource
+        key = (op.operation_id, resource.collection if resource is not None else None)
+        found = self._shapes.get(key)
+        if found is None:
+            record = resource.record_schema if resource is not None else None
+            schema = op.response_schema
+            items = list_item_schema(self.spec, schema) if schema is not None else None
+            envelope_of = wrapped(self.spec, schema)
+            found = self._shapes[key] = Shape(
+                kind=self.spec.resolve(schema).get("type") if schema is not None else None,
+                as_record=self.same_schema(schema, record),
+                envelope=envelope_of[0] if envelope_of and self.same_schema(envelope_of[1], record) else None,
+                items=items,
+                items_as_record=self.same_schema(items, record),
+            )
+        return found
 
     def render(self, op: Operation, data: dict | None, prefer: dict | None = None) -> Response:
         """The operation's documented success: the record shaped to its schema, or a synthesized
@@ -224,14 +273,13 @@ class Api:
         schema accepts them."""
         if op.response_schema is None:
             return Response(status_code=op.status)
-        node = self.spec.resolve(op.response_schema)
-        if data is None or node.get("type") not in (None, "object"):
+        shape = self.shape(op)
+        if data is None or shape.kind not in (None, "object"):
             return json_response(self.synth.value(op.response_schema), op.status)
-        if op.resource is not None and self.same_schema(op.response_schema, op.resource.record_schema):
+        if shape.as_record:
             return json_response(data, op.status)
-        envelope_of = wrapped(self.spec, op.response_schema)
-        if op.resource is not None and envelope_of and self.same_schema(envelope_of[1], op.resource.record_schema):
-            return json_response({envelope_of[0]: data}, op.status)  # `{costsheet: {...}}`
+        if shape.envelope is not None:
+            return json_response({shape.envelope: data}, op.status)  # `{costsheet: {...}}`
         shaped = self.schemas.conform(data, op.response_schema)
         shaped.update(self.schemas.conform(prefer or {}, op.response_schema))
         return json_response(shaped, op.status)

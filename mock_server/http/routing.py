@@ -16,19 +16,62 @@ from __future__ import annotations
 
 import re
 
+from collections.abc import Callable
+
 from connexion import AsyncApp
+from connexion.middleware.exceptions import ExceptionMiddleware
+from connexion.middleware.routing import RoutingMiddleware
 from starlette.routing import BaseRoute, Match, Mount, Router, get_route_path
 from starlette.types import Receive, Scope, Send
 
+from .dispatch import FastPath
+from .endpoint import EndpointMiddleware
+from .openapi_document import OpenApiDocumentMiddleware
+
 
 def tune(app: AsyncApp) -> None:
-    """Build the app's middleware stack now and fit every router in it."""
+    """Build the app's middleware stack now, fit every router in it, and give the fast path
+    (`dispatch.FastPath`) the API's routes and what would see a request before them."""
     middleware = app.middleware
     middleware.app, middleware.middleware_stack = middleware._build_middleware_stack()
-    for layer in middleware.middleware_stack:
+    layers = middleware.middleware_stack
+    for layer in layers:
         router = getattr(layer, "router", None)
         if isinstance(router, Router):
             _fit(router)
+    fast = next(i for i, layer in enumerate(layers) if isinstance(layer, FastPath))
+    routing = next(i for i, layer in enumerate(layers) if isinstance(layer, RoutingMiddleware))
+    endpoints = next(layer for layer in layers if isinstance(layer, EndpointMiddleware))
+    exceptions = next(layer for layer in layers[fast:routing] if isinstance(layer, ExceptionMiddleware))
+    (mount,) = layers[routing].router.routes  # one API: the spec's, under its base path
+    (api,) = (api for apis in endpoints.apis.values() for api in apis)
+    shadows = [_claims(layer.router) for layer in layers[fast + 1:routing] if isinstance(getattr(layer, "router", None), Router)]
+    shadows += [layer.paths.__contains__ for layer in layers[fast + 1:routing] if isinstance(layer, OpenApiDocumentMiddleware)]
+    layers[fast].fit(mount, api.operations, shadows, exceptions)
+
+
+def _claims(router: Router) -> Callable[[str], bool]:
+    """Whether any route of `router` (or of a router mounted in it) matches a path, whatever
+    the method: such a router answers the path itself, with a 405 if need be."""
+    mounts = [(route.path, route.app) for route in router.routes if isinstance(route, Mount)]
+    routes = [route for route in router.routes if not isinstance(route, Mount)]
+
+    def claims(path: str) -> bool:
+        if any(route.path_regex.match(path) for route in routes):
+            return True
+        for prefix, inner in mounts:
+            if path.startswith(prefix + "/") and _claims_inner(inner, path[len(prefix):]):
+                return True
+        return False
+
+    return claims
+
+
+def _claims_inner(app, route_path: str) -> bool:
+    if isinstance(app, IndexedRouter):
+        return any(route.path_regex.match(route_path) or (isinstance(route, Mount) and route_path.startswith(route.path + "/"))
+                   for route in app.candidates(route_path))
+    return isinstance(app, Router)  # a router not fitted: assume it may answer
 
 
 def _fit(router: Router) -> None:
