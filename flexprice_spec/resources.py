@@ -105,23 +105,27 @@ class Model:
 
     operations: list[Operation]
     resources: dict[str, Resource]
+    _by_foreign_key: dict[str, Resource] | None = field(default=None, repr=False, compare=False)
 
     def by_operation_id(self) -> dict[str, Operation]:
         return {op.operation_id: op for op in self.operations}
 
     def resource_for_key(self, field_name: str) -> Resource | None:
-        """The resource a reference field such as `customer_id` points at."""
-        for resource in self.resources.values():
-            if resource.foreign_key == field_name:
-                return resource
-        return None
+        """The resource a reference field such as `customer_id` points at (the first whose
+        foreign key it is; the index is built on first use)."""
+        if self._by_foreign_key is None:
+            index: dict[str, Resource] = {}
+            for resource in self.resources.values():
+                index.setdefault(resource.foreign_key, resource)
+            self._by_foreign_key = index
+        return self._by_foreign_key.get(field_name)
 
     def reference_target(self, fields: dict, name: str) -> tuple[Resource, str] | None:
         """What field `name` of `fields` references, as (resource, record field):
         `customer_id` and `plan_ids` -> customers' `id`; `external_customer_id` and
         `customer_external_id` -> customers' `external_id`; `entity_id` beside
         `entity_type: PLAN` -> plans' `id`."""
-        for pattern in EXTERNAL_KEY_PATTERNS:
+        for pattern in EXTERNAL_KEY_PATTERNS if "external_" in name else ():
             match = re.fullmatch(pattern, name)
             if match and (target := self.resource_for_key(f"{match[1]}_id")) is not None:
                 return target, "external_id"

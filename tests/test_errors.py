@@ -81,6 +81,20 @@ def test_strict_mode_logs_a_response_that_breaks_the_spec(caplog):
     assert "api_key: 42 is not of type 'string'" in caplog.text
 
 
+def test_a_handler_that_crashes_answers_the_500_envelope_and_is_journaled(caplog):
+    app = create_app(api_keys=["k"])
+
+    def crash(api, call):
+        raise RuntimeError("a bug of the mock")
+
+    app.api.behaviours["createApiKey"] = crash
+    with caplog.at_level(logging.ERROR, logger="mock_server"), TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/v1/secrets/api/keys", json={"name": "x", "type": "private_key"}, headers={"x-api-key": "k"})
+    assert assert_error(response, 500, "internal_error")["message"] == "internal error in the mock: please report it"
+    assert "a bug of the mock" in caplog.text
+    assert [(e["status"], e["operation_id"]) for e in app.journal.entries()] == [(500, "createApiKey")]
+
+
 def test_strict_mode_is_silent_on_valid_responses(caplog):
     with caplog.at_level(logging.ERROR, logger="mock_server"), TestClient(create_app(strict=True, api_keys=["k"])) as client:
         response = client.post("/v1/secrets/api/keys", json={"name": "x", "type": "private_key"}, headers={"x-api-key": "k"})

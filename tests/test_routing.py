@@ -6,6 +6,7 @@ import re
 from starlette.routing import Match, Router
 
 from mock_server.app import create_app
+from mock_server.http.dispatch import FastPath
 from mock_server.http.routing import IndexedRouter
 
 
@@ -26,9 +27,7 @@ def starlette_choice(router: Router, scope: dict):
 
 
 def indexed_choice(router: IndexedRouter, scope: dict):
-    from mock_server.http.routing import _first_segment
-    candidates = router.index.get(_first_segment(scope["path"]), router.anywhere)
-    return next((route for route in candidates if route.matches(scope)[0] is Match.FULL), None)
+    return next((route for route in router.candidates(scope["path"]) if route.matches(scope)[0] is Match.FULL), None)
 
 
 def test_indexed_routers_choose_the_route_starlette_would_for_every_operation(full_spec):
@@ -44,6 +43,27 @@ def test_indexed_routers_choose_the_route_starlette_would_for_every_operation(fu
             assert indexed_choice(api_router, scope) is starlette_choice(api_router, scope), (method, path)
             checked += 1
     assert checked == 5 * len(api_router.routes)
+
+
+def test_the_fast_path_takes_the_operation_connexions_router_would_and_nothing_else(full_spec):
+    app = create_app(full_spec)
+    fast = next(layer for layer in app.middleware.middleware_stack if isinstance(layer, FastPath))
+    api_router = next(r for r in routers(app) if isinstance(r, IndexedRouter) and len(r.routes) > 200)
+    taken = 0
+    for route in api_router.routes:
+        path = re.sub(r"\{[^}]+\}", "x_1", route.path)
+        for method in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"):
+            scope = {"type": "http", "path": "/v1" + path, "root_path": "", "method": method}
+            chosen = starlette_choice(api_router, {**scope, "path": path})
+            found = fast.route(scope)
+            assert (found[0].operation_id if found else None) == (chosen.endpoint.operation_id if chosen else None)
+            if found:
+                assert found[1] == chosen.matches({**scope, "path": path})[1]["path_params"]
+                taken += 1
+    assert taken >= len(api_router.routes)
+    for path in ("/v1/openapi.json", "/v1/ui/", "/v1/ui/index.html", "/v2/customers", "/customers", "/v1"):
+        assert fast.route({"type": "http", "path": path, "root_path": "", "method": "GET"}) is None
+    assert fast.route({"type": "http", "path": "/v1/customers", "root_path": "/mounted", "method": "GET"}) is None
 
 
 def test_a_path_id_holding_an_encoded_newline_is_an_unknown_id_not_an_unknown_route(full_client):

@@ -2,9 +2,21 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+import time
 
-from ulid import ULID
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # the base 32 alphabet ULIDs are written in
+PAIRS = [a + b for a in CROCKFORD for b in CROCKFORD]  # every 10-bit value as its two characters
+
+
+def encoded(value: int, bits: int) -> str:
+    """`value` (`bits` long, a multiple of 10) in Crockford base 32, two characters per 10 bits."""
+    return "".join([PAIRS[(value >> shift) & 1023] for shift in range(bits - 10, -1, -10)])
+
+
+def ulid_text(milliseconds: int, randomness: bytes) -> str:
+    """The 26 characters of the ULID with this time (48 bits, written as 50) and these 10
+    random bytes (80 bits)."""
+    return encoded(milliseconds, 50) + encoded(int.from_bytes(randomness, "big"), 80)
 
 
 class IdFactory:
@@ -13,6 +25,7 @@ class IdFactory:
 
     def __init__(self, seed: int | None) -> None:
         self._seed = seed
+        self._millisecond, self._time_part = -1, ""
         self.reset()
 
     def reset(self) -> None:
@@ -20,6 +33,8 @@ class IdFactory:
         self._random = random.Random(self._seed)
 
     def new(self, prefix: str) -> str:
-        ulid = ULID.from_timestamp(datetime.now(timezone.utc).timestamp())
-        raw = bytes(ulid)[:6] + self._random.randbytes(10)
-        return f"{prefix}_{ULID.from_bytes(raw)}" if prefix else str(ULID.from_bytes(raw))
+        now = time.time_ns() // 1_000_000
+        if now != self._millisecond:  # the time part is written once per millisecond
+            self._millisecond, self._time_part = now, encoded(now, 50)
+        ulid = self._time_part + encoded(int.from_bytes(self._random.randbytes(10), "big"), 80)
+        return f"{prefix}_{ulid}" if prefix else ulid

@@ -43,6 +43,8 @@ class Records:
         self.clock: Clock = lifecycle.clock
         self.ids: IdFactory = lifecycle.ids
         self.outbox = outbox
+        self._initial_states: dict[str, dict] = {}
+        self._properties: dict[str, dict] = {}
         self.resources = {r.entity: r for r in model.resources.values()}
         for entity, (collection, schema) in INTERNAL.items():
             self.resources.setdefault(entity, Resource(collection, entity, ID_PREFIXES[entity], self.schema(schema)))
@@ -103,7 +105,7 @@ class Records:
     def predicate(self, resource: Resource, filters: dict, exclude: tuple) -> Filter | None:
         """Equality for fields the record has, membership for id lists (`plan_ids`); an
         `external_customer_id` filter matches the `customer_id` of that customer."""
-        props = self.spec.properties(resource.record_schema)
+        props = self.properties(resource)
         tests = []
         for name, wanted in filters.items():
             if name in PAGING_FIELDS or name in exclude or wanted in (None, "", []):
@@ -165,13 +167,24 @@ class Records:
         shaped = {**self.schemas.conform(record, resource.record_schema), "id": server["id"]}
         return self.store.insert(resource.collection, shaped)
 
+    def properties(self, resource: Resource) -> dict:
+        """The record schema's properties (`allOf` flattened), read from the spec once per resource."""
+        props = self._properties.get(resource.collection)
+        if props is None:
+            props = self._properties[resource.collection] = self.spec.properties(resource.record_schema)
+        return props
+
     def initial_states(self, resource: Resource) -> dict:
-        """Every `*_status` enum of the record starts at the spec's first value."""
-        states = {}
-        for name, sub in self.spec.properties(resource.record_schema).items():
-            enum = self.spec.resolve(sub).get("enum")
-            if name.endswith("_status") and enum:
-                states[name] = enum[0]
+        """Every `*_status` enum of the record starts at the spec's first value (read from the
+        spec once per resource)."""
+        states = self._initial_states.get(resource.collection)
+        if states is None:
+            states = {}
+            for name, sub in self.properties(resource).items():
+                enum = self.spec.resolve(sub).get("enum")
+                if name.endswith("_status") and enum:
+                    states[name] = enum[0]
+            self._initial_states[resource.collection] = states
         return states
 
     def update(self, entity: str, record_id: str, changes: dict) -> dict:

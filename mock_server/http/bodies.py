@@ -13,7 +13,6 @@ from connexion.utils import is_nullable
 from flexprice_spec.document import Spec
 
 from ..schemas.checks import Schemas
-from .asgi import header
 from .errors import ApiError, problem_message
 from .limits import parse_json
 
@@ -41,10 +40,11 @@ class RequestBody:
         self.nullable = bool(is_nullable(node))
         self.default = node.get("default")
 
-    def read(self, headers: list[tuple[bytes, bytes]], raw: bytes) -> object:
+    def read(self, content_type: str | None, raw: bytes) -> object:
+        """`content_type`: the request's `Content-Type` header, if it has one."""
         if not self.declared:
             return None  # the real server ignores a body the operation does not take
-        media_type = self.media_type(headers)
+        media_type = self.media_type(content_type)
         if not is_json(media_type):
             return raw or None
         if not raw:
@@ -58,10 +58,9 @@ class RequestBody:
             self.check(value)
         return value
 
-    def media_type(self, headers: list[tuple[bytes, bytes]]) -> str:
+    def media_type(self, given: str | None) -> str:
         """The request's media type; 415 unless the operation declares it. No `Content-Type` at
         all counts as the first declared one."""
-        given = header(headers, b"content-type")
         if given is None:
             return self.consumes[0].lower() if self.consumes else "application/octet-stream"
         media_type = given.split(";", 1)[0].strip().lower()

@@ -27,6 +27,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 ROUTING = "connexion_routing"  # the scope extension Connexion's router fills in
 
 
+def first_segment(path: str) -> str:
+    """What routers index routes by (`routing.IndexedRouter`)."""
+    return path.lstrip("/").split("/", 1)[0]
+
+
 @dataclass(slots=True, frozen=True)
 class Target:
     """A route of the API's router and the endpoint of its operation."""
@@ -42,23 +47,27 @@ class FastPath:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.prefix: str | None = None
-        self.candidates = None
         self.targets: dict[int, Target] = {}
-        self.shadows: list[Callable[[str], bool]] = []
+        self.index: dict[str, list] = {}
+        self.anywhere: list = []
+        self.shadowed: frozenset[str] | None = frozenset()
+        self.claimed: Callable[[str], bool] = bool
         self.exceptions: ExceptionMiddleware | None = None
         self.context: dict = {}
 
-    def fit(self, mount: Mount, endpoints: Mapping[str, ASGIApp], shadows: list[Callable[[str], bool]],
-            exceptions: ExceptionMiddleware) -> None:
-        """`mount`: the routing layer's mount of the API, its router fitted; `endpoints` by
-        operationId; `shadows`: whether a layer before the router answers a path itself."""
+    def fit(self, mount: Mount, endpoints: Mapping[str, ASGIApp], claimed: Callable[[str], bool],
+            shadowed: frozenset[str] | None, exceptions: ExceptionMiddleware) -> None:
+        """`mount`: the routing layer's mount of the API, its router fitted (`IndexedRouter`);
+        `endpoints` by operationId; `claimed`: whether a layer before the router answers a path
+        itself, asked only for paths whose first segment under the mount is `shadowed` (always
+        when that is None)."""
         router = mount.app
         self.prefix = mount.path
-        self.candidates = router.candidates
+        self.index, self.anywhere = router.index, router.anywhere
         self.targets = {id(route): Target(route, endpoints[route.endpoint.operation_id], route.endpoint.operation_id)
                         for route in router.routes
                         if isinstance(route, Route) and getattr(route.endpoint, "operation_id", None) in endpoints}
-        self.shadows = shadows
+        self.claimed, self.shadowed = claimed, shadowed
         self.exceptions = exceptions
         self.context = {"api_base_path": mount.path}
 
@@ -67,11 +76,12 @@ class FastPath:
         path, prefix = scope["path"], self.prefix
         if prefix is None or scope.get("root_path") or not path.startswith(prefix + "/"):
             return None
-        if any(claims(path) for claims in self.shadows):
-            return None
         route_path = path[len(prefix):]
+        segment = first_segment(route_path)
+        if (self.shadowed is None or segment in self.shadowed) and self.claimed(path):
+            return None
         method = scope["method"]
-        for route in self.candidates(route_path):
+        for route in self.index.get(segment, self.anywhere):  # `IndexedRouter.candidates`
             match = route.path_regex.match(route_path)
             if match is None or method not in route.methods:
                 continue  # a partial match goes on, as in Starlette; only a full one is taken

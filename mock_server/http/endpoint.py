@@ -23,7 +23,6 @@ from flexprice_spec.resources import Operation
 
 from ..core.failures import Failure
 from . import errors
-from .asgi import header
 from .bodies import RequestBody
 from .errors import ApiError
 from .handlers import Api
@@ -76,17 +75,20 @@ class Endpoint:
         return self.wiring.api.schemas.conform({**body, "error": body["message"]}, declared)
 
     async def respond(self, scope: Scope, receive: Receive) -> Response:
-        if self.authenticate is not None and not self.authenticate(header(scope["headers"], b"x-api-key")):
+        headers = dict(reversed(scope["headers"]))  # the first value of each, as `asgi.header` reads
+        if self.authenticate is not None and not self.authenticate(_text(headers.get(b"x-api-key"))):
             raise ApiError(401, errors.INVALID_API_KEY)
-        raw = await read_body(scope, receive, self.wiring.max_body)
+        raw = await read_body(receive, self.wiring.max_body, headers.get(b"content-length"))
         params = self.parameters.read(scope)
-        body = self.body.read(scope["headers"], raw)
-        stubbed = await self.wiring.stubs.answer(self.op) if self.wiring.stubs is not None else None
+        body = self.body.read(_text(headers.get(b"content-type")), raw)
+        stubs = self.wiring.stubs
+        stubbed = await stubs.answer(self.op) if stubs is not None and stubs.live else None
         if stubbed is not None:
             return stubbed
-        preferred = await self.wiring.prefer.response(scope, self.op, self.responses)
-        if preferred is not None:
-            return preferred
+        if b"prefer" in headers or self.wiring.prefer.applies(scope):
+            preferred = await self.wiring.prefer.response(scope, self.op, self.responses)
+            if preferred is not None:
+                return preferred
         response = self.handler(params, body)
         if self.wiring.strict:
             self.check(response)
@@ -100,6 +102,10 @@ class Endpoint:
         problems = self.wiring.api.schemas.errors(orjson.loads(response.body), op.response_schema)
         if problems:
             log.error("SPEC VIOLATION in the mock's own response to %s: %s", op.method_path, "; ".join(problems))
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
 
 
 class EndpointAPI(RoutedAPI[Endpoint]):

@@ -20,11 +20,10 @@ import math
 import re
 
 import orjson
-from starlette.types import Receive, Scope
+from starlette.types import Receive
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from . import errors
-from .asgi import header
 
 DEFAULT_MAX_BODY = 1024 * 1024
 MAX_DEPTH = 64
@@ -44,9 +43,9 @@ class BodyRejected(errors.ApiError):
         super().__init__(status, message)
 
 
-async def read_body(scope: Scope, receive: Receive, max_body: int) -> bytes:
-    """The whole body, refused (413) as soon as the declared or the received size passes `max_body`."""
-    declared = header(scope["headers"], b"content-length")
+async def read_body(receive: Receive, max_body: int, declared: bytes | None = None) -> bytes:
+    """The whole body, refused (413) as soon as the declared (`Content-Length`) or the received
+    size passes `max_body`."""
     if declared is not None and declared.isdigit() and int(declared) > max_body:
         raise _too_large(max_body)
     chunks, size = [], 0

@@ -70,6 +70,11 @@ class Prefer:
         self.fake = fake  # the fake data `dynamic=true` answers with
         self.faults = faults if faults is not None and faults.active else None
 
+    def applies(self, scope: Scope) -> bool:
+        """Whether a request without a `Prefer` header may still be answered here: it has `__`
+        query parameters, or faults are configured."""
+        return self.faults is not None or QUERY_PREFIX in scope["query_string"]
+
     async def response(self, scope: Scope, op: Operation, responses: dict) -> Response | None:
         """The response that replaces the handler's, if any (after a preferred or injected delay)."""
         prefer = header(scope["headers"], b"prefer")

@@ -24,7 +24,7 @@ from connexion.middleware.routing import RoutingMiddleware
 from starlette.routing import BaseRoute, Match, Mount, Router, get_route_path
 from starlette.types import Receive, Scope, Send
 
-from .dispatch import FastPath
+from .dispatch import FastPath, first_segment
 from .endpoint import EndpointMiddleware
 from .openapi_document import OpenApiDocumentMiddleware
 
@@ -45,33 +45,61 @@ def tune(app: AsyncApp) -> None:
     exceptions = next(layer for layer in layers[fast:routing] if isinstance(layer, ExceptionMiddleware))
     (mount,) = layers[routing].router.routes  # one API: the spec's, under its base path
     (api,) = (api for apis in endpoints.apis.values() for api in apis)
-    shadows = [_claims(layer.router) for layer in layers[fast + 1:routing] if isinstance(getattr(layer, "router", None), Router)]
-    shadows += [layer.paths.__contains__ for layer in layers[fast + 1:routing] if isinstance(layer, OpenApiDocumentMiddleware)]
-    layers[fast].fit(mount, api.operations, shadows, exceptions)
+    before = layers[fast + 1:routing]
+    routers = [layer.router for layer in before if isinstance(getattr(layer, "router", None), Router)]
+    paths = [path for layer in before if isinstance(layer, OpenApiDocumentMiddleware) for path in layer.paths]
+    paths += [path for router in routers for path in _paths(router)]
+    layers[fast].fit(mount, api.operations, _claims(routers, paths), _segments(mount.path, paths), exceptions)
 
 
-def _claims(router: Router) -> Callable[[str], bool]:
-    """Whether any route of `router` (or of a router mounted in it) matches a path, whatever
-    the method: such a router answers the path itself, with a 405 if need be."""
-    mounts = [(route.path, route.app) for route in router.routes if isinstance(route, Mount)]
-    routes = [route for route in router.routes if not isinstance(route, Mount)]
+def _paths(router: Router, prefix: str = "") -> list[str]:
+    """The path templates of a router's routes, those of mounted routers' included."""
+    found = []
+    for route in router.routes:
+        path = prefix + (getattr(route, "path", "") or "")
+        found.append(path)
+        if isinstance(route, Mount) and isinstance(route.app, Router):
+            found += _paths(route.app, path)
+    return found
+
+
+def _segments(api_prefix: str, paths: list[str]) -> frozenset[str] | None:
+    """The first path segments under the API's prefix that any of `paths` may match; None when
+    one of them may match any (a parameter where a segment is)."""
+    found = set()
+    for path in paths:
+        literal = path.split("{", 1)[0]
+        if path.startswith(api_prefix + "/"):
+            segment = first_segment(path[len(api_prefix):])
+            if "{" in segment or not segment:
+                return None
+            found.add(segment)
+        elif "{" in path and (api_prefix + "/").startswith(literal):
+            return None
+    return frozenset(found)
+
+
+def _claims(routers: list[Router], paths: list[str]) -> Callable[[str], bool]:
+    """Whether a layer before the API's router answers a path itself: one of `routers` has a
+    route matching it, whatever the method (that router answers a 405 if need be), or it is
+    one of the exact `paths`."""
+    exact = frozenset(paths)
 
     def claims(path: str) -> bool:
-        if any(route.path_regex.match(path) for route in routes):
-            return True
-        for prefix, inner in mounts:
-            if path.startswith(prefix + "/") and _claims_inner(inner, path[len(prefix):]):
-                return True
-        return False
+        return path in exact or any(_matches(router, path) for router in routers)
 
     return claims
 
 
-def _claims_inner(app, route_path: str) -> bool:
-    if isinstance(app, IndexedRouter):
-        return any(route.path_regex.match(route_path) or (isinstance(route, Mount) and route_path.startswith(route.path + "/"))
-                   for route in app.candidates(route_path))
-    return isinstance(app, Router)  # a router not fitted: assume it may answer
+def _matches(router: Router, path: str) -> bool:
+    for route in router.routes:
+        if isinstance(route, Mount):
+            if path.startswith(route.path + "/") and (
+                    not isinstance(route.app, Router) or _matches(route.app, path[len(route.path):])):
+                return True
+        elif route.path_regex.match(path):
+            return True
+    return False
 
 
 def _fit(router: Router) -> None:
@@ -87,15 +115,11 @@ def _fit(router: Router) -> None:
     router.middleware_stack = router.app  # Starlette bound the old `app` at construction
 
 
-def _first_segment(path: str) -> str:
-    return path.lstrip("/").split("/", 1)[0]
-
-
 def _index(routes: list[BaseRoute]) -> tuple[dict[str, list[BaseRoute]], list[BaseRoute]]:
     """Routes by literal first segment, each list in the router's order and holding the routes
     whose first segment is a parameter too."""
     def first(route: BaseRoute) -> str:
-        return _first_segment(getattr(route, "path", "") or "")
+        return first_segment(getattr(route, "path", "") or "")
 
     wildcard = [r for r in routes if not first(r) or "{" in first(r)]
     segments = {first(r) for r in routes} - {first(r) for r in wildcard}
@@ -108,7 +132,7 @@ class IndexedRouter(Router):
     anywhere: list[BaseRoute]
 
     def candidates(self, route_path: str) -> list[BaseRoute]:
-        return self.index.get(_first_segment(route_path), self.anywhere)
+        return self.index.get(first_segment(route_path), self.anywhere)
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

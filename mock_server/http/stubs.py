@@ -106,6 +106,11 @@ class Stubs:
         with self._lock:
             self._stubs.clear()
 
+    @property
+    def live(self) -> bool:
+        """Whether any stub is set: without one, a request need not ask."""
+        return bool(self._stubs)
+
     async def answer(self, op: Operation) -> Response | None:
         """The stubbed response for this request of `op`, if a live stub matches (it is used up by one)."""
         if not self._stubs:

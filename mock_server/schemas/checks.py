@@ -51,6 +51,7 @@ class Schemas:
         # id(schema) -> (schema, validator): the schema is kept so its id is never reused
         self._validators: dict[int, tuple[dict, OpenApi30Validator]] = {}
         self._fast: dict[int, tuple[dict, jsonschema_rs.Draft4Validator]] = {}
+        self._objects: dict[int, tuple[dict, dict, object]] = {}  # id(schema) -> (schema, properties, extra)
 
     def validator(self, schema: dict) -> OpenApi30Validator:
         entry = self._validators.get(id(schema))
@@ -80,14 +81,21 @@ class Schemas:
         return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
                 for e in self.validator(schema).iter_errors(value)]
 
+    def _object(self, schema: dict) -> tuple[dict, object]:
+        """An object schema's properties (`allOf` flattened) and what it says of others, resolved once."""
+        entry = self._objects.get(id(schema))
+        if entry is None or entry[0] is not schema:
+            node = self.spec.resolve(schema)
+            props = self.spec.properties(node)
+            entry = self._objects[id(schema)] = (schema, props, node.get("additionalProperties", not props))
+        return entry[1], entry[2]
+
     def conform(self, record: dict, schema: dict | None) -> dict:
         """The fields of `record` that `schema` accepts, each checked on its own; an object that
         does not fit as a whole keeps the fields that do."""
         if schema is None:
             return record
-        node = self.spec.resolve(schema)
-        props = self.spec.properties(node)
-        extra = node.get("additionalProperties", not props)
+        props, extra = self._object(schema)
         if (extra is not False or record.keys() <= props.keys()) and self._compiled(schema).is_valid(record):
             return dict(record)  # the common case: one compiled check of the whole record
         kept = {}
@@ -107,16 +115,6 @@ class Schemas:
             elif extra is True or (isinstance(extra, dict) and self.is_valid(value, extra)):
                 kept[key] = value
         return kept
-
-
-def _absolute(node: object) -> object:
-    """A copy of an inline schema whose `#/components/...` refs point into the registry."""
-    if isinstance(node, dict):
-        return {k: SPEC_URI + v if k == "$ref" and isinstance(v, str) and v.startswith("#/") else _absolute(v)
-                for k, v in node.items()}
-    if isinstance(node, list):
-        return [_absolute(v) for v in node]
-    return node
 
 
 
