@@ -17,12 +17,13 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from bench import baseline, growth, store_costs, usage_growth
+from bench import baseline, growth, references, store_costs, usage_growth
+from bench.peers import install_wiremock, java_version, start_bare, start_wiremock, wiremock_version
 from bench.results import (
     Measurement,
-    load_table,
     process_table,
     store_table,
+    target_checks,
     targets_table,
 )
 from bench.runs import Plan, execute, smoke_driver, wrk_driver
@@ -49,6 +50,7 @@ from bench.wrk import require_wrk, wrk_version
 from tests.redis_server import RedisServer
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
+SERVERS = {**STARTERS, references.BARE: start_bare, references.WIREMOCK: start_wiremock}
 
 
 def full_spec_path() -> Path:
@@ -73,27 +75,29 @@ def parser() -> argparse.ArgumentParser:
     mode.add_argument("--growth", action="store_true",
                       help="cost and memory against store size, and billing reads against stored events, in-process")
     p.add_argument("--spec", choices=("seed", "full", "both"), default="both")
-    p.add_argument("--workloads", default="a,b,c", help="comma-separated subset of a,b,c,d")
-    p.add_argument("--servers", default="mock,prism", help="comma-separated subset of mock,prism")
-    p.add_argument("--store", default=MEMORY,
+    p.add_argument("--workloads", default="a,d,e,f", help="comma-separated subset of a,b,c,d,e,f")
+    p.add_argument("--servers", default="mock,bare,wiremock,prism",
+                   help="comma-separated subset of mock,bare,wiremock,prism")
+    p.add_argument("--store", default=f"{MEMORY},redis",
                    help="comma-separated subset of memory,redis: the stores the mock runs on, side by side "
                         "(redis: the bench starts its own redis-server)")
     p.add_argument("--workers", type=int, default=1,
                    help="also run the mock on Redis with N worker processes on one port")
-    p.add_argument("--redis-fsync", choices=("always", "everysec"), default="always",
-                   help="the bench Redis's appendfsync: always (every write on disk before it is acknowledged, "
-                        "as deploy/compose.yaml) or everysec (Redis's default)")
+    p.add_argument("--redis-fsync", choices=("off", "always", "everysec"), default="off",
+                   help="the bench Redis's persistence: off (none: Redis as a cache, what the mock's speed is "
+                        "measured on), always (every write on disk before it is acknowledged) or everysec "
+                        "(an append-only file written once a second, Redis's default)")
     p.add_argument("--cost-samples", type=int, default=50,
                    help="calls per median for the reset and invoice-preview costs (with --store)")
     p.add_argument("--baseline", metavar="REV",
                    help="also run the mock at git revision REV, in turn with this checkout's, and compare them")
     p.add_argument("--webhooks", choices=("none", "hang"), default="none",
                    help=f"hang: also run the mock delivering webhooks to a receiver that never answers ({HANGING_WEBHOOK})")
-    p.add_argument("--duration", type=int, default=10, help="seconds of measured load per run")
-    p.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load before each run")
+    p.add_argument("--duration", type=int, default=5, help="seconds of measured load per run")
+    p.add_argument("--warmup", type=int, default=1, help="seconds of unmeasured load before each run")
     p.add_argument("--connections", type=int, default=16)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--rounds", type=int, default=3, help="runs per server, spec and workload")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--rounds", type=int, default=5, help="runs per server, spec and workload")
     p.add_argument("--requests", type=int, default=12, help="requests per run in --smoke mode")
     p.add_argument("--sizes", default="1000,10000,100000", help="store sizes for --growth")
     p.add_argument("--other-events", default="10000,100000,1000000",
@@ -134,9 +138,16 @@ def header(args: argparse.Namespace, servers: list[str], load_before: tuple[floa
                      f"{args.warmup:g} s warm-up + {args.duration:g} s measured per run, {args.rounds} rounds")
     if "prism" in servers:
         lines.append(f"- reference: Stoplight Prism {prism_version()} (`-v silent`), node {node_version()}")
+    if references.WIREMOCK in servers:
+        lines.append(f"- reference: WireMock standalone {wiremock_version()} (`--no-request-journal`, one stub per "
+                     f"answer), {java_version()}")
+    if references.BARE in servers:
+        lines.append("- reference: the bare limit, `bench/bare.py` (uvicorn, httptools, uvloop; reads the body, "
+                     "answers the mock's recorded bytes)")
     if redis:
-        lines.append(f"- Redis: {redis_version()} on loopback, started by the bench, AOF with "
-                     f"`appendfsync {args.redis_fsync}`, emptied before each mock start")
+        persistence = "no persistence" if args.redis_fsync == "off" else f"AOF with `appendfsync {args.redis_fsync}`"
+        lines.append(f"- Redis: {redis_version()} on loopback, started by the bench, {persistence}, "
+                     "emptied before each mock start")
     return "\n".join(lines)
 
 
@@ -178,7 +189,7 @@ def compare_stores(measurements: list[Measurement], titles: dict[str, str], runs
 
 
 def benchmark(args: argparse.Namespace) -> int:
-    servers = choices(args.servers, STARTERS, "--servers")
+    servers = choices(args.servers, SERVERS, "--servers")
     stores = choices(args.store, STORES, "--store")
     runs_on = backends(stores, args.workers) if "mock" in servers else []
     servers = with_backends(servers, runs_on)
@@ -197,18 +208,23 @@ def benchmark(args: argparse.Namespace) -> int:
         require_redis()
     if "prism" in servers:
         install_prism()
+    if references.WIREMOCK in servers:
+        install_wiremock()
     drive = smoke_driver(args.requests) if args.smoke else wrk_driver(
         args.duration, args.warmup, args.threads, args.connections)
     titles = {w.key: w.title for w in WORKLOADS.values()}
     load_before, checkout = os.getloadavg(), git_revision()
     with tempfile.TemporaryDirectory(prefix="bench-logs-") as logs, \
             bench_redis(bool(compared), args.redis_fsync) as redis:
-        starters = {**STARTERS, **{b.name: starter(b, redis) for b in runs_on}}
+        starters = {**SERVERS, **{b.name: starter(b, redis) for b in runs_on}}
         if revision:
             starters[baseline.name(revision)] = baseline.starter(revision)
         measurements = execute(plan, drive, Path(logs), starters)
-        sections = [header(args, servers, load_before, checkout, bool(compared)), load_table(measurements, titles),
-                    process_table(measurements), targets_table(measurements)]
+        per_request = {w.key: w.per_request for w in WORKLOADS.values()}
+        sections = [header(args, servers, load_before, checkout, bool(compared)),
+                    references.servers_table(measurements, titles, per_request),
+                    references.ratios_table(measurements, titles),
+                    process_table(measurements), targets_table(target_checks(measurements) + references.target_checks(measurements))]
         if revision:
             sections.append(baseline.table(measurements, titles, revision))
         if compared:

@@ -25,6 +25,7 @@ class LoadResult:
     non2xx: int
     socket_errors: int
     server_cpu_s: float = 0.0
+    store_commands: int = 0  # commands the server's store (Redis) ran during the measured run
 
     @property
     def rps(self) -> float:
@@ -33,6 +34,10 @@ class LoadResult:
     @property
     def cpu_us_per_request(self) -> float:
         return self.server_cpu_s * 1e6 / self.requests if self.requests else 0.0
+
+    @property
+    def commands_per_request(self) -> float:
+        return self.store_commands / self.requests if self.requests else 0.0
 
 
 @dataclass(slots=True, frozen=True)
@@ -81,41 +86,6 @@ def group_by(measurements: list[Measurement], *keys: str) -> dict[tuple, list[Me
     for m in measurements:
         groups[tuple(getattr(m, key) for key in keys)].append(m)
     return groups
-
-
-def load_table(measurements: list[Measurement], titles: dict[str, str]) -> str:
-    rows = [
-        "| spec | workload | server | req/s | p50 ms | p99 ms | non-2xx | socket errors | req/s mock/Prism "
-        "| server CPU µs/req | CPU/req Prism/mock |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    groups = group_by(measurements, "spec", "workload", "server")
-    for (spec, workload, server), group in groups.items():
-        row = summarise(group)
-        rows.append(
-            f"| {spec} | ({workload}) {titles[workload]} | {server} | {row.rps:,.0f} | {row.p50_ms:.2f} "
-            f"| {row.p99_ms:.2f} | {row.non2xx} | {row.socket_errors} | {_ratio(groups, spec, workload, server)} "
-            f"| {row.cpu_us:,.0f} | {_cpu_ratio(groups, spec, workload, server)} |"
-        )
-    return "\n".join(rows)
-
-
-def _ratio(groups: dict[tuple, list[Measurement]], spec: str, workload: str, server: str) -> str:
-    prism = groups.get((spec, workload, "prism"))
-    mock = groups.get((spec, workload, "mock"))
-    if server != "mock" or not (prism and mock):
-        return ""
-    return f"{summarise(mock).rps / summarise(prism).rps:.2f}x"
-
-
-def _cpu_ratio(groups: dict[tuple, list[Measurement]], spec: str, workload: str, server: str) -> str:
-    """Prism's CPU per request over the mock's: how much less work the mock does per answer,
-    a figure that other load on the machine disturbs far less than req/s."""
-    prism = groups.get((spec, workload, "prism"))
-    mock = groups.get((spec, workload, "mock"))
-    if server != "mock" or not (prism and mock) or not summarise(mock).cpu_us:
-        return ""
-    return f"{summarise(prism).cpu_us / summarise(mock).cpu_us:.2f}x"
 
 
 def process_table(measurements: list[Measurement]) -> str:
@@ -175,10 +145,10 @@ def _webhook_checks(groups: dict[tuple, list[Measurement]]) -> list[tuple[str, b
     return checks
 
 
-def targets_table(measurements: list[Measurement]) -> str:
+def targets_table(checks: list[tuple[str, bool | None, str]]) -> str:
     rows = ["| target | met | measured |", "| --- | --- | --- |"]
     verdicts = {True: "yes", False: "**no**", None: "-"}
-    for name, met, evidence in target_checks(measurements):
+    for name, met, evidence in checks:
         rows.append(f"| {name} | {verdicts[met]} | {evidence} |")
     return "\n".join(rows)
 

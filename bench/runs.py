@@ -67,9 +67,10 @@ def wrk_driver(duration: int, warmup: int, threads: int, connections: int) -> Dr
     def drive(workload: Workload, server: Server) -> LoadResult:
         if warmup > 0:
             run_wrk(workload, server.base_url, warmup, threads, connections)
-        cpu_before = server.cpu_seconds()
+        cpu_before, commands_before = server.cpu_seconds(), server.commands() if server.commands else 0
         load = run_wrk(workload, server.base_url, duration, threads, connections)
-        return replace(load, server_cpu_s=server.cpu_seconds() - cpu_before)
+        commands = server.commands() - commands_before - 1 if server.commands else 0  # less the first INFO
+        return replace(load, server_cpu_s=server.cpu_seconds() - cpu_before, store_commands=commands)
 
     return drive
 

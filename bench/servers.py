@@ -100,6 +100,7 @@ class Server:
     helper_pids: list[int] = field(default_factory=list)
     startup_s: float = 0.0
     receiver: WebhookReceiver | None = None  # the webhook receiver the server delivers to, if any
+    commands: Callable[[], int] | None = None  # commands its store (Redis) has run so far
 
     def rss_kb(self) -> dict[str, int]:
         """VmRSS (now) and VmHWM (peak) of the server processes, summed, in kB."""

@@ -90,6 +90,7 @@ def starter(backend: Backend, redis: RedisServer | None) -> Starter:
         options = ("--store", redis.url(BENCH_DB)) + (("--workers", str(backend.workers)) if backend.workers > 1 else ())
         server = start_mock(spec, probe, log_dir, backend.name, options)
         server.helper_pids = [redis.process.pid]
+        server.commands = redis.commands
         return server
 
     return start

@@ -1,9 +1,13 @@
-"""The three workloads of issue 6, each driven by wrk (timed runs) or by httpx (smoke runs).
+"""The workloads, each driven by wrk (timed runs) or by httpx (smoke runs).
 
 (a) `GET /secrets/api/keys`, (b) `POST /secrets/api/keys` with a valid body, (c) the stateful
-loop create customer -> get it -> search it, and (d) `POST /customers` alone, each a new customer
-(the write every webhook follows). Paths are relative to a server's base URL: the mock
-serves under `/v1`, Prism at the root, and the harness passes each its own base.
+loop create customer -> get it -> search it, (d) `POST /customers` alone, each a new customer
+(the write every webhook follows), (e) `POST /events`, one usage event, and (f) `POST
+/events/bulk` with 100 events (`per_request` = 100: its figures are also given per event).
+Paths are relative to a server's base URL: the mock serves under `/v1`, Prism at the root, and
+the harness passes each its own base. `samples` are requests of each kind the workload sends,
+whose answers the bare limit and WireMock replay (`bench.peers`), with the path pattern they
+answer.
 """
 from __future__ import annotations
 
@@ -31,6 +35,8 @@ class Workload:
     wrk_args: tuple[str, ...]
     smoke: Callable[[httpx.Client, str, int], list[httpx.Response]]
     full_spec_only: bool = False
+    samples: tuple[tuple[ProbeRequest, str], ...] = ()  # (a request, the path pattern it stands for)
+    per_request: int = 1  # units of work per request: events in a bulk
 
     def lua(self) -> str:
         """The script wrk loads: the workload's own code followed by the shared reporter."""
@@ -67,18 +73,39 @@ def _creates(client: httpx.Client, base_url: str, count: int) -> list[httpx.Resp
                         headers=auth_headers()) for n in range(count)]
 
 
+EVENT_BODY = {"event_name": "tokens", "external_customer_id": "bench-customer", "properties": {"tokens": "3"}}
+BULK_SIZE = 100
+BULK_BODY = {"events": [{"event_name": "tokens", "external_customer_id": f"bench-customer-{i % 10}",
+                         "properties": {"tokens": str(i % 50), "model": "m"}} for i in range(BULK_SIZE)]}
+LIST = ProbeRequest("GET", "/secrets/api/keys", None)
+EVENT = ProbeRequest("POST", "/events", EVENT_BODY)
+BULK = ProbeRequest("POST", "/events/bulk", BULK_BODY)
+CUSTOMER = ProbeRequest("POST", "/customers", {"external_id": "bench-sample", "name": "x"})
+ID = "[^/]+"
+
 LIST_KEYS = Workload(
     "a", "GET /secrets/api/keys", "single.lua", ("GET", "/secrets/api/keys"),
-    _repeat(ProbeRequest("GET", "/secrets/api/keys", None)), full_spec_only=True,
+    _repeat(LIST), full_spec_only=True, samples=((LIST, "/secrets/api/keys"),),
 )
 CREATE_KEY_WORKLOAD = Workload(
     "b", "POST /secrets/api/keys", "single.lua",
     ("POST", "/secrets/api/keys", json.dumps(API_KEY_BODY)), _repeat(CREATE_KEY),
+    samples=((CREATE_KEY, "/secrets/api/keys"),),
 )
 MIXED = Workload(
     "c", "create+get+search customer", "mixed.lua", (), _mixed, full_spec_only=True,
+    samples=((CUSTOMER, "/customers"), (ProbeRequest("GET", "/customers/{id}", None), f"/customers/{ID}"),
+             (ProbeRequest("POST", "/customers/search", {"external_id": "bench-sample"}), "/customers/search")),
 )
 CREATE_CUSTOMER = Workload(
-    "d", "POST /customers", "create.lua", (), _creates, full_spec_only=True,
+    "d", "POST /customers", "create.lua", (), _creates, full_spec_only=True, samples=((CUSTOMER, "/customers"),),
 )
-WORKLOADS = {w.key: w for w in (LIST_KEYS, CREATE_KEY_WORKLOAD, MIXED, CREATE_CUSTOMER)}
+INGEST = Workload(
+    "e", "POST /events", "single.lua", ("POST", "/events", json.dumps(EVENT_BODY)), _repeat(EVENT),
+    full_spec_only=True, samples=((EVENT, "/events"),),
+)
+BULK_INGEST = Workload(
+    "f", f"POST /events/bulk ({BULK_SIZE} events)", "single.lua", ("POST", "/events/bulk", json.dumps(BULK_BODY)),
+    _repeat(BULK), full_spec_only=True, samples=((BULK, "/events/bulk"),), per_request=BULK_SIZE,
+)
+WORKLOADS = {w.key: w for w in (LIST_KEYS, CREATE_KEY_WORKLOAD, MIXED, CREATE_CUSTOMER, INGEST, BULK_INGEST)}
