@@ -35,6 +35,8 @@ from flexprice_spec.resources import Model, Operation, generated_operation_id, i
 
 from .core.failures import DomainError
 from .devtools.admin import AdminMiddleware
+from .devtools.admin_auth import AdminAuth
+from .devtools.dashboard import Dashboard
 from .devtools.fixtures import Fixtures, read
 from .devtools.journal import Journal, JournalMiddleware
 from .devtools.webhook_payloads import Payloads
@@ -173,7 +175,8 @@ def create_app(
     unless `cors_origins` names the browser origins allowed to call it. `fixtures` (files or
     folders) are loaded now and after every reset; a bad one raises `fixtures.FixtureError`.
     `clock` is the billing clock (real time by default; `Clock(start)` starts frozen).
-    `admin_token`, if given, is the Bearer token every `/_mock/` call must send; `webhooks` the
+    `admin_token`, if given, is the Bearer token every `/_mock/` call must send (the dashboard at
+    `/_mock/` asks for it); `webhooks` the
     endpoints to deliver domain events to from the start, and how to retry. `store` is a `Store`
     or the URL of one (`memory`, `redis://HOST:PORT/DB` with its key `namespace`)."""
     spec = spec if isinstance(spec, Spec) else Spec.load(spec)
@@ -196,12 +199,14 @@ def create_app(
     # after the fixtures, so its reset hook forgets what reloading them recorded: not news
     hooks = Webhooks(store, Payloads(spec, api.schemas, api.billing.records.get), webhooks, seed)
     wiring = Wiring(api, Prefer(api, faults), max_body, strict, stubs)
+    auth = AdminAuth(admin_token)
+    dashboard = Dashboard(api, journal, hooks, stubs, faults, auth) if admin else None
     outer = [
         # outermost, so preflights skip auth and routing and error responses carry the headers too
         *([partial(JsonCORSMiddleware, allow_origins=list(cors_origins), allow_methods=["*"], allow_headers=["*"])]
           if cors_origins else []),
-        *([partial(AdminMiddleware, fixtures=loader, journal=journal, token=admin_token, stubs=stubs,
-                   webhooks=hooks)] if admin else []),
+        *([partial(AdminMiddleware, fixtures=loader, journal=journal, auth=auth, stubs=stubs,
+                   webhooks=hooks, dashboard=dashboard)] if admin else []),
         partial(JournalMiddleware, journal=journal),
     ]
     app = AsyncApp(__name__, lifespan=partial(_delivering, hooks), middlewares=[
