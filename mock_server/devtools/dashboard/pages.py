@@ -88,11 +88,10 @@ class Dashboard:
     def page(path: str) -> bool:
         return path == ROOT or path.startswith(PREFIX)
 
-    def login_form(self, scope: Scope, wrong: bool = False) -> Response:
+    def login_form(self, scope: Scope) -> Response:
         """401 with a form that asks for the admin token, then comes back to the page asked for."""
         wanted = scope["path"] + (f"?{scope['query_string'].decode('latin-1')}" if scope.get("query_string") else "")
-        return self.render("login.html", {"next": wanted if scope["method"] == "GET" else f"{ROOT}/", "wrong": wrong},
-                           status=401)
+        return self.render("login.html", {"next": wanted, "wrong": False}, status=401)
 
     # -- views ------------------------------------------------------------------------------------
     async def overview(self, _request: Request) -> Response:
@@ -213,7 +212,7 @@ class Dashboard:
         if self.auth.open:
             return RedirectResponse(wanted, 303)
         if not self.auth.accepts(form.get("token", "")):
-            return self.login_form({**request.scope, "path": wanted, "query_string": b""}, wrong=True)
+            return self.render("login.html", {"next": wanted, "wrong": True}, status=401)
         return RedirectResponse(wanted, 303, headers={"set-cookie": self.auth.session_cookie()})
 
     async def asset(self, request: Request) -> Response:
