@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import deque
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from time import perf_counter, time
 from urllib.parse import parse_qsl, urlencode
@@ -78,6 +79,14 @@ class Journal:
         """Oldest first; `last`: only that many of the newest."""
         kept = list(self._entries)
         return [_entry(*entry) for entry in (kept[-last:] if last else kept)]
+
+    def newest(self) -> Iterator[dict]:
+        """Newest first, each formatted only when reached: a reader that stops early pays for
+        what it read."""
+        return (_entry(*entry) for entry in reversed(list(self._entries)))
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def _entry(started: float, method: str, path: str, query: bytes, headers: list, status: int,

@@ -8,11 +8,12 @@ send the original.
 from __future__ import annotations
 
 import shlex
+from itertools import islice
 from dataclasses import dataclass
 
 from ..journal import Journal
 
-SHOWN = 200
+SHOWN = 100
 LEFT_OUT = frozenset({"host", "content-length", "connection", "accept-encoding", "user-agent", "accept"})
 STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
 
@@ -38,10 +39,9 @@ class Filters:
 
 def exchanges(journal: Journal, filters: Filters) -> tuple[list[dict], int]:
     """The newest `SHOWN` matching requests, newest first, each with its `curl`; and how many
-    the journal holds in all."""
-    entries = journal.entries()
-    shown = [entry for entry in reversed(entries) if filters.wants(entry)][:SHOWN]
-    return [{**entry, "curl": curl(entry)} for entry in shown], len(entries)
+    the journal holds in all. Only what is read to find them is formatted."""
+    shown = islice(filter(filters.wants, journal.newest()), SHOWN)
+    return [{**entry, "curl": curl(entry)} for entry in shown], len(journal)
 
 
 def curl(entry: dict) -> str:

@@ -59,7 +59,8 @@ class Dashboard:
         self.journal, self.webhooks, self.stubs, self.faults, self.auth = journal, webhooks, stubs, faults, auth
         self.browser = Browser(api.billing.records)
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
-                                     undefined=ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
+                                     undefined=ChainableUndefined, trim_blocks=True, lstrip_blocks=True,
+                                     auto_reload=False)
         self.templates.filters.update(FILTERS)
         self.assets = {name: (HERE / "static" / name).read_bytes() for name in ASSETS}
         self.routes: dict[tuple[str, str], Handler] = {
