@@ -178,14 +178,19 @@ def _webhook_checks(groups: dict[tuple, list[Measurement]]) -> list[tuple[str, b
 
 
 def _dashboard_checks(groups: dict[tuple, list[Measurement]]) -> list[tuple[str, bool | None, str]]:
-    """Issue 26's: the API's throughput unchanged (within 5%) with the dashboard open and refreshing."""
+    """Issue 26's: the API's throughput unchanged (within 5%) with the dashboard open and
+    refreshing. The server CPU per request beside it says the same with far less noise from
+    other work on the machine: the pages' rendering is charged to the API's requests there."""
     checks = []
     for (spec, workload, server), group in groups.items():
         plain = groups.get((spec, workload, "mock"))
         if server == DASHBOARD_OPEN and plain:
-            viewed, without = summarise(group).rps, summarise(plain).rps
+            viewed, without = summarise(group), summarise(plain)
             checks.append((f"{spec} ({workload}) req/s with the dashboard open and refreshing >= 0.95x without",
-                           viewed >= 0.95 * without, f"{viewed / without:.3f}x ({viewed:,.0f} vs {without:,.0f} req/s)"))
+                           viewed.rps >= 0.95 * without.rps,
+                           f"{viewed.rps / without.rps:.2f}x ({viewed.rps:,.0f} vs {without.rps:,.0f} req/s); "
+                           f"server CPU per request {viewed.cpu_us / without.cpu_us:.2f}x "
+                           f"({viewed.cpu_us:,.0f} vs {without.cpu_us:,.0f} µs)"))
     return checks
 
 

@@ -59,6 +59,8 @@ def test_moving_the_clock_reports_the_renewals_invoices_and_nothing_else_it_made
     assert (happened["cancellations"], happened["grants"], happened["complete"]) == ([], [], True)
     quiet = page.post("/_mock/clock", json={"advance": "P1D"}).json()["happened"]
     assert quiet == {"renewals": [], "invoices": [], "cancellations": [], "grants": [], "complete": True}
+    refused = page.post("/_mock/clock", json={"to": 5})
+    assert (refused.status_code, refused.json()["details"]) == (400, {"field": {"value": "to"}})
 
 
 def test_a_cancellation_due_on_the_way_is_reported(page, api):

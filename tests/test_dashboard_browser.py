@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -41,7 +42,7 @@ def world(mock):
 
 def text(browser, css: str) -> str:
     """The text of the first element `css` selects, once the page shows one."""
-    return eventually(lambda: browser.find_elements(By.CSS_SELECTOR, css))[0].text
+    return eventually(lambda: [element.text for element in browser.find_elements(By.CSS_SELECTOR, css)][:1])[0]
 
 
 def shows(browser, heading: str) -> bool:
@@ -50,10 +51,14 @@ def shows(browser, heading: str) -> bool:
 
 
 def eventually(check, timeout: float = 10.0):
-    """`check()`'s first truthy answer, polled; AssertionError after `timeout`."""
+    """`check()`'s first truthy answer, polled; AssertionError after `timeout`. An element of the
+    page being left (a click or a submit is loading the next) is stale: not yet, not a failure."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = check()
+        try:
+            found = check()
+        except StaleElementReferenceException:
+            found = None
         if found:
             return found
         time.sleep(0.1)

@@ -156,7 +156,8 @@ class AdminMiddleware:
         if not isinstance(body, dict) or len({"advance", "to"} & body.keys()) != 1:
             return errors.error_response(400, 'send exactly one of {"advance": "P1M"} or {"to": "<RFC 3339>"}',
                                          details={"field": "advance"})
-        return json_response(move_clock(self.store, body.get("advance"), body.get("to")))
+        how = "advance" if "advance" in body else "to"
+        return json_response(move_clock(self.store, how, body[how]))
 
     async def add_stub(self, request: Request) -> Response:
         """The next `times` requests of an operation answer `status` (and `body`); see `stubs.py`."""

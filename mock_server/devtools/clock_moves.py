@@ -13,18 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..core.times import parse_instant
 from ..storage.store import Store
 
 LIVE = ("active", "trialing")
 
 
-def move_clock(store: Store, advance: str | None = None, to: str | None = None) -> dict:
-    """Forward by `advance` (ISO 8601) or to `to` (RFC 3339): the clock as `GET /_mock/clock`
-    describes it, and `happened`, what the move did."""
+def move_clock(store: Store, how: str, value: object) -> dict:
+    """Forward by a duration (`how` "advance", ISO 8601) or to an instant ("to", RFC 3339): the
+    clock as `GET /_mock/clock` describes it, and `happened`, what the move did. A bad value is
+    `Invalid` naming `how`."""
     clock = store.clock
     with store.atomic():  # one move at a time, from where the last one left the clock
         mark = store.outbox[-1] if store.outbox else None
-        clock.advance(advance) if advance is not None else clock.to(to)
+        clock.advance(value) if how == "advance" else clock.to(parse_instant(value, "to"))
         changes, complete = since(list(store.outbox), mark)
     return {**clock.describe(), "happened": {**summary(changes), "complete": complete}}
 

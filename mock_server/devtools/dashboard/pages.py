@@ -155,11 +155,12 @@ class Dashboard:
         form = await _form(request)
         if form is None:
             return self.forbidden()
-        advance, to = form.get("advance") or None, form.get("to") or None
-        if to is not None and "T" not in to:
-            to += "T00:00:00Z"
+        how = "advance" if form.get("advance") else "to"
+        value = form.get(how) or ""
+        if how == "to" and "T" not in value:
+            value += "T00:00:00Z"  # a date: its midnight, UTC
         try:
-            moved = move_clock(self.store, advance, to) if advance or to else None
+            moved = move_clock(self.store, how, value)
         except DomainError as exc:
             return await self.clock(request, {"error": exc.message}, 400)
         return await self.clock(request, moved)
