@@ -121,6 +121,21 @@ def test_a_failed_webhook_delivery_is_sent_again_from_the_page(browser, world):
     assert ids.count(ids[-1]) == 2  # the same svix-id as the refused first attempt
 
 
+def test_a_snapshot_file_is_restored_from_the_page_once_confirmed(browser, world, tmp_path):
+    saved = tmp_path / "snapshot.json"
+    saved.write_bytes(httpx.get(world.base + "/_mock/state/export").content)
+    httpx.post(world.base + "/_mock/reset")
+    browser.get(world.base + "/_mock/dashboard/state")
+    browser.find_element(By.ID, "snapshot-file").send_keys(str(saved))
+    browser.find_element(By.ID, "restore").click()
+    browser.switch_to.alert.dismiss()
+    assert not browser.find_element(By.ID, "restore-result").is_displayed()
+    browser.find_element(By.ID, "restore").click()
+    browser.switch_to.alert.accept()
+    assert eventually(lambda: text(browser, "#restore-result").startswith("Restored: "))
+    assert httpx.get(world.base + "/_mock/clock").json()["now"] == "2026-02-10T00:00:00.000Z"
+
+
 def test_with_an_admin_token_the_page_asks_for_it_and_refuses_a_wrong_one(browser):
     with MockServer(spec=SEED_SPEC, admin_token=TOKEN) as mock:
         base = mock.url.removesuffix("/v1")

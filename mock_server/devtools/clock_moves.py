@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..core.times import parse_instant
+from ..domain.billing.subscriptions import LIVE
 from ..storage.store import Store
-
-LIVE = ("active", "trialing")
 
 
 def move_clock(store: Store, how: str, value: object) -> dict:

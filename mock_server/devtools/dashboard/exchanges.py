@@ -2,8 +2,8 @@
 headers and bodies (masked by `journal.py`) and the same request as a curl command.
 
 The curl command sends the API key as `$FLEXPRICE_API_KEY`, never the masked one, and the body
-as recorded; a body the journal clipped or masked is marked, since replaying it as is would not
-send the original.
+as the journal shows it: a masked secret (`***`) or a clipped body (`... (N bytes in all)`) is
+plain to see, and is what would be replayed.
 """
 from __future__ import annotations
 

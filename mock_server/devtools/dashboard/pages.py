@@ -22,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import Scope
 
 from ...core.failures import DomainError, NotFound
+from ...domain.billing.subscriptions import LIVE
 from ...http.faults import Faults
 from ...http.handlers import Api
 from ...http.stubs import Stubs
@@ -144,7 +145,7 @@ class Dashboard:
 
     async def clock(self, _request: Request, moved: dict | None = None, status: int = 200) -> Response:
         live = sorted((s for s in self.billing.records.where("subscription")
-                       if s.get("subscription_status") in ("active", "trialing") and s.get("current_period_end")),
+                       if s.get("subscription_status") in LIVE and s.get("current_period_end")),
                       key=lambda s: s["current_period_end"])
         return self.render("clock.html", {"page": "clock", "moves": MOVES, "moved": moved, "due": live[:RECENT]},
                            status=status)
