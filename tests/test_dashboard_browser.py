@@ -101,6 +101,21 @@ def test_advancing_the_clock_from_the_page_lists_what_the_move_billed(browser, w
     assert "never goes backwards" in text(browser, "#move-error")
 
 
+def test_the_journal_shows_a_request_with_its_bodies_and_copies_it_as_curl(browser, world):
+    browser.get(world.base + "/_mock/dashboard/requests?method=POST&q=top-up")
+    [exchange] = browser.find_elements(By.CSS_SELECTOR, "tbody.exchange")
+    exchange.find_element(By.TAG_NAME, "summary").click()
+    assert exchange.find_element(By.CSS_SELECTOR, ".request-body").text == (
+        '{"credits_to_add":"50","transaction_reason":"PURCHASED_CREDIT_DIRECT"}')
+    assert '"credit_balance_after":"150"' in exchange.find_element(By.CSS_SELECTOR, ".response-body").text
+    command = exchange.find_element(By.CSS_SELECTOR, "pre.curl").text
+    assert command.startswith("curl -X POST http://127.0.0.1:") and '"x-api-key: $FLEXPRICE_API_KEY"' in command
+    assert world.mock.api_key not in browser.page_source
+    button = exchange.find_element(By.CSS_SELECTOR, "button.copy")
+    button.click()
+    assert eventually(lambda: button.text == "copied")
+
+
 def test_a_failed_webhook_delivery_is_sent_again_from_the_page(browser, world):
     world.receiver.wait_for(3)
     browser.get(world.base + "/_mock/dashboard/webhooks")
