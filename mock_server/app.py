@@ -1,7 +1,7 @@
 """The ASGI application: Connexion's routing in front of one compiled endpoint per operation.
 
-The stack, outermost first: admin endpoints (`/_mock/*`, `admin.py`) -> journal and access log
-(`journal.py`) -> Connexion's exception handling, which turns anything raised into an
+The stack, outermost first: admin endpoints and the dashboard (`/_mock/*`, `admin.py`) ->
+journal and access log (`journal.py`) -> Connexion's exception handling, which turns anything raised into an
 `errors.ErrorResponse` (`errors.py`) -> the served document and Swagger UI (`openapi_document.py`)
 -> Connexion's routing -> the operation's `endpoint.Endpoint`: authenticate, read the body,
 validate parameters and body, a scripted stub (`stubs.py`), `Prefer` and faults, the handler
