@@ -167,9 +167,9 @@ def server_pids(root: int, executable: str) -> list[int]:
     return found
 
 
-def _spawn(command: list[str], log: Path, stdout: int) -> subprocess.Popen:
+def _spawn(command: list[str], log: Path, stdout: int, cwd: Path = REPO_ROOT) -> subprocess.Popen:
     with log.open("wb") as stderr:
-        return subprocess.Popen(command, cwd=REPO_ROOT, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL)
+        return subprocess.Popen(command, cwd=cwd, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL)
 
 
 def _read_first_line(server: Server, deadline: float) -> str:
@@ -229,13 +229,15 @@ def wait_first_answer(server: Server, started: float, probe: ProbeRequest, deadl
     raise BenchError(f"{server.name} did not answer within {START_TIMEOUT:.0f} s:\n{server.log_tail()}")
 
 
-def start_mock(spec: Path, probe: ProbeRequest, log_dir: Path, name: str = "mock", options: tuple[str, ...] = ()) -> Server:
+def start_mock(spec: Path, probe: ProbeRequest, log_dir: Path, name: str = "mock", options: tuple[str, ...] = (),
+               python: str = sys.executable, cwd: Path = REPO_ROOT) -> Server:
+    """This checkout's mock, or (`python`, `cwd`) another revision's installed beside it."""
     started = time.perf_counter()
     deadline = started + START_TIMEOUT
-    command = [sys.executable, "-m", "mock_server", "--spec", str(spec), "--host", "127.0.0.1",
+    command = [python, "-m", "mock_server", "--spec", str(spec), "--host", "127.0.0.1",
                "--port", "0", "--api-key", API_KEY, *options]
     log = log_dir / f"mock-{time.time_ns()}.log"
-    process = _spawn(command, log, subprocess.PIPE)
+    process = _spawn(command, log, subprocess.PIPE, cwd)
     server = Server(name, process, "", log)
     try:
         server.base_url = _read_first_line(server, deadline).rstrip("/")

@@ -68,7 +68,7 @@ def eventually(check, timeout: float = 10.0):
 def test_the_overview_leads_to_a_customer_whose_timeline_shows_the_renewal_invoice(browser, world):
     browser.get(world.base + "/_mock/")
     assert shows(browser, "Overview")
-    assert text(browser, "#operation-count") == str(len(world.mock.api.model.operations))
+    assert text(browser, "#operation-count") == str(len(world.mock.backend.model.operations))
     assert "memory" in text(browser, "#card-store") and "frozen" in text(browser, "#card-clock")
     search = browser.find_element(By.CSS_SELECTOR, "header .search input")
     search.send_keys(scenario.EXTERNAL_ID, Keys.ENTER)

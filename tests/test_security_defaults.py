@@ -147,7 +147,7 @@ def test_the_store_holds_digests_never_a_raw_key(seed_mock, seed_client):
     created = seed_client.post("secrets/api/keys", json={"name": "ci", "type": "private_key"}).json()
     raw = created["api_key"]
     held = strings_in(seed_mock.store)
-    assert seed_mock.store.authenticate(raw) and seed_mock.store.authenticate(seed_mock.api_key)
+    assert seed_mock.backend.keys.authenticate(raw) and seed_mock.backend.keys.authenticate(seed_mock.api_key)
     assert [s for s in held if raw in s or seed_mock.api_key in s] == []
     # the walk did reach the store's contents: the secret's record and the key's digest
     assert any(created["secret"]["id"] in s and '"display_id"' in s for s in held)

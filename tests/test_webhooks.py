@@ -16,7 +16,7 @@ from mock_server import MockServer
 from mock_server.devtools.webhook_payloads import Payloads
 from mock_server.devtools.webhook_receiver import WebhookReceiver, new_secret
 from mock_server.devtools.webhooks import WebhookOptions
-from mock_server.spec.synth import Schemas
+from mock_server.schemas.checks import Schemas
 
 from .conftest import SAMPLES
 

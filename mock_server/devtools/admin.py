@@ -20,16 +20,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..core.failures import DomainError
+from ..core.failures import Failure, Invalid
 from ..http import errors
 from ..http.handlers import json_response
-from ..http.limits import BodyRejected, parse_json
-from ..http.stubs import StubError, Stubs
+from ..http.limits import parse_json
+from ..http.stubs import Stubs
 from . import snapshots
 from .admin_auth import AdminAuth
 from .clock_moves import move_clock
 from .dashboard import Dashboard
-from .fixtures import FixtureError, Fixtures, parse
+from .fixtures import Fixtures, parse
 from .journal import Journal
 from .webhooks import Webhooks
 
@@ -45,7 +45,7 @@ class AdminMiddleware:
         self.auth = auth or AdminAuth()
         self.dashboard = dashboard
         self.fixtures = fixtures
-        self.store = fixtures.api.store
+        self.backend = fixtures.backend
         self.journal = journal
         self.stubs = stubs
         self.webhooks = webhooks
@@ -86,13 +86,14 @@ class AdminMiddleware:
         await response(scope, receive, send)
 
     async def answer(self, handler: Callable[[Request], Awaitable[Response]], request: Request) -> Response:
-        """The handler's answer, with the state as other processes left it; a store that cannot
-        be reached is a 503 in the envelope, like any refusal of the domain."""
+        """The handler's answer, with the state as other processes left it. The one place the
+        admin surface's refusals are answered: in the envelope, like the API's (a store that
+        cannot be reached is a 503)."""
         try:
-            self.store.sync()
+            self.backend.lifecycle.sync()
             return await handler(request)
-        except DomainError as exc:
-            return errors.from_api_error(errors.from_domain(exc))
+        except Failure as exc:
+            return errors.answer(exc)
 
     def refusal(self, scope: Scope, path: str) -> Response:
         """The dashboard's login form for one of its pages, else the 401 envelope."""
@@ -103,7 +104,7 @@ class AdminMiddleware:
 
     async def reset(self, _request: Request) -> Response:
         """Back to the fixtures the mock started with; the journal is emptied too."""
-        self.store.reset()
+        self.backend.reset()
         return json_response({"records": self._counts()})
 
     async def state(self, _request: Request) -> Response:
@@ -117,23 +118,14 @@ class AdminMiddleware:
 
     async def import_state(self, request: Request) -> Response:
         """Back to a snapshot taken by `GET /_mock/state/export`."""
-        try:
-            loaded = snapshots.restore(self.fixtures, parse_json(await request.body()))
-        except BodyRejected as exc:
-            return errors.error_response(exc.status, str(exc))
-        except FixtureError as exc:
-            return errors.error_response(400, str(exc), details={"field": exc.field} if exc.field else None)
+        loaded = snapshots.restore(self.fixtures, parse_json(await request.body()))
         return json_response({"loaded": loaded, "records": self._counts()})
 
     async def load(self, request: Request) -> Response:
         """More fixtures (YAML or JSON body) into the current state; a reset drops them again."""
         body = await request.body()
-        try:
-            with self.store.atomic():
-                loaded = self.fixtures.load([(REQUEST_BODY, parse(body.decode("utf-8", "replace"), REQUEST_BODY))])
-        except FixtureError as exc:
-            where = {"object": exc.object, "field": exc.field}
-            return errors.error_response(400, str(exc), details={k: v for k, v in where.items() if v})
+        with self.backend.store.atomic():
+            loaded = self.fixtures.load([(REQUEST_BODY, parse(body.decode("utf-8", "replace"), REQUEST_BODY))])
         return json_response({"loaded": loaded, "records": self._counts()})
 
     async def requests(self, _request: Request) -> Response:
@@ -144,7 +136,7 @@ class AdminMiddleware:
         return Response(status_code=204)
 
     async def clock(self, _request: Request) -> Response:
-        return json_response(self.store.clock.describe())
+        return json_response(self.backend.clock.describe())
 
     async def move_clock(self, request: Request) -> Response:
         """Forward only; every subscription period that ends on the way is billed and renewed,
@@ -152,21 +144,15 @@ class AdminMiddleware:
         try:
             body = orjson.loads(await request.body() or b"{}")
         except orjson.JSONDecodeError:
-            return errors.error_response(400, "the body must be JSON: {\"advance\": \"P1M\"} or {\"to\": \"<RFC 3339>\"}")
+            raise Invalid(None, "the body must be JSON: {\"advance\": \"P1M\"} or {\"to\": \"<RFC 3339>\"}") from None
         if not isinstance(body, dict) or len({"advance", "to"} & body.keys()) != 1:
-            return errors.error_response(400, 'send exactly one of {"advance": "P1M"} or {"to": "<RFC 3339>"}',
-                                         details={"field": "advance"})
+            raise Invalid("advance", 'send exactly one of {"advance": "P1M"} or {"to": "<RFC 3339>"}')
         how = "advance" if "advance" in body else "to"
-        return json_response(move_clock(self.store, how, body[how]))
+        return json_response(move_clock(self.backend, how, body[how]))
 
     async def add_stub(self, request: Request) -> Response:
         """The next `times` requests of an operation answer `status` (and `body`); see `stubs.py`."""
-        try:
-            stub = self.stubs.add(parse_json(await request.body()))
-        except BodyRejected as exc:
-            return errors.error_response(exc.status, str(exc))
-        except StubError as exc:
-            return errors.error_response(400, str(exc), details={"field": exc.field} if exc.field else None)
+        stub = self.stubs.add(parse_json(await request.body()))
         return json_response({"stub": stub.public()}, 201)
 
     async def list_stubs(self, _request: Request) -> Response:
@@ -178,36 +164,24 @@ class AdminMiddleware:
 
     async def add_webhook(self, request: Request) -> Response:
         """`{"url", "secret"?, "events"?}`: a receiver for those event types (all when absent)."""
-        try:
-            body = parse_json(await request.body() or b"{}")
-        except BodyRejected as exc:
-            return errors.error_response(exc.status, str(exc))
+        body = parse_json(await request.body() or b"{}")
         if not isinstance(body, dict):
-            return errors.error_response(400, "the body must be a JSON object")
-        try:
-            endpoint = self.webhooks.add(body.get("url"), body.get("secret"), body.get("events"))
-        except DomainError as exc:
-            return errors.from_api_error(errors.from_domain(exc))
+            raise Invalid(None, "the body must be a JSON object")
+        endpoint = self.webhooks.add(body.get("url"), body.get("secret"), body.get("events"))
         return json_response(endpoint.describe(), 201)
 
     async def list_webhooks(self, _request: Request) -> Response:
         return json_response({"endpoints": self.webhooks.endpoints()})
 
     async def remove_webhook(self, request: Request) -> Response:
-        try:
-            self.webhooks.remove(request.path_params["id"])
-        except DomainError as exc:
-            return errors.from_api_error(errors.from_domain(exc))
+        self.webhooks.remove(request.path_params["id"])
         return Response(status_code=204)
 
     async def deliveries(self, _request: Request) -> Response:
         return json_response({"deliveries": self.webhooks.deliveries()})
 
     async def retry_delivery(self, request: Request) -> Response:
-        try:
-            return json_response(self.webhooks.retry(request.path_params["id"]), 202)
-        except DomainError as exc:
-            return errors.from_api_error(errors.from_domain(exc))
+        return json_response(self.webhooks.retry(request.path_params["id"]), 202)
 
     def _route(self, method: str, path: str) -> tuple[Callable[[Request], Awaitable[Response]] | None, dict]:
         handler = self.routes.get((method, path))
@@ -220,7 +194,7 @@ class AdminMiddleware:
         return None, {}
 
     def _counts(self) -> dict[str, int]:
-        return {name.lstrip("/"): len(records) for name, records in self.store.dump().items()}
+        return {name.lstrip("/"): len(records) for name, records in self.backend.store.dump().items()}
 
 
 def _match(route: str, path: str) -> dict | None:

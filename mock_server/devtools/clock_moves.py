@@ -14,19 +14,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..core.times import parse_instant
+from ..domain.backend import Backend
 from ..domain.billing.subscriptions import LIVE
-from ..storage.store import Store
 
 
-def move_clock(store: Store, how: str, value: object) -> dict:
+def move_clock(backend: Backend, how: str, value: object) -> dict:
     """Forward by a duration (`how` "advance", ISO 8601) or to an instant ("to", RFC 3339): the
     clock as `GET /_mock/clock` describes it, and `happened`, what the move did. A bad value is
     `Invalid` naming `how`."""
-    clock = store.clock
-    with store.atomic():  # one move at a time, from where the last one left the clock
-        mark = store.outbox[-1] if store.outbox else None
+    clock, outbox = backend.clock, backend.outbox
+    with backend.store.atomic():  # one move at a time, from where the last one left the clock
+        before = outbox.entries()
+        mark = before[-1] if before else None
         clock.advance(value) if how == "advance" else clock.to(parse_instant(value, "to"))
-        changes, complete = since(list(store.outbox), mark)
+        changes, complete = since(outbox.entries(), mark)
     return {**clock.describe(), "happened": {**summary(changes), "complete": complete}}
 
 

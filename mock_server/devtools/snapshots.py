@@ -19,7 +19,7 @@ VERSION = 1
 
 
 def export(fixtures: Fixtures) -> dict:
-    clock = fixtures.api.store.clock
+    clock = fixtures.backend.clock
     return {"format": FORMAT, "version": VERSION, "clock": clock.describe(), "state": fixtures.export()}
 
 
@@ -34,10 +34,11 @@ def restore(fixtures: Fixtures, snapshot: object) -> dict[str, int]:
     state, now = snapshot.get("state"), (snapshot.get("clock") or {}).get("now")
     if not isinstance(state, dict):
         raise Invalid("state", "a snapshot's state is the fixture format's mapping of resource to records")
-    store = fixtures.api.store
+    backend = fixtures.backend
+    store = backend.store
     with store.atomic():
-        store.reset()
-        own = {store.tenant_id, store.user_id}
+        backend.reset()
+        own = {backend.tenant.tenant_id, backend.tenant.user_id}
         for collection, records in store.dump().items():
             for record in records:
                 if record.get("id") not in own:
@@ -45,8 +46,8 @@ def restore(fixtures: Fixtures, snapshot: object) -> dict[str, int]:
         try:
             loaded = fixtures.load([("snapshot", state)])
         except Exception:
-            store.reset()  # never half a snapshot: back to the start-up state
+            backend.reset()  # never half a snapshot: back to the start-up state
             raise
-        if isinstance(now, str) and when(now) > store.clock.now():
-            store.clock.to(now)
+        if isinstance(now, str) and when(now) > backend.clock.now():
+            backend.clock.to(now)
     return loaded

@@ -1,6 +1,6 @@
 """Webhooks: the endpoints that receive domain events, and their delivery, signing and retries.
 
-Every change the store records (`Store.record_change`) is heard here (`Store.on_change`): it
+Every change the domain records (`Outbox.record`) is heard here (`Outbox.on_change`): it
 joins the log of what was emitted (`MockServer.webhooks`) and, for each endpoint that wants its
 event type, becomes a delivery. The caller (an API request, the clock's period job) only appends
 the change to a hand-over list; making the deliveries, shaping the body and sending happen in
@@ -50,7 +50,9 @@ import orjson
 
 from ..core.failures import Invalid, NotFound, Refused
 from ..core.times import utc_now
-from ..storage.store import IdFactory, Store
+from ..domain.events import Outbox
+from ..domain.ids import IdFactory
+from ..domain.lifecycle import Lifecycle
 from .webhook_payloads import Payloads
 
 QUEUE_SIZE = 10_000  # waiting first attempts per endpoint; beyond that a delivery fails at once
@@ -162,8 +164,9 @@ class Delivery:
 
 
 class Webhooks:
-    def __init__(self, store: Store, payloads: Payloads, options: WebhookOptions | None = None, seed: int = 0) -> None:
-        self.store, self.payloads = store, payloads
+    def __init__(self, outbox: Outbox, lifecycle: Lifecycle, payloads: Payloads, options: WebhookOptions | None = None,
+                 seed: int = 0) -> None:
+        self.payloads = payloads
         self.ids = IdFactory(seed)  # its own, so configuring webhooks never changes the records' ids
         self.options = options = options or WebhookOptions()
         self._lock = threading.Lock()
@@ -179,8 +182,8 @@ class Webhooks:
         self._server_loop: asyncio.AbstractEventLoop | None = None
         for url in options.urls:
             self.add(url, options.secret, permanent=True)
-        store.on_change(self.on_change)
-        store.on_local_reset(self._reset)
+        outbox.on_change(self.on_change)
+        lifecycle.on_local_reset(self._reset)
 
     # -- endpoints ------------------------------------------------------------------------------
     def add(self, url: object, secret: object = None, events: object = None, permanent: bool = False) -> Endpoint:
@@ -211,7 +214,7 @@ class Webhooks:
 
     # -- what changed ---------------------------------------------------------------------------
     def on_change(self, change: dict) -> None:
-        """Runs in the caller of `record_change`, under the store's lock: log it and hand it over,
+        """Runs in the caller of `Outbox.record`, under the outbox's lock: log it and hand it over,
         no more (a pass on the sender's loop makes the deliveries)."""
         with self._lock:
             self._emitted.append(change)
@@ -357,7 +360,7 @@ class Webhooks:
             self._sender = Sender(self, self._server_loop)
         return self._sender
 
-    def _reset(self, _store: Store) -> None:
+    def _reset(self) -> None:
         with self._lock:
             self._generation += 1
             self._log.clear()

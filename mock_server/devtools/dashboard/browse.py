@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from flexprice_spec.resources import Resource
 
-from ...domain.billing.records import Records
+from ...domain.records import Records
 from ...storage.store import Filter
 
 PAGE = 25

@@ -21,10 +21,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import Scope
 
-from ...core.failures import DomainError, NotFound
+from ...core.failures import Failure, NotFound
+from ...domain.backend import Backend
 from ...domain.billing.subscriptions import LIVE
 from ...http.faults import Faults
-from ...http.handlers import Api
 from ...http.stubs import Stubs
 from ..admin_auth import AdminAuth, same_origin
 from ..clock_moves import move_clock
@@ -54,11 +54,11 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 class Dashboard:
-    def __init__(self, api: Api, journal: Journal, webhooks: Webhooks, stubs: Stubs, faults: Faults | None,
+    def __init__(self, backend: Backend, journal: Journal, webhooks: Webhooks, stubs: Stubs, faults: Faults | None,
                  auth: AdminAuth) -> None:
-        self.api, self.store, self.billing = api, api.store, api.billing
+        self.backend, self.store, self.billing = backend, backend.store, backend.billing
         self.journal, self.webhooks, self.stubs, self.faults, self.auth = journal, webhooks, stubs, faults, auth
-        self.browser = Browser(api.billing.records)
+        self.browser = Browser(backend.records)
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                                      undefined=ChainableUndefined, trim_blocks=True, lstrip_blocks=True,
                                      auto_reload=False)
@@ -97,11 +97,11 @@ class Dashboard:
 
     # -- views ------------------------------------------------------------------------------------
     async def overview(self, _request: Request) -> Response:
-        spec = self.api.spec
+        spec = self.backend.spec
         counts = [(entity, resource, count) for entity, resource, count in self.browser.counts() if count]
         return self.render("overview.html", {
             "page": "overview", "spec": spec, "info": spec.document.get("info") or {},
-            "operations": len(self.api.model.operations), "counts": counts,
+            "operations": len(self.backend.model.operations), "counts": counts,
             "store": self._store_label(), "requests": self.journal.entries(last=RECENT)[::-1],
             "deliveries": self.webhooks.deliveries(last=RECENT)[::-1], "endpoints": self.webhooks.endpoints(),
             "stubs": self.stubs.entries(), "faults": self.faults if self.faults is not None and self.faults.active else None,
@@ -161,8 +161,8 @@ class Dashboard:
         if how == "to" and "T" not in value:
             value += "T00:00:00Z"  # a date: its midnight, UTC
         try:
-            moved = move_clock(self.store, how, value)
-        except DomainError as exc:
+            moved = move_clock(self.backend, how, value)
+        except Failure as exc:
             return await self.clock(request, {"error": exc.message}, 400)
         return await self.clock(request, moved)
 
@@ -186,7 +186,7 @@ class Dashboard:
         delivery_id = request.path_params["id"]
         try:
             self.webhooks.retry(delivery_id)
-        except DomainError as exc:  # it left the log, or its endpoint was removed
+        except Failure as exc:  # it left the log, or its endpoint was removed
             return self.render("message.html", {"page": "webhooks", "title": "Not retried", "message": exc.message},
                                404 if isinstance(exc, NotFound) else 400)
         return RedirectResponse(f"{PREFIX}/webhooks?retried={quote(delivery_id)}", 303)
@@ -203,7 +203,7 @@ class Dashboard:
         if form.get("confirm") != "yes":
             return self.render("message.html", {"page": "state", "title": "Not reset",
                                                 "message": "Tick the confirmation box to reset the mock."}, 400)
-        self.store.reset()
+        self.backend.reset()
         return RedirectResponse(f"{PREFIX}/state?reset=done", 303)
 
     async def login(self, request: Request) -> Response:
@@ -228,7 +228,7 @@ class Dashboard:
     # -- helpers ----------------------------------------------------------------------------------
     def render(self, template: str, context: dict, status: int = 200) -> Response:
         page = self.templates.get_template(template).render(
-            clock=self.store.clock.describe(), token_needed=not self.auth.open, root=ROOT, prefix=PREFIX,
+            clock=self.backend.clock.describe(), token_needed=not self.auth.open, root=ROOT, prefix=PREFIX,
             **{"page": "", **context})
         return Response(page, status_code=status, media_type="text/html; charset=utf-8", headers=HEADERS)
 

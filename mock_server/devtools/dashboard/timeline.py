@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from ...core.failures import DomainError
+from ...core.failures import Failure
 from ...core.times import when
 from ...domain.billing.engine import Billing
-from ...domain.billing.records import Records
+from ...domain.records import Records
 from ...domain.billing.subscriptions import LIVE
 from .charts import LANE, Axis, Chart, series_chart
 
@@ -146,7 +146,7 @@ def _wallet(billing: Billing, wallet: dict, now: datetime) -> WalletHistory:
                                        for t in transactions if t.get("created_at")]
     try:
         real_time = billing.wallets.real_time(wallet["id"])
-    except DomainError:
+    except Failure:
         real_time = None
     last = max((at for at, _ in points), default=now)
     return WalletHistory(wallet, real_time, transactions[::-1], series_chart(points, Axis(opened, max(now, last)), steps=True))
