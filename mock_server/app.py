@@ -17,6 +17,8 @@ from flexprice_spec.document import Spec
 from flexprice_spec.resources import Model, infer
 
 from .devtools.admin import AdminMiddleware
+from .devtools.admin_auth import AdminAuth
+from .devtools.dashboard import Dashboard
 from .devtools.fixtures import Fixtures, read
 from .devtools.journal import Journal, JournalMiddleware
 from .devtools.webhook_payloads import Payloads
@@ -93,11 +95,13 @@ def create_app(
     payloads = Payloads(spec, backend.schemas, backend.records.get)
     hooks = Webhooks(backend.outbox, lifecycle, payloads, webhooks, seed)
     wiring = Wiring(api, Prefer(api.fake, faults), max_body, strict, stubs)
+    auth = AdminAuth(admin_token)
+    dashboard = Dashboard(backend, journal, hooks, stubs, faults, auth) if admin else None
     outer = [
         # outermost, so preflights skip auth and routing and error responses carry the headers too
         *([application.cors(cors_origins)] if cors_origins else []),
-        *([partial(AdminMiddleware, fixtures=loader, journal=journal, token=admin_token, stubs=stubs,
-                   webhooks=hooks)] if admin else []),
+        *([partial(AdminMiddleware, fixtures=loader, journal=journal, auth=auth, stubs=stubs,
+                   webhooks=hooks, dashboard=dashboard)] if admin else []),
         partial(JournalMiddleware, journal=journal),
     ]
     app = application.build(spec, model, wiring, outer, partial(_delivering, hooks))

@@ -48,13 +48,22 @@ def assert_all_answered(runs: list[dict], expected: set[tuple[str, str, str]]) -
 
 
 def test_smoke_run_on_the_seed_spec_serves_every_create_from_a_fresh_mock(tmp_path: Path) -> None:
-    runs = smoke(tmp_path, "--spec", "seed", "--servers", "mock")
+    runs = smoke(tmp_path, "--spec", "seed", "--servers", "mock", "--store", "memory", "--workloads", "b")
     assert_all_answered(runs, {("seed", "b", "mock")})
 
 
 def test_smoke_run_on_the_full_spec_serves_all_three_workloads(tmp_path: Path, full_spec: Path) -> None:
-    runs = smoke(tmp_path, "--spec", "full", "--servers", "mock")
+    runs = smoke(tmp_path, "--spec", "full", "--servers", "mock", "--store", "memory", "--workloads", "a,b,c")
     assert_all_answered(runs, {("full", "a", "mock"), ("full", "b", "mock"), ("full", "c", "mock")})
+
+
+def test_smoke_run_puts_the_bare_limit_beside_the_mock_with_its_recorded_answers(tmp_path: Path, full_spec: Path) -> None:
+    runs = smoke(tmp_path, "--spec", "full", "--servers", "mock,bare", "--store", "memory", "--workloads", "a,d,e,f")
+    assert_all_answered(runs, {("full", w, s) for w in "adef" for s in ("mock", "bare")})
+    (saved,) = tmp_path.glob("run-*.json")
+    report = json.loads(saved.read_text())["report"]
+    assert "| full | (f) POST /events/bulk (100 events) | mock / bare |" in report
+    assert "| GET >= 0.6x the bare limit (req/s) |" in report
 
 
 @pytest.fixture(scope="session")
@@ -69,19 +78,19 @@ def prism() -> Path:
 
 
 def test_smoke_run_drives_prism_at_its_root_path_with_the_same_workload(tmp_path: Path, prism: Path) -> None:
-    runs = smoke(tmp_path, "--spec", "seed", "--servers", "prism")
+    runs = smoke(tmp_path, "--spec", "seed", "--servers", "prism", "--workloads", "b")
     assert_all_answered(runs, {("seed", "b", "prism")})
 
 
 def test_missing_wrk_is_reported_with_the_command_that_installs_it(tmp_path: Path) -> None:
     env = {**os.environ, "PATH": str(tmp_path)}
-    completed = run_bench("--spec", "seed", "--servers", "mock", env=env)
+    completed = run_bench("--spec", "seed", "--servers", "mock", "--store", "memory", env=env)
     assert completed.returncode == 2
     assert completed.stderr.strip() == f"bench: {INSTALL_HINT}"
 
 
 def test_more_workers_without_the_redis_store_is_a_usage_error(tmp_path: Path) -> None:
-    completed = run_bench("--smoke", "--spec", "seed", "--servers", "mock", "--workers", "2",
+    completed = run_bench("--smoke", "--spec", "seed", "--servers", "mock", "--store", "memory", "--workers", "2",
                           "--results-dir", str(tmp_path))
     assert completed.returncode == 2
     assert completed.stderr.strip() == "bench: --workers N > 1 needs --store redis: the memory store lives in one process"
