@@ -12,11 +12,16 @@ import pytest
 
 from mock_server import MockServer
 from mock_server.http.errors import CODES
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mock_server.http import limits
 from mock_server.http.limits import (
     DEFAULT_MAX_BODY,
     MAX_DEPTH,
     MAX_HEADERS,
     MAX_URL,
+    bracket_depth,
     careful_json,
     nesting_depth,
     parse_json,
@@ -291,6 +296,41 @@ def test_nesting_depth_ignores_brackets_inside_strings():
     assert nesting_depth('["[[[[", {"a": "]]\\"[[["}]') == 2
     assert nesting_depth("[" * MAX_DEPTH + "]" * MAX_DEPTH) == MAX_DEPTH
     assert nesting_depth("[" * 100_000) == MAX_DEPTH + 1
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(alphabet='ab[]{}"\\ ', max_size=6),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(alphabet="ab[{", max_size=3), inner, max_size=4),
+    max_leaves=40)
+
+
+def _texts(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [t for item in value for t in _texts(item)]
+    if isinstance(value, dict):
+        return [t for key, item in value.items() for t in [key, *_texts(item)]]
+    return []
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_the_depth_read_off_the_bytes_is_the_depth_or_nothing(value):
+    body = json.dumps(value).encode()
+    found = bracket_depth(body)
+    assert found is None or found == nesting_depth(body.decode())
+    if not any(set(text) & set('[]{}"\\') for text in _texts(value)):  # nothing hidden in a string
+        assert found == nesting_depth(body.decode())
+
+
+def test_a_bulk_of_a_thousand_events_is_parsed_without_the_careful_path(monkeypatch):
+    bulk = {"events": [{"event_name": "tokens", "external_customer_id": f"c{i}", "properties": {"tokens": "3"}}
+                       for i in range(1000)]}
+    monkeypatch.setattr(limits, "careful_json", lambda body: pytest.fail("took the careful path"))
+    assert parse_json(json.dumps(bulk).encode()) == bulk
+    with pytest.raises(limits.BodyRejected, match=f"deeper than {MAX_DEPTH} levels"):
+        parse_json(json.dumps({"events": [], "deep": [[[[]]]] * 20 + [json.loads("[" * 65 + "]" * 65)]}).encode())
 
 
 def test_integers_beyond_int64_become_floats_so_integer_fields_refuse_them():

@@ -84,10 +84,18 @@ def customer(n: int, **fields) -> dict:
     return {"id": f"cust_{n:04d}", "external_id": f"ext-{n}", "name": f"Customer {n}", **fields}
 
 
-def event(event_id: str, at: str, customer_id: str = "A", name: str = "llm", **properties) -> tuple[int, dict]:
-    """What the usage service hands the store: the time in microseconds and the event."""
-    return micros(when(at)), {"id": event_id, "event_name": name, "external_customer_id": customer_id,
-                              "customer_id": "", "properties": properties, "source": "", "timestamp": at}
+def event(event_id: str, at: str, customer_id: str = "A", name: str = "llm", **properties) -> tuple[int, str, dict]:
+    """What the usage service hands the store: the time in microseconds, the id, and the fields
+    without the empty ones."""
+    fields = {"event_name": name, "external_customer_id": customer_id, **({"properties": properties} if properties else {}),
+              "timestamp": at}
+    return micros(when(at)), event_id, fields
+
+
+def whole(sent: tuple[int, str, dict]) -> dict:
+    """The event as the store reads it back: its id, and the empty fields it left out."""
+    _, event_id, fields = sent
+    return {"id": event_id, "customer_id": "", "properties": {}, "source": "", **fields}
 
 
 # -- records ---------------------------------------------------------------------------------------
@@ -346,9 +354,9 @@ def test_bootstrap_keys_survive_a_reset_and_every_other_key_goes(open_backend: O
 
 # -- usage events ----------------------------------------------------------------------------------
 def test_an_event_reads_back_whole(store: Store) -> None:
-    at, sent = event("evt-1", "2026-01-05T10:00:00.000Z", tokens="40")
-    store.add_events([(at, sent)])
-    assert store.event("evt-1") == sent
+    sent = event("evt-1", "2026-01-05T10:00:00.000Z", tokens="40")
+    assert store.add_events([sent]) == []
+    assert store.event("evt-1") == whole(sent)
     assert store.event("evt-unknown") is None
 
 
@@ -366,7 +374,7 @@ def test_events_of_is_one_customers_events_of_one_name_in_the_window_oldest_firs
     assert [e["id"] for e in store.events_of("A", "llm")] == ["evt-1", "evt-2", "evt-3", "evt-4"]
     assert [e["id"] for e in store.events_of("A", "llm", start)] == ["evt-2", "evt-3", "evt-4"]
     assert [e["id"] for e in store.events_of("A", "llm", None, end)] == ["evt-1", "evt-2", "evt-3"]
-    assert store.events_of("A", "llm", start, end)[0] == event("evt-2", "2026-01-02T00:00:00.000Z", tokens="2")[1]
+    assert store.events_of("A", "llm", start, end)[0] == whole(event("evt-2", "2026-01-02T00:00:00.000Z", tokens="2"))
     assert store.events_of("C", "llm") == []
 
 
@@ -391,9 +399,11 @@ def test_event_texts_are_the_same_window_as_json_text(store: Store) -> None:
     assert store.event_texts("B", "llm") == []
 
 
-def test_a_resent_event_id_replaces_the_event_it_repeats(store: Store) -> None:
-    store.add_events([event("evt-1", "2026-01-01T00:00:00.000Z", tokens="1")])
-    store.add_events([event("evt-1", "2026-01-05T00:00:00.000Z", customer_id="B", name="embedding", tokens="9")])
+def test_a_resent_event_id_replaces_the_event_it_repeats_and_says_which(store: Store) -> None:
+    first = event("evt-1", "2026-01-01T00:00:00.000Z", tokens="1")
+    store.add_events([first])
+    replaced = store.add_events([event("evt-1", "2026-01-05T00:00:00.000Z", customer_id="B", name="embedding", tokens="9")])
+    assert replaced == [whole(first)]
     assert store.events_of("A", "llm") == []
     assert [e["properties"] for e in store.events_of("B", "embedding")] == [{"tokens": "9"}]
     assert [e["id"] for e in store.all_events()] == ["evt-1"]
@@ -422,7 +432,7 @@ def test_all_events_is_every_stored_event_whole(store: Store) -> None:
             event("evt-2", "2026-01-02T00:00:00.000Z", customer_id="B", name="other")]
     store.add_events(sent)
     found = {e["id"]: e for e in store.all_events()}
-    assert found == {e["id"]: e for _, e in sent}
+    assert found == {one[1]: whole(one) for one in sent}
 
 
 # -- sequences, ids, the clock --------------------------------------------------------------------

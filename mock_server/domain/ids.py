@@ -6,17 +6,14 @@ import time
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # the base 32 alphabet ULIDs are written in
 PAIRS = [a + b for a in CROCKFORD for b in CROCKFORD]  # every 10-bit value as its two characters
+# A random byte as a random character: 256 is a multiple of 32, so each is equally likely.
+RANDOM_CHARACTER = bytes(ord(CROCKFORD[byte % 32]) for byte in range(256))
+RANDOM_PART = 16  # characters: 80 random bits
 
 
-def encoded(value: int, bits: int) -> str:
-    """`value` (`bits` long, a multiple of 10) in Crockford base 32, two characters per 10 bits."""
-    return "".join([PAIRS[(value >> shift) & 1023] for shift in range(bits - 10, -1, -10)])
-
-
-def ulid_text(milliseconds: int, randomness: bytes) -> str:
-    """The 26 characters of the ULID with this time (48 bits, written as 50) and these 10
-    random bytes (80 bits)."""
-    return encoded(milliseconds, 50) + encoded(int.from_bytes(randomness, "big"), 80)
+def time_part(milliseconds: int) -> str:
+    """The first 10 characters of a ULID: its 48-bit time, written as 50 bits."""
+    return "".join([PAIRS[(milliseconds >> shift) & 1023] for shift in range(40, -1, -10)])
 
 
 class IdFactory:
@@ -33,8 +30,13 @@ class IdFactory:
         self._random = random.Random(self._seed)
 
     def new(self, prefix: str) -> str:
+        return self.many(prefix, 1)[0]
+
+    def many(self, prefix: str, count: int) -> list[str]:
+        """`count` new ids: one clock read, one draw of random bytes, each written at C speed."""
         now = time.time_ns() // 1_000_000
         if now != self._millisecond:  # the time part is written once per millisecond
-            self._millisecond, self._time_part = now, encoded(now, 50)
-        ulid = self._time_part + encoded(int.from_bytes(self._random.randbytes(10), "big"), 80)
-        return f"{prefix}_{ulid}" if prefix else ulid
+            self._millisecond, self._time_part = now, time_part(now)
+        head = f"{prefix}_{self._time_part}" if prefix else self._time_part
+        randomness = self._random.randbytes(RANDOM_PART * count).translate(RANDOM_CHARACTER).decode()
+        return [head + randomness[i:i + RANDOM_PART] for i in range(0, RANDOM_PART * count, RANDOM_PART)]

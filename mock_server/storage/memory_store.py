@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import threading
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,7 +19,7 @@ import orjson
 
 from ..core.failures import Conflict
 from ..core.times import micros, when
-from .store import ApiKey, Filter, Records, Store, pack, stored_event
+from .store import ApiKey, Filter, Records, Store, pack
 
 
 @dataclass(slots=True)
@@ -194,17 +194,24 @@ class MemoryStore(Store):
     # -- usage events ---------------------------------------------------------------------------
     # An event costs its JSON (without the id, which is the key, and without empty fields), one
     # dict slot and 16 bytes in its series: about 0.35 KiB.
-    def add_events(self, events: Iterable[tuple[int, dict]]) -> None:
+    def add_events(self, events: Sequence[tuple[int, str, dict]]) -> list[dict]:
+        replaced = []
         with self._lock:
-            for at, event in events:
-                event_id = event["id"]
-                known = self._events.get(event_id)
+            stored, all_series = self._events, self._series
+            for at, event_id, fields in events:
+                known = stored.get(event_id)
                 if known is not None:
-                    old = orjson.loads(known)
-                    self._series[(old["external_customer_id"], old["event_name"])].remove(micros(when(old["timestamp"])), event_id)
-                key = (event["external_customer_id"], event["event_name"])
-                self._events[event_id] = stored_event(event)
-                self._series.setdefault(key, EventSeries()).add(at, event_id)
+                    old = self._event(event_id, known)
+                    replaced.append(old)
+                    key = (old["external_customer_id"], old["event_name"])
+                    all_series[key].remove(micros(when(old["timestamp"])), event_id)
+                stored[event_id] = pack(fields)
+                key = (fields["external_customer_id"], fields["event_name"])
+                series = all_series.get(key)
+                if series is None:
+                    series = all_series[key] = EventSeries()
+                series.add(at, event_id)
+        return replaced
 
     def _event_text(self, event_id: str) -> str | None:
         with self._lock:

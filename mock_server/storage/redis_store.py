@@ -35,7 +35,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -47,7 +47,7 @@ from redis.exceptions import LockError, NoScriptError, RedisError
 from redis.retry import Retry
 
 from ..core.failures import Conflict, Invalid, Unavailable
-from .store import ApiKey, Filter, Poll, Store, pack, stored_event
+from .store import ApiKey, Filter, Poll, Store, pack
 
 log = logging.getLogger("mock_server")
 
@@ -123,17 +123,22 @@ return redis.call('HMGET', ARGV[1] .. 'r:' .. ARGV[2], unpack(ids))
 
 ADD_EVENTS = """
 local p = ARGV[1]
+local replaced = {}
 for i = 2, #ARGV, 5 do
   local id, text, customer, name, at = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local series = p .. 's:' .. customer .. '\\31' .. name
   local old = redis.call('HGET', p .. 'es', id)
-  if old then redis.call('ZREM', old, id) end
+  if old then
+    redis.call('ZREM', old, id)
+    replaced[#replaced + 1] = id
+    replaced[#replaced + 1] = redis.call('HGET', p .. 'e', id)
+  end
   redis.call('HSET', p .. 'e', id, text)
   redis.call('HSET', p .. 'es', id, series)
   redis.call('ZADD', series, at, id)
   redis.call('SADD', p .. 'n:' .. name, customer)
 end
-return redis.call('HINCRBY', p .. 'meta', 'version', 1)
+return {redis.call('HINCRBY', p .. 'meta', 'version', 1), replaced}
 """
 
 WINDOW = """
@@ -403,15 +408,15 @@ class RedisStore(Store):
         return self._redis.incr(self._k("q:" + name))
 
     # -- usage events ---------------------------------------------------------------------------
-    def add_events(self, events: Iterable[tuple[int, dict]]) -> None:
-        args: list[object] = []
-        for at, event in events:
-            args += [event["id"], stored_event(event), event["external_customer_id"], event["event_name"], at]
-            if len(args) >= CHUNK:
-                self._wrote(self._add_events(args=[self._prefix, *args]))
-                args = []
-        if args:
-            self._wrote(self._add_events(args=[self._prefix, *args]))
+    def add_events(self, events: Sequence[tuple[int, str, dict]]) -> list[dict]:
+        args: list[object] = [self._prefix]
+        for at, event_id, fields in events:
+            args += [event_id, pack(fields), fields["external_customer_id"], fields["event_name"], at]
+        if len(args) == 1:
+            return []
+        version, replaced = self._add_events(args=args)  # one script: the bulk is one transaction
+        self._wrote(version)
+        return [self._event(i, text) for i, text in zip(replaced[::2], replaced[1::2], strict=True)]
 
     def _event_text(self, event_id: str) -> str | None:
         return self._redis.hget(self._k("e"), event_id)

@@ -29,7 +29,6 @@ from typing import NamedTuple
 import orjson
 
 EVENT_DEFAULTS = {"customer_id": "", "source": "", "properties": {}}  # empty fields are not stored
-UNSTORED = frozenset({"id", "environment_id"})  # the key, and what every event of the store shares
 
 
 def digest(raw: str) -> bytes:
@@ -43,11 +42,6 @@ def hash_key(raw: str) -> str:
 def pack(record: dict) -> str:
     """Text, not orjson's bytes: those keep orjson's whole working buffer (4 KiB) allocated."""
     return orjson.dumps(record).decode()
-
-
-def stored_event(event: dict) -> str:
-    """An event as stored: its JSON without its id (the key) and empty fields."""
-    return pack({k: v for k, v in event.items() if v and k not in UNSTORED})
 
 
 class ApiKey(NamedTuple):
@@ -195,8 +189,11 @@ class Store(ABC):
     # Kept once per id: a re-sent id replaces the event it repeats (the real server collapses
     # duplicates at read time, the last one winning), so one id always counts once.
     @abstractmethod
-    def add_events(self, events: Iterable[tuple[int, dict]]) -> None:
-        """Store `(time in microseconds, event)` pairs; the event carries its `id`."""
+    def add_events(self, events: Sequence[tuple[int, str, dict]]) -> list[dict]:
+        """Store `(time in microseconds, id, fields)`, in one transaction: `fields` are what the
+        event keeps besides its id and what every event shares, empty ones left out, with at
+        least `event_name`, `external_customer_id` and `timestamp`. Returns the events the new
+        ones replaced (a re-sent id), as `event` read them."""
 
     @abstractmethod
     def _event_text(self, event_id: str) -> str | None: ...

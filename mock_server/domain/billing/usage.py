@@ -94,33 +94,44 @@ class Usage:
         self.clock = records.clock
 
     # -- ingest ---------------------------------------------------------------------------------
-    def event(self, fields: dict, field_prefix: str = "") -> tuple[int, dict]:
-        """An accepted event: name trimmed, the caller's id kept (else `event_<ULID>`), its time
-        in UTC (now when absent)."""
-        name = str(fields.get("event_name") or "").strip()
-        if not name:
-            raise Invalid(field_prefix + "event_name", "event_name is required")
-        customer = str(fields.get("external_customer_id") or "").strip()
-        if not customer:
-            raise Invalid(field_prefix + "external_customer_id", "external_customer_id is required")
-        at = self.clock.now() if not fields.get("timestamp") else parse_instant(fields["timestamp"], field_prefix + "timestamp")
-        event = {
-            "id": str(fields.get("event_id") or self.records.ids.new("event")),
-            "event_name": name,
-            "external_customer_id": customer,
-            "customer_id": str(fields.get("customer_id") or ""),
-            "properties": fields.get("properties") or {},
-            "source": str(fields.get("source") or ""),
-            "timestamp": stamp(at),
-        }
-        return micros(at), event
-
-    def ingest(self, items: list[dict]) -> list[dict]:
-        """Check every event, then store them all: a bulk is accepted whole or not at all."""
+    def ingest(self, items: list[dict]) -> list[str]:
+        """Check every event, then store them all: a bulk is accepted whole or not at all. The
+        ids stored, in order: the caller's `event_id`, else `event_<ULID>`. Names and customers
+        are trimmed; times are kept in UTC, now when absent. A bulk reads the clock once, draws
+        its new ids at once and parses a time it repeats once; its events go to the store in one
+        call."""
         prefix = (lambda i: f"events[{i}].") if len(items) > 1 else (lambda i: "")
-        accepted = [self.event(item, prefix(i)) for i, item in enumerate(items)]
+        missing = sum(1 for item in items if not item.get("event_id"))
+        fresh = iter(self.records.ids.many("event", missing) if missing else ())
+        now: tuple[int, str] | None = None
+        times: dict[str, tuple[int, str]] = {}
+        accepted = []
+        for i, item in enumerate(items):
+            name = str(item.get("event_name") or "").strip()
+            if not name:
+                raise Invalid(prefix(i) + "event_name", "event_name is required")
+            customer = str(item.get("external_customer_id") or "").strip()
+            if not customer:
+                raise Invalid(prefix(i) + "external_customer_id", "external_customer_id is required")
+            fields = {"event_name": name, "external_customer_id": customer}
+            if item.get("customer_id"):
+                fields["customer_id"] = str(item["customer_id"])
+            if item.get("properties"):
+                fields["properties"] = item["properties"]
+            if item.get("source"):
+                fields["source"] = str(item["source"])
+            given = item.get("timestamp")
+            if not given:
+                at = now = now or _instant(self.clock.now())
+            elif isinstance(given, str) and given in times:
+                at = times[given]
+            else:
+                at = times[given] = _instant(parse_instant(given, prefix(i) + "timestamp"))
+            fields["timestamp"] = at[1]
+            event_id = item.get("event_id")
+            accepted.append((at[0], str(event_id) if event_id else next(fresh), fields))
         self.store.add_events(accepted)
-        return [event for _, event in accepted]
+        return [event_id for _, event_id, _ in accepted]
 
     # -- meters ---------------------------------------------------------------------------------
     def create_meter(self, fields: dict, field: str = "meter", record_id: str | None = None) -> dict:
@@ -247,6 +258,11 @@ def _inside(timestamp: str, start: datetime | None, end: datetime | None) -> boo
         return True
     moment = when(timestamp)
     return (start is None or moment >= start) and (end is None or moment <= end)
+
+
+def _instant(moment: datetime) -> tuple[int, str]:
+    """A time as the event index keys it (µs) and as the event keeps it (RFC 3339)."""
+    return micros(moment), stamp(moment)
 
 
 def _at(moment: datetime | None) -> int | None:

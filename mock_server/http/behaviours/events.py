@@ -13,14 +13,14 @@ from .registry import behaviour
 
 @behaviour("ingestEvent", exclusive=False)
 def ingest_event(api: Api, call: Call) -> Response:
-    event = api.billing.usage.ingest([api.fields(call.body)])[0]
-    return json_response({"message": "Event accepted for processing", "event_id": event["id"]}, call.op.status)
+    (event_id,) = api.billing.usage.ingest([api.fields(call.body)])
+    return json_response({"message": "Event accepted for processing", "event_id": event_id}, call.op.status)
 
 
 @behaviour("ingestEventsBulk", exclusive=False)
 def ingest_events_bulk(api: Api, call: Call) -> Response:
-    events = api.billing.usage.ingest([api.fields(item) for item in api.fields(call.body).get("events", [])])
-    return json_response({"message": "Events accepted for processing", "count": str(len(events))}, call.op.status)
+    ids = api.billing.usage.ingest([api.fields(item) for item in api.fields(call.body).get("events", [])])
+    return json_response({"message": "Events accepted for processing", "count": str(len(ids))}, call.op.status)
 
 
 @behaviour("listRawEvents", exclusive=False)
