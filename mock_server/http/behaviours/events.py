@@ -19,7 +19,8 @@ def ingest_event(api: Api, call: Call) -> Response:
 
 @behaviour("ingestEventsBulk", exclusive=False)
 def ingest_events_bulk(api: Api, call: Call) -> Response:
-    ids = api.billing.usage.ingest([api.fields(item) for item in api.fields(call.body).get("events", [])])
+    items = api.fields(call.body).get("events", [])
+    ids = api.billing.usage.ingest([item if isinstance(item, dict) else {} for item in items])
     return json_response({"message": "Events accepted for processing", "count": str(len(ids))}, call.op.status)
 
 
