@@ -1,13 +1,15 @@
-"""How billing reads grow with stored usage events (issue 11, item 4), measured in-process.
+"""How billing reads grow with stored usage events (issues 11 and 28), measured in-process.
 
 One customer with a subscription (a fixed ADVANCE fee and a SUM usage price) is read through
 `POST /invoices/preview` and `POST /subscriptions/usage` while events pile up, through httpx's
 ASGI transport. Two series: events of *other* customers (10k, 100k, 1M: the reads must stay
 flat, since they go through the index by customer and event name) and events of the customer
-itself (1k .. 100k, inside its current period: the reads grow linearly with them). Memory per
-event is the growth of the Python heap (tracemalloc) over the ingest, divided by the events.
-Events are stored through the ingest service (`Billing.usage.ingest`), as `POST /events/bulk`
-stores them, in batches of 1,000.
+itself (1k .. 100k, inside its current period). A read follows the window's running tally
+(`domain/billing/tallies.py`), kept up to date as events are ingested; the "cold" preview is
+one read right after the process's tallies were dropped (as another process's write drops
+them), so it scans the window once. Memory per event is the growth of the Python heap
+(tracemalloc) over the ingest, divided by the events. Events are stored through the ingest
+service (`Billing.usage.ingest`), as `POST /events/bulk` stores them, in batches of 1,000.
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ class Step:
     bytes_per_event: float
     preview_us: float
     usage_us: float
+    cold_preview_us: float
 
 
 def ingest(app, count: int, customer: str | None, offset: int) -> float:
@@ -77,10 +80,17 @@ async def setup(client: httpx.AsyncClient) -> str:
     return subscription["id"]
 
 
-async def measure(client: httpx.AsyncClient, subscription_id: str) -> tuple[float, float]:
-    preview = await median_us(lambda n: client.post("/invoices/preview", json={"subscription_id": subscription_id}))
+async def measure(app, client: httpx.AsyncClient, subscription_id: str) -> tuple[float, float, float]:
+    def preview(n: int):
+        return client.post("/invoices/preview", json={"subscription_id": subscription_id})
+
+    app.state.billing.usage.tallies.clear()
+    started = time.perf_counter()
+    (await preview(0)).raise_for_status()
+    cold = (time.perf_counter() - started) * 1e6
+    previews = await median_us(preview)
     usage = await median_us(lambda n: client.post("/subscriptions/usage", json={"subscription_id": subscription_id}))
-    return preview, usage
+    return previews, usage, cold
 
 
 async def series(spec_path: str, name: str, sizes: list[int], own: bool) -> list[Step]:
@@ -95,21 +105,22 @@ async def series(spec_path: str, name: str, sizes: list[int], own: bool) -> list
             started = time.perf_counter()
             per_event = ingest(app, size - stored, CUSTOMER if own else None, stored)
             stored = size
-            preview, usage = await measure(client, subscription_id)
-            steps.append(Step(name, size, per_event, preview, usage))
-            print(f"  {name}: {size:,} events ({time.perf_counter() - started:.1f} s): preview {preview:,.0f} µs, "
-                  f"usage {usage:,.0f} µs, {per_event:,.0f} B/event", file=sys.stderr, flush=True)
+            preview, usage, cold = await measure(app, client, subscription_id)
+            steps.append(Step(name, size, per_event, preview, usage, cold))
+            print(f"  {name}: {size:,} events ({time.perf_counter() - started:.1f} s): preview {preview:,.0f} µs "
+                  f"(cold {cold:,.0f} µs), usage {usage:,.0f} µs, {per_event:,.0f} B/event", file=sys.stderr, flush=True)
     return steps
 
 
 def table(steps: list[Step]) -> str:
-    rows = ["| stored events | preview µs | /subscriptions/usage µs | heap bytes per event |",
-            "| --- | ---: | ---: | ---: |"]
+    rows = ["| stored events | preview µs | /subscriptions/usage µs | cold preview µs (one scan) | heap bytes per event |",
+            "| --- | ---: | ---: | ---: | ---: |"]
     first = {}
     for s in steps:
         base = first.setdefault(s.series, s)
         rows.append(f"| {s.events:,} {s.series} | {s.preview_us:,.0f} ({s.preview_us / base.preview_us:.2f}x) "
-                    f"| {s.usage_us:,.0f} ({s.usage_us / base.usage_us:.2f}x) | {s.bytes_per_event:,.0f} |")
+                    f"| {s.usage_us:,.0f} ({s.usage_us / base.usage_us:.2f}x) | {s.cold_preview_us:,.0f} "
+                    f"| {s.bytes_per_event:,.0f} |")
     return "\n".join(rows)
 
 

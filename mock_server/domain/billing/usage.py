@@ -9,7 +9,6 @@ that customer's events in the window, never a scan of everything stored.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -20,6 +19,7 @@ from ...core.times import micros, parse_instant, stamp, when
 from ..records import Records
 from . import money
 from .money import ZERO, quantity
+from .tallies import Measure, Tally, Tallies, as_text, matches
 
 AGGREGATIONS = ("COUNT", "SUM", "AVG", "COUNT_UNIQUE", "LATEST", "SUM_WITH_MULTIPLIER", "MAX", "WEIGHTED_SUM")
 NEEDS_FIELD = frozenset(AGGREGATIONS) - {"COUNT"}
@@ -51,7 +51,7 @@ def _latest(values: list[Decimal], events: list[dict], field: str) -> Decimal:
 def _count_unique(values: list[Decimal], events: list[dict], field: str) -> Decimal:
     """Distinct values; an event without the field counts as the value "" (the billing path
     leaves such events out before it aggregates)."""
-    return Decimal(len({_as_text((e.get("properties") or {}).get(field, "")) for e in events}))
+    return Decimal(len({as_text((e.get("properties") or {}).get(field, "")) for e in events}))
 
 
 # One function per aggregation type; SUM_WITH_MULTIPLIER is a SUM whose values were multiplied.
@@ -73,25 +73,14 @@ def aggregate(kind: str, events: list[dict], field: str, multiplier: Decimal | N
     return AGGREGATORS.get(kind, _count)(values, events, field)
 
 
-def matches(event: dict, filters: Iterable[tuple[str, Iterable[str]]]) -> bool:
-    """Every filter key present in the properties with one of its values (numbers compared as text)."""
-    properties = event.get("properties") or {}
-    return all(key in properties and _as_text(properties[key]) in set(values) for key, values in filters)
-
-
-def _as_text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 class Usage:
     def __init__(self, records: Records) -> None:
         self.records = records
         self.store = records.store
         self.clock = records.clock
+        self.tallies = Tallies()
+        records.lifecycle.on_local_reset(self.tallies.clear)
+        records.lifecycle.on_stale(self.tallies.clear)  # another process ingested: scan again
 
     # -- ingest ---------------------------------------------------------------------------------
     def ingest(self, items: list[dict]) -> list[str]:
@@ -130,7 +119,13 @@ class Usage:
             fields["timestamp"] = at[1]
             event_id = item.get("event_id")
             accepted.append((at[0], str(event_id) if event_id else next(fresh), fields))
-        self.store.add_events(accepted)
+        with self.tallies.lock:
+            try:
+                replaced = self.store.add_events(accepted)
+            except BaseException:
+                self.tallies.clear()  # the store may have taken them: what the tallies say is unsure
+                raise
+            self.tallies.ingested(accepted, replaced)
         return [event_id for _, event_id, _ in accepted]
 
     # -- meters ---------------------------------------------------------------------------------
@@ -164,23 +159,23 @@ class Usage:
     # -- the billing path -----------------------------------------------------------------------
     def quantity(self, meter: dict, customer: str, start: datetime | None, end: datetime | None,
                  windows: dict | None = None) -> Decimal:
-        """What a meter measured for one customer (external id) in `[start, end)`. `windows`
-        keeps the events read for one call (an invoice's usage lines share them), so each is
-        decoded once however many meters count it."""
-        key = (customer, meter.get("event_name", ""), _at(start), _at(end))
-        events = windows.get(key) if windows is not None else None
-        if events is None:
-            events = [orjson.loads(text) for text in self.store.event_texts(*key)]
-            if windows is not None:
-                windows[key] = events
-        filters = [(f.get("key"), f.get("values") or []) for f in meter.get("filters") or []]
-        if filters:
-            events = [e for e in events if matches(e, filters)]
-        aggregation = meter.get("aggregation") or {}
-        kind, field = aggregation.get("type") or "COUNT", aggregation.get("field") or ""
-        if kind == "COUNT_UNIQUE":
-            events = [e for e in events if field in (e.get("properties") or {})]
-        return aggregate(kind, events, field, _multiplier(aggregation), clamp=True)
+        """What a meter measured for one customer (external id) in `[start, end)`: its tally
+        (`tallies.py`), made by scanning the window's events the first time. `windows` keeps the
+        events read for one call (an invoice's usage lines share them), so each is decoded once
+        however many meters count it."""
+        measure = measure_of(meter)
+        low, high = _at(start), _at(end)
+        with self.tallies.lock:
+            tally = self.tallies.find(customer, measure, low, high)
+            if tally is None:
+                key = (customer, measure.event_name, low, high)
+                events = windows.get(key) if windows is not None else None
+                if events is None:
+                    events = [orjson.loads(text) for text in self.store.event_texts(*key)]
+                    if windows is not None:
+                        windows[key] = events
+                tally = self.tallies.keep(customer, Tally(measure, low, high).scanned(events))
+            return tally.value()
 
     # -- the analytics path ---------------------------------------------------------------------
     def statistics(self, request: dict) -> tuple[str, str, Decimal]:
@@ -258,6 +253,20 @@ def _inside(timestamp: str, start: datetime | None, end: datetime | None) -> boo
         return True
     moment = when(timestamp)
     return (start is None or moment >= start) and (end is None or moment <= end)
+
+
+def measure_of(meter: dict) -> Measure:
+    """What a meter aggregates, in the billing path's terms."""
+    aggregation = meter.get("aggregation") or {}
+    filters = tuple((_hashable(f.get("key")), tuple(_hashable(v) for v in f.get("values") or ()))
+                    for f in meter.get("filters") or [])
+    return Measure(meter.get("event_name", ""), aggregation.get("type") or "COUNT", aggregation.get("field") or "",
+                   _multiplier(aggregation), filters)
+
+
+def _hashable(value: object) -> object:
+    """A filter value as a key; one no property text can equal (a list, an object) never matches."""
+    return value if isinstance(value, (str, int, float, bool)) or value is None else ("unmatchable", repr(value))
 
 
 def _instant(moment: datetime) -> tuple[int, str]:
