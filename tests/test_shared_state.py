@@ -212,3 +212,32 @@ def test_two_workers_keep_every_write_hold_unique_keys_and_share_keys(full_spec:
     assert len({record_id for record_id, _ in results}) == 100
     assert kept == [404 if i % 4 == 0 else 200 for i in range(100)]
     assert len(workers) == 2 and all(after[pid] > before[pid] for pid in workers)  # both served
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("GET", "secrets/api/keys", None),
+    ("POST", "customers", {"external_id": "trips", "name": "Trips"}),
+    ("POST", "events", {"event_name": "llm", "external_customer_id": "trips"}),
+    ("POST", "events/bulk", {"events": [{"event_name": "llm", "external_customer_id": f"c{i % 3}"} for i in range(50)]}),
+], ids=["list", "create", "ingest", "bulk"])
+def test_a_request_on_redis_is_two_round_trips_its_key_with_its_catching_up_then_its_work(
+        pair, method, path, body):
+    first, _ = pair
+    client = first.store._redis
+    sent = []
+    counting = client.execute_command
+
+    def count(*args, **options):
+        sent.append(args[0])
+        return counting(*args, **options)
+
+    with _client(first) as api:
+        warm = {**body, "external_id": "warm-up"} if body and "external_id" in body else body
+        assert api.request(method, path, json=warm).is_success  # scripts loaded, caches warm
+        client.execute_command = count
+        try:
+            response = api.request(method, path, json=body)
+        finally:
+            client.execute_command = counting
+    assert response.is_success, response.text
+    assert sent == ["EVALSHA", "EVALSHA"]

@@ -54,15 +54,17 @@ class Endpoint:
         self.handler = handler
         self.wiring = wiring
         self.authenticate = api.backend.keys.authenticate if op.secured else None
+        self.request = api.backend.store.request  # a shared store reads the key and its poll at once
         self.parameters = Parameters(api.spec, api.schemas, op.parameters)
         self.body = RequestBody(api.spec, api.schemas, raw.get("requestBody"))
         self.responses = raw.get("responses", {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            response = await self.respond(scope, receive)
-        except Failure as exc:  # the one place the API's refusals are answered
-            response = errors.answer(exc, self.shape)
+        with self.request():
+            try:
+                response = await self.respond(scope, receive)
+            except Failure as exc:  # the one place the API's refusals are answered
+                response = errors.answer(exc, self.shape)
         await response(scope, receive, send)
 
     def shape(self, status: int, body: dict) -> dict:

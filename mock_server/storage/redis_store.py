@@ -35,8 +35,9 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 
 import orjson
@@ -50,6 +51,8 @@ from ..core.failures import Conflict, Invalid, Unavailable
 from .store import ApiKey, Filter, Poll, Store, pack
 
 log = logging.getLogger("mock_server")
+# The stamp a request's key lookup read for its poll (`RedisStore.request`); None outside a request.
+_prefetched: ContextVar[list | None] = ContextVar("flexprice_mock_prefetched_stamp", default=None)
 
 KEY_PREFIX = "flexprice-mock"
 NAMESPACE = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -59,6 +62,7 @@ CONNECT_TIMEOUT, COMMAND_TIMEOUT = 1.0, 2.0
 LOCK_TTL, LOCK_WAIT = 30.0, 5.0  # the write lock frees itself; a writer waits this long for it
 SETUP_WAIT = 60.0  # how long a process waits for another to finish setting a namespace up
 CHUNK = 5_000  # ids read per script call (Lua's unpack has a limit)
+BULK = 1_000  # events written per script call: the API's largest bulk, well under unpack's limit
 SETTING = "s:"  # a shared setting's field in `meta`
 SEP = "\x1f"  # between a unique key's field and value; the scripts join entries with \x1e
 
@@ -141,6 +145,61 @@ end
 return {redis.call('HINCRBY', p .. 'meta', 'version', 1), replaced}
 """
 
+ADD_DISTINCT_EVENTS = """
+local p = ARGV[1]
+local ids, texts, stored, where, series, names = {}, {}, {}, {}, {}, {}
+for i = 2, #ARGV, 5 do
+  local id, text, customer, name, at = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local key = p .. 's:' .. customer .. '\\31' .. name
+  ids[#ids + 1] = id
+  stored[#stored + 1] = id
+  stored[#stored + 1] = text
+  where[#where + 1] = id
+  where[#where + 1] = key
+  if not series[key] then series[key] = {} end
+  local members = series[key]
+  members[#members + 1] = at
+  members[#members + 1] = id
+  if not names[name] then names[name] = {} end
+  names[name][customer] = true
+end
+local before = redis.call('HMGET', p .. 'es', unpack(ids))
+local replaced = {}
+for k, old in ipairs(before) do
+  if old then
+    redis.call('ZREM', old, ids[k])
+    replaced[#replaced + 1] = ids[k]
+    replaced[#replaced + 1] = redis.call('HGET', p .. 'e', ids[k])
+  end
+end
+redis.call('HSET', p .. 'e', unpack(stored))
+redis.call('HSET', p .. 'es', unpack(where))
+for key, members in pairs(series) do redis.call('ZADD', key, unpack(members)) end
+for name, customers in pairs(names) do
+  local list = {}
+  for customer in pairs(customers) do list[#list + 1] = customer end
+  redis.call('SADD', p .. 'n:' .. name, unpack(list))
+end
+return {redis.call('HINCRBY', p .. 'meta', 'version', 1), replaced}
+"""
+
+STAMP = """
+local meta = ARGV[1]
+local s = redis.call('HMGET', meta, 'ready', 'generation', 'version', 'settings')
+local settings = false
+if s[1] and ((s[4] or '0') .. ':' .. s[2]) ~= ARGV[2] then settings = redis.call('HGETALL', meta) end
+local key = false
+if ARGV[3] then key = redis.call('HGET', ARGV[3], ARGV[4]) end
+return {s[1] or false, s[2] or false, s[3] or false, settings, key}
+"""
+
+PAGE_AND_TOTAL = """
+local total = redis.call('ZCARD', ARGV[1] .. 'o:' .. ARGV[2])
+local ids = redis.call('ZREVRANGE', ARGV[1] .. 'o:' .. ARGV[2], ARGV[3], ARGV[4])
+if #ids == 0 then return {total, {}} end
+return {total, redis.call('HMGET', ARGV[1] .. 'r:' .. ARGV[2], unpack(ids))}
+"""
+
 WINDOW = """
 local ids = redis.call('ZRANGEBYSCORE', ARGV[1], ARGV[2], ARGV[3])
 local out = {}
@@ -193,18 +252,28 @@ class RedisRecords(Sequence[dict]):
 
     def __init__(self, store: RedisStore, resource: str) -> None:
         self._store, self._resource = store, resource
-        self._length = store._redis.zcard(store._k("o:" + resource))
+        self._length: int | None = None  # read with the first page, or on its own if asked first
 
     def __len__(self) -> int:
+        if self._length is None:
+            self._length = self._store._redis.zcard(self._store._k("o:" + self._resource))
         return self._length
 
     def __getitem__(self, index):
+        if isinstance(index, slice) and self._length is None and index.step in (None, 1) and \
+                (index.start or 0) >= 0 and index.stop is not None and index.stop >= 0:
+            start, stop = index.start or 0, index.stop
+            if stop <= start:
+                return []
+            store = self._store
+            self._length, texts = store._page_and_total(args=[store._prefix, self._resource, start, stop - 1])
+            return [orjson.loads(t) for t in texts if t is not None]
         if isinstance(index, slice):
-            start, stop, step = index.indices(self._length)
+            start, stop, step = index.indices(len(self))
             if step != 1:
                 return list(self)[index]
             return [orjson.loads(t) for t in self._store._texts(self._resource, start, stop - 1)] if stop > start else []
-        found = self[index:index + 1] if index >= 0 else self[self._length + index:self._length + index + 1]
+        found = self[index:index + 1] if index >= 0 else self[len(self) + index:len(self) + index + 1]
         if not found:
             raise IndexError(index)
         return found[0]
@@ -229,11 +298,15 @@ class RedisStore(Store):
         self.url = url
         self._put, self._delete, self._find = (self._redis.register_script(s) for s in (PUT, DELETE, FIND))
         self._page, self._add_events, self._in_window = (self._redis.register_script(s) for s in (PAGE, ADD_EVENTS, WINDOW))
+        self._stamp, self._page_and_total = (self._redis.register_script(s) for s in (STAMP, PAGE_AND_TOTAL))
+        self._add_distinct_events = self._redis.register_script(ADD_DISTINCT_EVENTS)
         self._local = threading.RLock()
         self._depth = 0
         self._lock = self._redis.lock(self._k("lock"), timeout=LOCK_TTL, sleep=0.002,
                                       blocking_timeout=LOCK_WAIT, thread_local=False)
         self._generation = self._version = -1
+        self._settings: dict[str, str] = {}  # the shared settings as last read, and their stamp
+        self._settings_stamp = ""
 
     def _k(self, name: str) -> str:
         return self._prefix + name
@@ -247,7 +320,7 @@ class RedisStore(Store):
             meta = self._redis.hgetall(self._k("meta"))
             if meta.get("ready"):
                 self._generation, self._version = int(meta["generation"]), int(meta.get("version") or 0)
-                return _settings(meta)
+                return self._cache_settings(meta)
             if self._redis.set(self._k("setup"), uuid.uuid4().hex, nx=True, ex=int(SETUP_WAIT)):
                 return None
             if time.monotonic() > deadline:
@@ -258,7 +331,8 @@ class RedisStore(Store):
         self._wipe()
         self._generation = self._redis.incr(self._k("generation"))
         self._version = 0
-        meta = {**{SETTING + k: v for k, v in settings.items()}, "generation": self._generation, "version": 0}
+        meta = {**{SETTING + k: v for k, v in settings.items()}, "generation": self._generation, "version": 0,
+                "settings": 0}
         self._redis.hset(self._k("meta"), mapping={**meta, **({"ready": "1"} if ready else {})})
 
     def mark_ready(self) -> None:
@@ -266,17 +340,42 @@ class RedisStore(Store):
         self._redis.delete(self._k("setup"))
 
     def save_setting(self, name: str, value: str) -> None:
-        self._redis.hset(self._k("meta"), SETTING + name, value)
+        with self._redis.pipeline(transaction=True) as saving:  # the value and its stamp at once
+            saving.hset(self._k("meta"), SETTING + name, value)
+            saving.hincrby(self._k("meta"), "settings", 1)
+            saving.execute()
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        """Within it, the first key lookup also reads the stamp the next `poll` needs, in the
+        same round trip: an API request authenticates, then catches up, with one call."""
+        token = _prefetched.set([])
+        try:
+            yield
+        finally:
+            _prefetched.reset(token)
 
     def poll(self) -> Poll:
-        meta = self._redis.hgetall(self._k("meta"))
-        if not meta.get("ready"):
+        """What others did, from the namespace's stamp (`meta`'s ready, generation and version),
+        read this request if a key lookup read it already; the settings themselves are read
+        only when their stamp moved (a reset, a clock move, a setting saved)."""
+        frame = _prefetched.get()
+        answer = frame.pop() if frame else self._stamp(args=[self._k("meta"), self._settings_stamp])
+        ready, generation, version, meta, _ = answer
+        if not ready:
             return Poll(lost=True, reset=False, wrote=False, settings={})
-        generation, version = int(meta["generation"]), int(meta.get("version") or 0)
+        if meta is not None:
+            self._cache_settings(dict(zip(meta[::2], meta[1::2], strict=True)))
+        generation, version = int(generation), int(version or 0)
         reset = generation != self._generation
         wrote = reset or version != self._version
         self._generation, self._version = generation, version
-        return Poll(lost=False, reset=reset, wrote=wrote, settings=_settings(meta))
+        return Poll(lost=False, reset=reset, wrote=wrote, settings=dict(self._settings))
+
+    def _cache_settings(self, meta: dict[str, str]) -> dict[str, str]:
+        self._settings = _settings(meta)
+        self._settings_stamp = f"{meta.get('settings') or 0}:{meta.get('generation')}"
+        return dict(self._settings)
 
     def _wipe(self) -> None:
         """Every key of the namespace but the lock, the generation counter and the set-up claim."""
@@ -328,7 +427,13 @@ class RedisStore(Store):
         self._redis.hset(self._k("k"), key.hex(), pack([secret_id, expires_at.isoformat() if expires_at else None]))
 
     def key(self, key: bytes) -> ApiKey | None:
-        found = self._redis.hget(self._k("k"), key.hex())
+        frame = _prefetched.get()
+        if frame is None or frame:
+            found = self._redis.hget(self._k("k"), key.hex())
+        else:  # the request's first lookup: with the stamp its poll will need
+            answer = self._stamp(args=[self._k("meta"), self._settings_stamp, self._k("k"), key.hex()])
+            frame.append(answer)
+            found = answer[4]
         return None if found is None else _api_key(found)
 
     def revoke_keys_of(self, secret_id: str) -> None:
@@ -409,14 +514,19 @@ class RedisStore(Store):
 
     # -- usage events ---------------------------------------------------------------------------
     def add_events(self, events: Sequence[tuple[int, str, dict]]) -> list[dict]:
-        args: list[object] = [self._prefix]
-        for at, event_id, fields in events:
-            args += [event_id, pack(fields), fields["external_customer_id"], fields["event_name"], at]
-        if len(args) == 1:
-            return []
-        version, replaced = self._add_events(args=args)  # one script: the bulk is one transaction
-        self._wrote(version)
-        return [self._event(i, text) for i, text in zip(replaced[::2], replaced[1::2], strict=True)]
+        """One script per `BULK` events (the API's largest bulk: one transaction), each of
+        distinct ids in a few commands; with an id repeated, one event at a time, in order."""
+        replaced = []
+        for first in range(0, len(events), BULK):
+            chunk = events[first:first + BULK]
+            args: list[object] = [self._prefix]
+            for at, event_id, fields in chunk:
+                args += [event_id, pack(fields), fields["external_customer_id"], fields["event_name"], at]
+            distinct = len({event_id for _, event_id, _ in chunk}) == len(chunk)
+            version, texts = (self._add_distinct_events if distinct else self._add_events)(args=args)
+            self._wrote(version)
+            replaced += [self._event(i, text) for i, text in zip(texts[::2], texts[1::2], strict=True)]
+        return replaced
 
     def _event_text(self, event_id: str) -> str | None:
         return self._redis.hget(self._k("e"), event_id)

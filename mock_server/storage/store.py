@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -129,6 +129,11 @@ class Store(ABC):
     def poll(self) -> Poll | None:
         """What other processes did since this store last looked; None when none can share it."""
         return None
+
+    def request(self) -> AbstractContextManager:
+        """The span of one API request: a shared store may read what the request's start needs
+        (its key, its poll) in one call."""
+        return nullcontext()
 
     @abstractmethod
     def atomic(self) -> AbstractContextManager:
