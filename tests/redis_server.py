@@ -175,7 +175,7 @@ class RedisServer:
         """Empty database `db`, first undoing whatever a test did to the server."""
         self.ensure_running()
         with self.client(db) as client:
-            client.flushdb()
+            client.flushdb(asynchronous=True)  # a bench run leaves millions of keys: no blocking
 
     def log_tail(self, lines: int = 20) -> str:
         if not self.log_path.is_file():
