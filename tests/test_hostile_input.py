@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import httpx
@@ -342,3 +343,32 @@ def test_integers_beyond_int64_become_floats_so_integer_fields_refuse_them():
 def test_plain_and_careful_parsing_agree_on_ordinary_bodies():
     body = b'{"name": "caf\xc3\xa9",  "n": [1, 2.5, {"x": null}], "big": -9223372036854775808}'
     assert parse_json(body) == careful_json(body) == json.loads(body)
+
+
+def test_a_response_head_leaves_with_its_body_in_one_write_and_alone_when_there_is_none():
+    written = []
+    held = limits.HeldHead(SimpleNamespace(write=written.append, close=lambda: written.append("closed")))
+    held.holding = True
+    held.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    held.write(b"{}")
+    held.holding = True
+    held.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+    held.flush()
+    held.holding = True
+    held.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    held.close()
+    assert written == [b"HTTP/1.1 200 OK\r\n\r\n{}", b"HTTP/1.1 204 No Content\r\n\r\n", b"HTTP/1.1 200 OK\r\n\r\n", "closed"]
+
+
+def test_pipelined_requests_and_a_head_request_get_whole_answers_in_order(full_mock):
+    url = urlsplit(full_mock.url)
+    request = "{} /v1/customers/{} HTTP/1.1\r\nHost: x\r\nx-api-key: " + full_mock.api_key + "\r\n\r\n"
+    sent = (request.format("GET", "first") + request.format("HEAD", "second") + request.format("GET", "third")).encode()
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(sent)
+        received = b""
+        while received.count(b"HTTP/1.1 404") < 3 or not received.endswith(b"}"):
+            received += sock.recv(65536)
+    answers = received.split(b"HTTP/1.1 404 Not Found\r\n")[1:]
+    assert [b"customer first not found" in answers[0], b"not found" in answers[1], b"customer third not found" in answers[2]] \
+        == [True, False, True]

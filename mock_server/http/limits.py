@@ -11,7 +11,8 @@ Two places, one per way junk can hurt:
   (`"\\udc00"`) become U+FFFD, as in Go's `encoding/json`, since no JSON encoder writes them.
 - `GuardedHttpProtocol` (uvicorn's httptools protocol): URL (414) and header (431) size limits,
   the parser's own rejections (garbage bytes, unknown methods) answered in the API's error shape
-  instead of uvicorn's plain-text 400, and no unmasked uvicorn access log.
+  instead of uvicorn's plain-text 400, and no unmasked uvicorn access log. It also writes a
+  response's head with its first body bytes: one send per answer where uvicorn makes two.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import re
 
 import orjson
 from starlette.types import Receive
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from . import errors
 
@@ -208,6 +209,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self._head_size = 0
 
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app) -> None:
+        cycle.__class__ = CoalescingCycle
+        cycle.transport = HeldHead(cycle.transport)
+        super()._start_asgi_task(cycle, app)
+
     def _unsupported_upgrade_warning(self) -> None:
         """With `ws="none"` an `Upgrade` request is served as plain HTTP; uvicorn would log a
         misleading "install websockets" warning for each."""
@@ -239,3 +245,46 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         head.append(b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body))
         self.transport.write(b"".join(head) + body)
         self.transport.close()
+
+
+class HeldHead:
+    """A response's transport whose head, once written, waits for the first body bytes, so the
+    two leave in one write: one system call and one TCP segment per answer instead of two (a
+    socket write was half of a GET's CPU, measured with py-spy). Whatever is held goes out when
+    the response ends or the connection closes, so a HEAD or an empty body still has its head."""
+
+    def __init__(self, transport) -> None:
+        self._transport = transport
+        self.holding = False
+        self._held = b""
+
+    def write(self, data: bytes) -> None:
+        if self.holding:
+            self.holding, self._held = False, data
+            return
+        if self._held:
+            data, self._held = self._held + data, b""
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._held:
+            self._transport.write(self._held)
+            self._held = b""
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str):
+        return getattr(self._transport, name)
+
+
+class CoalescingCycle(RequestResponseCycle):
+    """uvicorn's request-response cycle over a `HeldHead`: the head is held when written."""
+
+    async def send(self, message) -> None:
+        if message["type"] == "http.response.start" and not self.response_started:
+            self.transport.holding = True
+        await super().send(message)
+        if self.response_complete:
+            self.transport.flush()
