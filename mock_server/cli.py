@@ -24,6 +24,7 @@ from .http.limits import DEFAULT_MAX_BODY
 from .runner import base_url, bind, server_for
 from .schemas.checks import Schemas
 from .schemas.synth import Synth
+from .state_file import DEFAULT_INTERVAL, StateFile, StateFileError
 from .storage.opening import MEMORY
 from .workers import build, serve
 
@@ -134,10 +135,16 @@ def explained(spec: Spec) -> Iterator[None]:
                    "namespaces do not see each other's state.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
               help="Processes serving the port; more than one needs a shared store (--store redis://...).")
+@click.option("--state-file", default=None, metavar="PATH", type=click.Path(dir_okay=False),
+              help="Keep the state in PATH: restored at start if it exists, saved every --state-interval seconds "
+                   "and at shutdown (atomically: a killed mock leaves the last whole snapshot).")
+@click.option("--state-interval", default=DEFAULT_INTERVAL, show_default=True, metavar="SECONDS",
+              type=click.FloatRange(min=0, min_open=True), help="Seconds between saves of --state-file.")
 @click.pass_context
 def main(ctx: click.Context, spec_path, overlay_paths, host, port, api_keys, strict, seed, log_level, max_body,
          cors_origins, log_format, fixture_paths, no_admin, admin_token, latency, error_rate, clock_start,
-         webhook_urls, webhook_secret, webhook_retries, webhook_backoff, store_url, namespace, workers) -> None:
+         webhook_urls, webhook_secret, webhook_retries, webhook_backoff, store_url, namespace, workers,
+         state_file, state_interval) -> None:
     """Serve the Flexprice API statefully from its OpenAPI spec."""
     if ctx.invoked_subcommand is not None:
         return
@@ -178,17 +185,38 @@ def main(ctx: click.Context, spec_path, overlay_paths, host, port, api_keys, str
     except Invalid as exc:  # a webhook URL or secret (never repeated), the store URL or namespace
         hint = f"--{exc.field}" if exc.field in ("store", "namespace") else f"--webhook-{exc.field}"
         raise click.BadParameter(exc.message, param_hint=hint) from None
+    saver = StateFile(state_file, app.state, state_interval) if state_file else None
     try:
         sock = bind(host, port)
     except OSError as exc:
         raise click.ClickException(f"cannot bind {host}:{port}: {exc.strerror}") from exc
-    if workers > 1:
-        app.state.store.close()  # the workers build their own; this one only set the state up
-        serve(sock, workers, options, base_url(sock, spec))
+    with persisted(saver):
+        if workers > 1:
+            if saver is None:
+                app.state.store.close()  # the workers build their own; this one only set the state up
+            serve(sock, workers, options, base_url(sock, spec))
+            return
+        server = server_for(app, log_level=log_level, announce=base_url(sock, spec))
+        logs.configure(log_level, log_format)  # after uvicorn's Config, which sets its own up
+        server.run(sockets=[sock])
+
+
+@contextmanager
+def persisted(saver: StateFile | None) -> Iterator[None]:
+    """`--state-file`: its snapshot restored, saved in the background while the server runs and
+    once more when it stops."""
+    if saver is None:
+        yield
         return
-    server = server_for(app, log_level=log_level, announce=base_url(sock, spec))
-    logs.configure(log_level, log_format)  # after uvicorn's Config, which sets its own up
-    server.run(sockets=[sock])
+    try:
+        saver.load()
+        saver.start()
+    except StateFileError as exc:
+        raise UsageProblem(f"--state-file {exc}") from None
+    try:
+        yield
+    finally:
+        saver.stop()
 
 
 def redacted(url: str) -> str:

@@ -79,6 +79,9 @@ class MockServer:
     `mock.clock.advance("P1M")` moves it and bills what that ends.
     `mock.webhooks` lists the webhook bodies emitted since the last reset;
     `mock.add_webhook(url, secret)` delivers them to a receiver (`webhooks.py`).
+    `world = mock.snapshot()` keeps the whole state; `mock.restore(world)` goes back to it in
+    milliseconds, as a reset goes back to the start-up state (build a rich world once, restore
+    it before each test).
     """
 
     def __init__(
@@ -138,6 +141,16 @@ class MockServer:
     def reset(self) -> None:
         """Back to the fixtures the mock started with; the journal is emptied too."""
         self.backend.reset()
+
+    def snapshot(self) -> dict:
+        """The whole state (records, key digests, events, sequences, clock) as a JSON document,
+        the one `GET /_mock/state/export` answers."""
+        return self.backend.snapshot()
+
+    def restore(self, snapshot: dict) -> dict[str, int]:
+        """Back to `snapshot`, as a reset would go back to the start-up state: the journal, stubs
+        and outbox are emptied too. The records restored, by resource."""
+        return self.backend.restore(snapshot)
 
     def stub(self, operation: str | None = None, *, status: int, body: object = None, times: int = 1,
              delay: str | None = None, method: str | None = None, path: str | None = None) -> dict:

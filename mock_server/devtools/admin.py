@@ -1,4 +1,5 @@
-"""The admin endpoints under `/_mock/`, outside the served spec: reset, state, fixtures, journal,
+"""The admin endpoints under `/_mock/`, outside the served spec: reset, state (and its snapshots,
+`GET /_mock/state/export`, `POST /_mock/state/import`: `domain/snapshots.py`), fixtures, journal,
 stubs, the billing clock (`GET|POST /_mock/clock`: `{"advance": "P1M"}` or `{"to": RFC 3339}`) and
 webhook endpoints with their deliveries (`/_mock/webhooks`, see `webhooks.py`).
 
@@ -46,6 +47,8 @@ class AdminMiddleware:
         self.routes: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {
             ("POST", "/_mock/reset"): self.reset,
             ("GET", "/_mock/state"): self.state,
+            ("GET", "/_mock/state/export"): self.export_state,
+            ("POST", "/_mock/state/import"): self.import_state,
             ("POST", "/_mock/fixtures"): self.load,
             ("GET", "/_mock/requests"): self.requests,
             ("DELETE", "/_mock/requests"): self.forget_requests,
@@ -100,6 +103,17 @@ class AdminMiddleware:
 
     async def state(self, _request: Request) -> Response:
         return json_response(self.fixtures.export())
+
+    async def export_state(self, _request: Request) -> Response:
+        """The whole state as a versioned snapshot, offered to a browser as a file to keep."""
+        response = json_response(self.backend.snapshot())
+        response.headers["content-disposition"] = 'attachment; filename="flexprice-mock-snapshot.json"'
+        return response
+
+    async def import_state(self, request: Request) -> Response:
+        """Back to a snapshot `export_state` answered: the whole state is replaced by it."""
+        loaded = self.backend.restore(parse_json(await request.body()))
+        return json_response({"loaded": loaded, "records": self._counts()})
 
     async def load(self, request: Request) -> Response:
         """More fixtures (YAML or JSON body) into the current state; a reset drops them again."""
