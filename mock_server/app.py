@@ -27,10 +27,11 @@ from .domain.replica import Replica
 from .http import application
 from .http.behaviours import BEHAVIOURS
 from .http.endpoint import Wiring
-from .http.faults import Faults
+from .http.faults import FaultRules, Faults
 from .http.handlers import Api
 from .http.limits import DEFAULT_MAX_BODY
 from .http.prefer import Prefer
+from .http.rule_fields import RuleReader
 from .http.stubs import Stubs
 from .storage.opening import open_store
 from .storage.store import Store
@@ -84,24 +85,25 @@ def create_app(
     lifecycle = backend.lifecycle
     journal = Journal()
     lifecycle.on_local_reset(journal.clear)
-    stubs = Stubs(spec, model, api.fake)
-    lifecycle.on_local_reset(stubs.clear)  # before the fixtures' reload, which sets their stubs again
+    rules = FaultRules(faults)
+    reader = RuleReader(spec, model, api.fake, rules, seed)
+    stubs = Stubs(reader)
+    lifecycle.on_local_reset(rules.reset)  # before the fixtures' reload, which sets their stubs again
     loader = Fixtures(backend, [document for path in fixtures for document in read(path)], stubs)
-    if faults is not None:
-        lifecycle.on_local_reset(faults.reseed)
     # after the fixtures, so its reset hook forgets what reloading them recorded: not news
     payloads = Payloads(spec, backend.schemas, backend.records.get)
     hooks = Webhooks(backend.outbox, lifecycle, payloads, webhooks, seed)
-    wiring = Wiring(api, Prefer(api.fake, faults), max_body, strict, stubs)
+    wiring = Wiring(api, Prefer(api.fake), rules, max_body, strict)
     outer = [
         # outermost, so preflights skip auth and routing and error responses carry the headers too
         *([application.cors(cors_origins)] if cors_origins else []),
         *([partial(AdminMiddleware, fixtures=loader, journal=journal, token=admin_token, stubs=stubs,
-                   webhooks=hooks)] if admin else []),
+                   webhooks=hooks, faults=reader)] if admin else []),
         partial(JournalMiddleware, journal=journal),
     ]
     app = application.build(spec, model, wiring, outer, partial(_delivering, hooks))
     app.state = backend  # the in-process runner reaches the domain through this
     app.api, app.journal, app.fixtures, app.stubs, app.webhooks = api, journal, loader, stubs, hooks
+    app.faults = reader
     lifecycle.ready()
     return app

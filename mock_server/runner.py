@@ -158,9 +158,8 @@ class MockServer:
         `status` with `body` (default: the error envelope, or fake data for a documented 2xx),
         until a reset; `stubs.StubError` says why a stub is refused."""
         fields = {"operation": operation, "method": method, "path": path, "body": body, "delay": delay}
-        stub = self.app.stubs.add({**{k: v for k, v in fields.items() if v is not None}, "status": status,
+        return self.app.stubs.add({**{k: v for k, v in fields.items() if v is not None}, "status": status,
                                    "times": times})
-        return stub.public()
 
     def load_fixtures(self, source: str | Path | dict) -> dict[str, int]:
         """More fixtures (a file, a folder or a document) until the next reset."""

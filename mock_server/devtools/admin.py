@@ -1,6 +1,6 @@
 """The admin endpoints under `/_mock/`, outside the served spec: reset, state (and its snapshots,
 `GET /_mock/state/export`, `POST /_mock/state/import`: `domain/snapshots.py`), fixtures, journal,
-stubs, the billing clock (`GET|POST /_mock/clock`: `{"advance": "P1M"}` or `{"to": RFC 3339}`) and
+stubs, fault rules (`/_mock/faults`: `http/faults.py`), the billing clock (`GET|POST /_mock/clock`: `{"advance": "P1M"}` or `{"to": RFC 3339}`) and
 webhook endpoints with their deliveries (`/_mock/webhooks`, see `webhooks.py`).
 
 They are answered before Connexion sees the request, so they are never routed, validated,
@@ -25,6 +25,8 @@ from ..http import errors
 from ..http.asgi import header
 from ..http.handlers import json_response
 from ..http.limits import parse_json
+from ..http.rule_fields import RuleReader
+from ..http.stubs import SOURCE as STUBS
 from ..http.stubs import Stubs
 from .fixtures import Fixtures, parse
 from .journal import Journal
@@ -36,7 +38,8 @@ REQUEST_BODY = "request body"
 
 class AdminMiddleware:
     def __init__(self, app: ASGIApp, fixtures: Fixtures, journal: Journal, token: str | None = None,
-                 stubs: Stubs | None = None, webhooks: Webhooks | None = None) -> None:
+                 stubs: Stubs | None = None, webhooks: Webhooks | None = None,
+                 faults: RuleReader | None = None) -> None:
         self.app = app
         self.expected = f"Bearer {token}".encode() if token else None
         self.fixtures = fixtures
@@ -44,6 +47,7 @@ class AdminMiddleware:
         self.journal = journal
         self.stubs = stubs
         self.webhooks = webhooks
+        self.faults = faults
         self.routes: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {
             ("POST", "/_mock/reset"): self.reset,
             ("GET", "/_mock/state"): self.state,
@@ -56,6 +60,9 @@ class AdminMiddleware:
             ("POST", "/_mock/clock"): self.move_clock,
             **({("POST", "/_mock/stubs"): self.add_stub, ("GET", "/_mock/stubs"): self.list_stubs,
                 ("DELETE", "/_mock/stubs"): self.clear_stubs} if stubs is not None else {}),
+            **({("POST", "/_mock/faults"): self.add_fault, ("GET", "/_mock/faults"): self.list_faults,
+                ("DELETE", "/_mock/faults"): self.clear_faults,
+                ("DELETE", "/_mock/faults/{id}"): self.remove_fault} if faults is not None else {}),
             **({("POST", "/_mock/webhooks"): self.add_webhook, ("GET", "/_mock/webhooks"): self.list_webhooks,
                 ("DELETE", "/_mock/webhooks/{id}"): self.remove_webhook,
                 ("GET", "/_mock/webhooks/deliveries"): self.deliveries,
@@ -148,14 +155,31 @@ class AdminMiddleware:
 
     async def add_stub(self, request: Request) -> Response:
         """The next `times` requests of an operation answer `status` (and `body`); see `stubs.py`."""
-        stub = self.stubs.add(parse_json(await request.body()))
-        return json_response({"stub": stub.public()}, 201)
+        return json_response({"stub": self.stubs.add(parse_json(await request.body()))}, 201)
 
     async def list_stubs(self, _request: Request) -> Response:
         return json_response({"stubs": self.stubs.entries()})
 
     async def clear_stubs(self, _request: Request) -> Response:
         self.stubs.clear()
+        return Response(status_code=204)
+
+    async def add_fault(self, request: Request) -> Response:
+        """A fault rule by operation or path pattern (`rule_fields.py`), listed with its hits."""
+        rule = self.faults.fault(parse_json(await request.body()))
+        return json_response({"rule": rule.public()}, 201)
+
+    async def list_faults(self, _request: Request) -> Response:
+        """Every rule, whoever set it (`/_mock/faults`, stubs, the command line), with its hits."""
+        return json_response({"rules": [rule.public() for rule in self.faults.rules.entries()]})
+
+    async def clear_faults(self, _request: Request) -> Response:
+        """The rules set at run time go (stubs too); the command line's stay."""
+        self.faults.rules.clear("faults", STUBS)
+        return Response(status_code=204)
+
+    async def remove_fault(self, request: Request) -> Response:
+        self.faults.rules.remove(request.path_params["id"])
         return Response(status_code=204)
 
     async def add_webhook(self, request: Request) -> Response:
