@@ -16,7 +16,7 @@ from pathlib import Path
 from flexprice_spec.document import Spec
 from flexprice_spec.resources import Model, infer
 
-from .devtools.admin import AdminMiddleware
+from .devtools.admin import AdminMiddleware, endpoints
 from .devtools.fixtures import Fixtures, read
 from .devtools.journal import Journal, JournalMiddleware
 from .devtools.webhook_payloads import Payloads
@@ -29,6 +29,7 @@ from .http.behaviours import BEHAVIOURS
 from .http.endpoint import Wiring
 from .http.faults import FaultRules, Faults
 from .http.handlers import Api
+from .http.index import IndexMiddleware
 from .http.limits import DEFAULT_MAX_BODY
 from .http.prefer import Prefer
 from .http.rule_fields import RuleReader
@@ -99,6 +100,8 @@ def create_app(
         *([application.cors(cors_origins)] if cors_origins else []),
         *([partial(AdminMiddleware, fixtures=loader, journal=journal, token=admin_token, stubs=stubs,
                    webhooks=hooks, faults=reader)] if admin else []),
+        partial(IndexMiddleware, spec=spec, model=model, admin=[
+            f"{method} {path}" for (method, path), _ in endpoints({"stubs", "faults", "webhooks"})] if admin else None),
         partial(JournalMiddleware, journal=journal),
     ]
     app = application.build(spec, model, wiring, outer, partial(_delivering, hooks))

@@ -12,6 +12,7 @@ import click
 
 from flexprice_spec.document import Spec, SpecError
 from flexprice_spec.overlays import OverlayError
+from flexprice_spec.remote import is_url
 from flexprice_spec.resources import infer
 
 from . import config, logs
@@ -28,7 +29,8 @@ from .state_file import DEFAULT_INTERVAL, StateFile, StateFileError
 from .storage.opening import MEMORY
 from .workers import build, serve
 
-SPEC_HELP = "OpenAPI document to serve (default: the seed spec shipped with the package)."
+SPEC_HELP = ("OpenAPI document to serve: a file, or an http(s) URL (downloaded once, cached in the user's cache "
+             "folder, served from there offline). Default: the seed spec shipped with the package.")
 OVERLAY_HELP = "OpenAPI Overlay 1.0 file applied to the spec in memory (repeatable, in order); the spec file is not changed."
 EXIT_USAGE = 2
 
@@ -38,6 +40,18 @@ class UsageProblem(click.ClickException):
     malformed spec, an exposed admin API, a bad option value."""
 
     exit_code = EXIT_USAGE
+
+
+class SpecSource(click.Path):
+    """A spec file that exists, or an http(s) URL (`flexprice_spec/remote.py` fetches it)."""
+
+    name = "spec"
+
+    def __init__(self) -> None:
+        super().__init__(exists=True, dir_okay=False)
+
+    def convert(self, value, param, ctx):
+        return value if is_url(value) else super().convert(value, param, ctx)
 
 
 def overlay_option(command):
@@ -52,6 +66,8 @@ def load_spec(spec_path: str | None, overlay_paths: tuple[str, ...]) -> Spec:
         spec = Spec.load(spec_path, overlay_paths)
     except (OverlayError, SpecError) as exc:  # a document the mock cannot serve: a usage error
         raise UsageProblem(str(exc)) from None
+    if spec.note:
+        click.echo(f"warning: {spec.source}: {spec.note}", err=True)
     for applied in spec.overlays:
         click.echo(applied.summary(), err=True)
         for line in applied.unmatched():
@@ -88,7 +104,7 @@ def explained(spec: Spec) -> Iterator[None]:
 @click.option("--config", type=click.Path(dir_okay=False), is_eager=True, expose_value=False, callback=apply_config,
               metavar="FILE", help="TOML file of option defaults (a pyproject.toml: its [tool.flexprice-mock]); "
                                    "flags given here win. Default: ./pyproject.toml if it has that table.")
-@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help=SPEC_HELP)
+@click.option("--spec", "spec_path", type=SpecSource(), metavar="PATH|URL", help=SPEC_HELP)
 @overlay_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes the mock to the network.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
@@ -239,7 +255,7 @@ def exposed(host: str) -> bool:
 
 
 @main.command()
-@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help=SPEC_HELP)
+@click.option("--spec", "spec_path", type=SpecSource(), metavar="PATH|URL", help=SPEC_HELP)
 @overlay_option
 @click.option("--markdown", is_flag=True, help="Print a Markdown table (what docs/coverage.md holds).")
 def routes(spec_path, overlay_paths, markdown) -> None:
@@ -262,7 +278,7 @@ def routes(spec_path, overlay_paths, markdown) -> None:
 
 
 @main.command()
-@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help=SPEC_HELP)
+@click.option("--spec", "spec_path", type=SpecSource(), metavar="PATH|URL", help=SPEC_HELP)
 @click.option("--strict", is_flag=True, help="Exit 1 on any defect, even one the mock works around.")
 @overlay_option
 def lint(spec_path, overlay_paths, strict) -> None:

@@ -34,6 +34,34 @@ from .webhooks import Webhooks
 
 PREFIX = "/_mock/"
 REQUEST_BODY = "request body"
+ROUTES = (  # (method, path, handler, the part it needs): what the index and a 404 list, in this order
+    ("POST", "/_mock/reset", "reset", None),
+    ("GET", "/_mock/state", "state", None),
+    ("GET", "/_mock/state/export", "export_state", None),
+    ("POST", "/_mock/state/import", "import_state", None),
+    ("POST", "/_mock/fixtures", "load", None),
+    ("GET", "/_mock/requests", "requests", None),
+    ("DELETE", "/_mock/requests", "forget_requests", None),
+    ("GET", "/_mock/clock", "clock", None),
+    ("POST", "/_mock/clock", "move_clock", None),
+    ("POST", "/_mock/stubs", "add_stub", "stubs"),
+    ("GET", "/_mock/stubs", "list_stubs", "stubs"),
+    ("DELETE", "/_mock/stubs", "clear_stubs", "stubs"),
+    ("POST", "/_mock/faults", "add_fault", "faults"),
+    ("GET", "/_mock/faults", "list_faults", "faults"),
+    ("DELETE", "/_mock/faults", "clear_faults", "faults"),
+    ("DELETE", "/_mock/faults/{id}", "remove_fault", "faults"),
+    ("POST", "/_mock/webhooks", "add_webhook", "webhooks"),
+    ("GET", "/_mock/webhooks", "list_webhooks", "webhooks"),
+    ("DELETE", "/_mock/webhooks/{id}", "remove_webhook", "webhooks"),
+    ("GET", "/_mock/webhooks/deliveries", "deliveries", "webhooks"),
+    ("POST", "/_mock/webhooks/deliveries/{id}/retry", "retry_delivery", "webhooks"),
+)
+
+
+def endpoints(parts: set[str]) -> list[tuple[tuple[str, str], str]]:
+    """The admin routes of a mock that has `parts` (stubs, faults, webhooks), with their handlers' names."""
+    return [((method, path), name) for method, path, name, needs in ROUTES if needs is None or needs in parts]
 
 
 class AdminMiddleware:
@@ -48,26 +76,9 @@ class AdminMiddleware:
         self.stubs = stubs
         self.webhooks = webhooks
         self.faults = faults
+        parts = {"stubs": stubs, "faults": faults, "webhooks": webhooks}
         self.routes: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {
-            ("POST", "/_mock/reset"): self.reset,
-            ("GET", "/_mock/state"): self.state,
-            ("GET", "/_mock/state/export"): self.export_state,
-            ("POST", "/_mock/state/import"): self.import_state,
-            ("POST", "/_mock/fixtures"): self.load,
-            ("GET", "/_mock/requests"): self.requests,
-            ("DELETE", "/_mock/requests"): self.forget_requests,
-            ("GET", "/_mock/clock"): self.clock,
-            ("POST", "/_mock/clock"): self.move_clock,
-            **({("POST", "/_mock/stubs"): self.add_stub, ("GET", "/_mock/stubs"): self.list_stubs,
-                ("DELETE", "/_mock/stubs"): self.clear_stubs} if stubs is not None else {}),
-            **({("POST", "/_mock/faults"): self.add_fault, ("GET", "/_mock/faults"): self.list_faults,
-                ("DELETE", "/_mock/faults"): self.clear_faults,
-                ("DELETE", "/_mock/faults/{id}"): self.remove_fault} if faults is not None else {}),
-            **({("POST", "/_mock/webhooks"): self.add_webhook, ("GET", "/_mock/webhooks"): self.list_webhooks,
-                ("DELETE", "/_mock/webhooks/{id}"): self.remove_webhook,
-                ("GET", "/_mock/webhooks/deliveries"): self.deliveries,
-                ("POST", "/_mock/webhooks/deliveries/{id}/retry"): self.retry_delivery} if webhooks is not None else {}),
-        }
+            route: getattr(self, name) for route, name in endpoints({part for part, given in parts.items() if given})}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
