@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 import sys
+from dataclasses import asdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from .core.failures import Invalid, Unavailable
 from .core.times import parse_instant
 from .devtools.fixtures import FixtureError
 from .http.faults import Faults
+from .http.proxy import MODES, ProxyOptions
 from .http.limits import DEFAULT_MAX_BODY
 from .runner import base_url, bind, server_for
 from .schemas.checks import Schemas
@@ -151,6 +153,17 @@ def explained(spec: Spec) -> Iterator[None]:
                    "namespaces do not see each other's state.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
               help="Processes serving the port; more than one needs a shared store (--store redis://...).")
+@click.option("--proxy", "proxy_url", default=None, metavar="URL",
+              help="A real Flexprice server's base URL (https://api.example/v1) to forward to: what --proxy-mode says.")
+@click.option("--proxy-key", default=None, envvar="FLEXPRICE_MOCK_PROXY_KEY", metavar="KEY",
+              help="The API key forwarded requests carry to --proxy, in place of the client's "
+                   "(env FLEXPRICE_MOCK_PROXY_KEY); never recorded or logged.")
+@click.option("--proxy-mode", default="fallback", show_default=True, type=click.Choice(MODES),
+              help="fallback: serve what the mock models, forward the rest; record: forward everything and save "
+                   "each exchange to --recording; replay: answer from --recording, the mock where nothing matches.")
+@click.option("--recording", default=None, metavar="PATH", type=click.Path(dir_okay=False),
+              help="The recording file (JSON Lines, keys and secrets masked) that record appends to and replay "
+                   "answers from; with fallback, forwarded exchanges are saved there too.")
 @click.option("--state-file", default=None, metavar="PATH", type=click.Path(dir_okay=False),
               help="Keep the state in PATH: restored at start if it exists, saved every --state-interval seconds "
                    "and at shutdown (atomically: a killed mock leaves the last whole snapshot).")
@@ -160,7 +173,7 @@ def explained(spec: Spec) -> Iterator[None]:
 def main(ctx: click.Context, spec_path, overlay_paths, host, port, api_keys, strict, seed, log_level, max_body,
          cors_origins, log_format, fixture_paths, no_admin, admin_token, latency, error_rate, clock_start,
          webhook_urls, webhook_secret, webhook_retries, webhook_backoff, store_url, namespace, workers,
-         state_file, state_interval) -> None:
+         proxy_url, proxy_key, proxy_mode, recording, state_file, state_interval) -> None:
     """Serve the Flexprice API statefully from its OpenAPI spec."""
     if ctx.invoked_subcommand is not None:
         return
@@ -172,6 +185,7 @@ def main(ctx: click.Context, spec_path, overlay_paths, host, port, api_keys, str
     if workers > 1 and store_url == MEMORY:
         raise UsageProblem(f"--workers {workers} needs a shared store: the memory store lives in one process; "
                            "pass --store redis://HOST:PORT/DB")
+    proxy = proxy_options(proxy_url, proxy_key, proxy_mode, recording)
     spec = load_spec(spec_path, overlay_paths)
     try:
         Faults.parse(latency, error_rate, seed)
@@ -187,6 +201,7 @@ def main(ctx: click.Context, spec_path, overlay_paths, host, port, api_keys, str
         "error_rate": error_rate, "seed": seed, "log_level": log_level, "log_format": log_format,
         "webhooks": {"urls": list(webhook_urls), "secret": webhook_secret, "retries": webhook_retries,
                      "backoff": webhook_backoff},
+        "proxy": None if proxy is None else asdict(proxy),
         "app": {"api_keys": list(api_keys or (DEFAULT_API_KEY,)), "strict": strict, "seed": seed, "max_body": max_body,
                 "cors_origins": list(cors_origins), "fixtures": list(fixture_paths), "admin": not no_admin,
                 "admin_token": admin_token, "store": store_url, "namespace": namespace},
@@ -233,6 +248,22 @@ def persisted(saver: StateFile | None) -> Iterator[None]:
         yield
     finally:
         saver.stop()
+
+
+def proxy_options(url: str | None, key: str | None, mode: str, recording: str | None) -> ProxyOptions | None:
+    """What `--proxy`, `--proxy-key`, `--proxy-mode` and `--recording` ask for, or a usage error
+    saying what is missing."""
+    if url is None and recording is None:
+        return None
+    if url is not None and not is_url(url):
+        raise click.BadParameter(f"{url!r} is not an http(s) URL (e.g. https://api.example/v1)", param_hint="--proxy")
+    if mode != "replay" and url is None:
+        raise UsageProblem(f"--proxy-mode {mode} forwards to a real server: pass --proxy URL")
+    if mode in ("record", "replay") and recording is None:
+        raise UsageProblem(f"--proxy-mode {mode} needs --recording PATH")
+    if mode == "replay" and not Path(recording).is_file():
+        raise UsageProblem(f"--recording {recording}: no such file to replay (record one with --proxy-mode record)")
+    return ProxyOptions(mode, url, key, recording)
 
 
 def redacted(url: str) -> str:

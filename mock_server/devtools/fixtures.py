@@ -31,6 +31,7 @@ from ..core.failures import Failure, Invalid
 from ..domain.backend import Backend
 from ..http.stubs import StubError, Stubs
 from ..storage.store import hash_key
+from . import recording
 
 API_KEYS = "api_keys"
 STUBS = "stubs"
@@ -63,7 +64,13 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def parse(text: str, source: str) -> dict:
-    """A fixture document from YAML or JSON text (JSON is YAML)."""
+    """A fixture document from YAML or JSON text (JSON is YAML), or from a recording of a real
+    server's exchanges (`recording.py`: the records its creates made)."""
+    if recording.is_recording(text):
+        try:
+            return recording.fixtures(recording.parse(text, source))
+        except recording.RecordingError as exc:
+            raise FixtureError(source, str(exc).removeprefix(f"{source}: ")) from None
     try:
         document = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
