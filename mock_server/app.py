@@ -17,6 +17,8 @@ from flexprice_spec.document import Spec
 from flexprice_spec.resources import Model, infer
 
 from .devtools.admin import AdminMiddleware, endpoints
+from .devtools.admin_auth import AdminAuth
+from .devtools.dashboard import Dashboard
 from .devtools.fixtures import Fixtures, read
 from .devtools.journal import Journal, JournalMiddleware
 from .devtools.recording import Recorder, Replayer
@@ -115,13 +117,16 @@ def create_app(
     payloads = Payloads(spec, backend.schemas, backend.records.get)
     hooks = Webhooks(backend.outbox, lifecycle, payloads, webhooks, seed)
     wiring = Wiring(api, Prefer(api.fake), rules, max_body, strict)
+    auth = AdminAuth(admin_token)
+    dashboard = Dashboard(backend, journal, hooks, stubs, faults, auth) if admin else None
     outer = [
         # outermost, so preflights skip auth and routing and error responses carry the headers too
         *([application.cors(cors_origins)] if cors_origins else []),
-        *([partial(AdminMiddleware, fixtures=loader, journal=journal, token=admin_token, stubs=stubs,
-                   webhooks=hooks, faults=reader)] if admin else []),
+        *([partial(AdminMiddleware, fixtures=loader, journal=journal, auth=auth, stubs=stubs,
+                   webhooks=hooks, dashboard=dashboard, faults=reader)] if admin else []),
         partial(IndexMiddleware, spec=spec, model=model, admin=[
-            f"{method} {path}" for (method, path), _ in endpoints({"stubs", "faults", "webhooks"})] if admin else None),
+            f"{method} {path}" for (method, path), _ in endpoints({"stubs", "faults", "webhooks"})] if admin else None,
+                dashboard="/_mock/" if admin else None),
         partial(JournalMiddleware, journal=journal),
     ]
     upstream = None

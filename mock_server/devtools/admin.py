@@ -1,18 +1,19 @@
-"""The admin endpoints under `/_mock/`, outside the served spec: reset, state (and its snapshots,
-`GET /_mock/state/export`, `POST /_mock/state/import`: `domain/snapshots.py`), fixtures, journal,
-stubs, fault rules (`/_mock/faults`: `http/faults.py`), the billing clock (`GET|POST /_mock/clock`: `{"advance": "P1M"}` or `{"to": RFC 3339}`) and
-webhook endpoints with their deliveries (`/_mock/webhooks`, see `webhooks.py`).
+"""The admin endpoints under `/_mock/`, outside the served spec: reset, state (with snapshots:
+`GET /_mock/state/export`, `POST /_mock/state/import`, `domain/snapshots.py`), fixtures, journal,
+stubs, fault rules (`/_mock/faults`, `http/faults.py`), the billing clock (`GET|POST /_mock/clock`:
+`{"advance": "P1M"}` or `{"to": RFC 3339}`, `clock_moves.py`), webhook endpoints with their
+deliveries (`/_mock/webhooks`, see `webhooks.py`), and the dashboard's pages (`dashboard/`).
 
 They are answered before Connexion sees the request, so they are never routed, validated,
 journaled or fuzzed, and cannot collide with an API path. Without a token anyone who can reach the
 mock's address can call them (the CLI binds loopback only, and refuses any other address unless
-given `--admin-token` or `--no-admin`); with `token` every call needs `Authorization: Bearer
-TOKEN`, compared in constant time, and the token is never logged or journaled. `--no-admin`
-leaves them out, and then they are 404 like any unknown path.
+given `--admin-token` or `--no-admin`); with a token every call needs `Authorization: Bearer
+TOKEN` or the dashboard's session cookie (`admin_auth.py`), and the token is never logged or
+journaled; the dashboard's pages then answer its login form instead. `--no-admin` leaves them
+out, and then they are 404 like any unknown path.
 """
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 
 import orjson
@@ -22,12 +23,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..core.failures import Failure, Invalid
 from ..http import errors
-from ..http.asgi import header
 from ..http.handlers import json_response
 from ..http.limits import parse_json
 from ..http.rule_fields import RuleReader
 from ..http.stubs import SOURCE as STUBS
 from ..http.stubs import Stubs
+from .admin_auth import AdminAuth
+from .clock_moves import move_clock
+from .dashboard import Dashboard
 from .fixtures import Fixtures, parse
 from .journal import Journal
 from .webhooks import Webhooks
@@ -65,11 +68,12 @@ def endpoints(parts: set[str]) -> list[tuple[tuple[str, str], str]]:
 
 
 class AdminMiddleware:
-    def __init__(self, app: ASGIApp, fixtures: Fixtures, journal: Journal, token: str | None = None,
+    def __init__(self, app: ASGIApp, fixtures: Fixtures, journal: Journal, auth: AdminAuth | None = None,
                  stubs: Stubs | None = None, webhooks: Webhooks | None = None,
-                 faults: RuleReader | None = None) -> None:
+                 dashboard: Dashboard | None = None, faults: RuleReader | None = None) -> None:
         self.app = app
-        self.expected = f"Bearer {token}".encode() if token else None
+        self.auth = auth or AdminAuth()
+        self.dashboard = dashboard
         self.fixtures = fixtures
         self.backend = fixtures.backend
         self.journal = journal
@@ -78,7 +82,9 @@ class AdminMiddleware:
         self.faults = faults
         parts = {"stubs": stubs, "faults": faults, "webhooks": webhooks}
         self.routes: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {
-            route: getattr(self, name) for route, name in endpoints({part for part, given in parts.items() if given})}
+            **{route: getattr(self, name) for route, name in endpoints({part for part, given in parts.items() if given})},
+            **(dashboard.routes if dashboard is not None else {}),
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
@@ -86,9 +92,8 @@ class AdminMiddleware:
             return
         path = scope["path"].rstrip("/")
         handler, params = self._route(scope["method"], path)
-        if not self.authorized(scope):
-            response = errors.error_response(401, "the admin endpoints need 'Authorization: Bearer <admin token>'",
-                                             "permission_denied", headers={"WWW-Authenticate": "Bearer"})
+        if not (self.auth.allows(scope) or (self.dashboard is not None and self.dashboard.public(handler))):
+            response = self.refusal(scope, path)
         elif handler is not None:
             response = await self.answer(handler, Request({**scope, "path_params": params}, receive))
         elif allowed := sorted(method for method, route in self.routes if _match(route, path) is not None):
@@ -108,11 +113,12 @@ class AdminMiddleware:
         except Failure as exc:
             return errors.answer(exc)
 
-    def authorized(self, scope: Scope) -> bool:
-        if self.expected is None:
-            return True
-        given = (header(scope["headers"], b"authorization") or "").encode("latin-1")
-        return hmac.compare_digest(given, self.expected)
+    def refusal(self, scope: Scope, path: str) -> Response:
+        """The dashboard's login form for one of its pages, else the 401 envelope."""
+        if self.dashboard is not None and scope["method"] == "GET" and self.dashboard.page(path):
+            return self.dashboard.login_form(scope)
+        return errors.error_response(401, "the admin endpoints need 'Authorization: Bearer <admin token>'",
+                                     "permission_denied", headers={"WWW-Authenticate": "Bearer"})
 
     async def reset(self, _request: Request) -> Response:
         """Back to the fixtures the mock started with; the journal is emptied too."""
@@ -159,10 +165,8 @@ class AdminMiddleware:
             raise Invalid(None, "the body must be JSON: {\"advance\": \"P1M\"} or {\"to\": \"<RFC 3339>\"}") from None
         if not isinstance(body, dict) or len({"advance", "to"} & body.keys()) != 1:
             raise Invalid("advance", 'send exactly one of {"advance": "P1M"} or {"to": "<RFC 3339>"}')
-        clock = self.backend.clock
-        with self.backend.store.atomic():  # one move at a time, from where the last one left the clock
-            clock.advance(body["advance"]) if "advance" in body else clock.to(body["to"])
-        return json_response(clock.describe())
+        how = "advance" if "advance" in body else "to"
+        return json_response(move_clock(self.backend, how, body[how]))
 
     async def add_stub(self, request: Request) -> Response:
         """The next `times` requests of an operation answer `status` (and `body`); see `stubs.py`."""

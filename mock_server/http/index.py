@@ -1,7 +1,7 @@
 """The first answer a newcomer gets: `GET /` and `GET {base}` (`/v1`) describe the mock.
 
 What spec is served (title, version, where it came from, how many operations), where the
-Swagger UI and the document are, the admin endpoints, how to authenticate and, on the seed
+Swagger UI and the document are, the dashboard and the admin endpoints, how to authenticate and, on the seed
 spec, how to serve the whole Flexprice API. JSON by default; a readable HTML page when the
 client accepts `text/html` (a browser). A spec that has an operation of its own at its base
 path keeps it: the index then answers at `/` only.
@@ -33,12 +33,13 @@ def _mock_version() -> str:
 
 
 class IndexMiddleware:
-    def __init__(self, app: ASGIApp, spec: Spec, model: Model, admin: list[str] | None) -> None:
+    def __init__(self, app: ASGIApp, spec: Spec, model: Model, admin: list[str] | None,
+                 dashboard: str | None = None) -> None:
         self.app = app
         base = spec.base_path
         own = any(op.method == "get" and op.path in ("", "/") for op in model.operations)
         self.paths = {"/"} | (set() if own or not base else {base, base + "/"})
-        self.index = describe(spec, model, admin)
+        self.index = describe(spec, model, admin, dashboard)
         self.json = orjson.dumps(self.index, option=orjson.OPT_INDENT_2)
         self.html = render(self.index).encode()
 
@@ -51,7 +52,7 @@ class IndexMiddleware:
         await Response(body, media_type=media_type)(scope, receive, send)
 
 
-def describe(spec: Spec, model: Model, admin: list[str] | None) -> dict:
+def describe(spec: Spec, model: Model, admin: list[str] | None, dashboard: str | None = None) -> dict:
     """The index as data: what the JSON answer holds and the page shows."""
     base = spec.base_path
     info = spec.document.get("info", {})
@@ -66,6 +67,7 @@ def describe(spec: Spec, model: Model, admin: list[str] | None) -> dict:
                           "key sk_flexprice_mock_dev_key when none is",
         "swagger_ui": f"{base}/ui/",
         "openapi": f"{base}/openapi.json",
+        "dashboard": dashboard,
         "admin": admin if admin is not None else "off (--no-admin)",
     }
     if seed:
@@ -94,6 +96,8 @@ from <code>{esc(spec["source"])}</code>, under <code>{esc(index["api"])}</code>.
 <ul>
 <li><a href="{esc(index["swagger_ui"])}">Swagger UI</a>: try every operation</li>
 <li><a href="{esc(index["openapi"])}">The OpenAPI document</a></li>
+{f'<li><a href="{esc(index["dashboard"])}">The dashboard</a>: records, requests, webhooks, the clock</li>'
+   if index["dashboard"] else ""}
 <li>Authentication: {esc(index["authentication"])}</li>
 </ul>
 {full}
