@@ -9,7 +9,8 @@ schema where the spec has no create), and may also carry the record's `id`, `cre
 `updated_at`, which are kept, so references between fixtures and replayed states work. Fields the
 server sets (`tenant_id`, `status`, ...) are ignored. A resource the served spec lacks is an error:
 a typo must not load nothing in silence. `stubs` lists scripted answers (`stubs.py`), set again
-after every reset.
+after every reset. A recording of a real server's exchanges (`recording.py`) reads as the fixture
+document of the records its creates made.
 
 `sample` names the sample set shipped in the package (this repository's `fixtures/`), so it works
 from any folder: `--fixtures sample`, `--flexprice-fixtures sample`, `MockServer(fixtures=["sample"])`.
