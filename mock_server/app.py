@@ -58,13 +58,14 @@ async def _delivering(webhooks: Webhooks, upstream: Upstream | None, _app):
             await upstream.close()
 
 
-def _proxy(options: ProxyOptions, spec: Spec, model: Model, max_body: int) -> tuple[partial, Upstream | None]:
+def _proxy(options: ProxyOptions, spec: Spec, model: Model, max_body: int,
+           backend: Backend) -> tuple[partial, Upstream | None]:
     """The proxy middleware `options` ask for (`http/proxy.py`), with its recorder or replayer."""
     upstream = Upstream(options.url, options.key) if options.url else None
     recorder = Recorder(options.recording, options.url) if options.recording and options.mode != "replay" else None
     replayer = Replayer(read_recording(options.recording)) if options.mode == "replay" else None
     return partial(ProxyMiddleware, spec=spec, model=model, mode=options.mode, max_body=max_body, upstream=upstream,
-                   recorder=recorder, replayer=replayer), upstream
+                   recorder=recorder, replayer=replayer, authenticate=backend.keys.authenticate), upstream
 
 
 def create_app(
@@ -131,7 +132,7 @@ def create_app(
     ]
     upstream = None
     if proxy is not None:
-        forwarding, upstream = _proxy(proxy, spec, model, max_body)
+        forwarding, upstream = _proxy(proxy, spec, model, max_body, backend)
         outer.append(forwarding)
     app = application.build(spec, model, wiring, outer, partial(_delivering, hooks, upstream))
     app.state = backend  # the in-process runner reaches the domain through this

@@ -84,6 +84,8 @@ def test_fallback_serves_what_the_mock_models_and_forwards_the_rest(full_spec, u
         analytics = api.post("events/analytics", json={"external_customer_id": "far", "start_time": START,
                                                       "end_time": "2026-02-01T00:00:00Z"})
         assert analytics.status_code == 200  # synthesized by the mock, so asked of the upstream
+        stranger = httpx.post(mock.url + "/events/analytics", json={}, headers={"x-api-key": "sk_not_the_mocks"})
+        assert (stranger.status_code, stranger.json()["message"]) == (401, "Invalid API key")  # no loan of the key
         unknown = api.get("no-such-path")
         assert unknown.status_code == 404 and unknown.json()["message"] == "route not found"
     forwarded = [orjson.loads(line) for line in recording.read_text().splitlines()[1:]]

@@ -82,7 +82,7 @@ class AdminMiddleware:
         self.faults = faults
         parts = {"stubs": stubs, "faults": faults, "webhooks": webhooks}
         self.routes: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {
-            **{route: getattr(self, name) for route, name in endpoints({part for part, given in parts.items() if given})},
+            **{route: getattr(self, name) for route, name in endpoints({p for p, given in parts.items() if given})},
             **(dashboard.routes if dashboard is not None else {}),
         }
 

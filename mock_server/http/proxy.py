@@ -8,8 +8,10 @@
 
 Forwarded requests keep their method, path (under the upstream's base path), query, headers
 and body; `--proxy-key` replaces the client's `x-api-key` (the mock's key means nothing to the
-real server), hop-by-hop headers are dropped, and the answer comes back as the server gave it.
-An upstream that cannot be reached is a 502 in the error envelope. The served document, Swagger
+real server), and only on a request whose key the mock accepts (else 401, as the mock's own
+operations answer): the real key is lent to the mock's clients, not to whoever reaches the port.
+Hop-by-hop headers are dropped, and the answer comes back as the server gave it. An upstream
+that cannot be reached is a 502 in the error envelope, and is not recorded. The served document, Swagger
 UI and the admin endpoints are never forwarded. Forwarding uses httpx's async client, so a slow
 upstream never blocks other requests.
 """
@@ -81,6 +83,7 @@ class Upstream:
         await self.client.aclose()
 
     async def forward(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Response:
+        """The real server's answer; `Unreachable` when there is none."""
         sent = {name: value for name, value in headers.items() if name not in HOP_BY_HOP}
         if self.key:
             sent["x-api-key"] = self.key
@@ -89,8 +92,8 @@ class Upstream:
                                                headers=sent, content=body)
         except httpx.HTTPError as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            return errors.error_response(502, f"the upstream {self.url} cannot be reached: {reason}",
-                                         "service_unavailable")
+            raise errors.ApiError(502, f"the upstream {self.url} cannot be reached: {reason}",
+                                  code="service_unavailable") from None
         kept = {name: value for name, value in answer.headers.items() if name.lower() not in UNSENT}
         return Response(answer.content, status_code=answer.status_code, headers=kept)
 
@@ -98,8 +101,8 @@ class Upstream:
 class ProxyMiddleware:
     def __init__(self, app: ASGIApp, spec: Spec, model: Model, mode: str, max_body: int,
                  upstream: Upstream | None = None, recorder: Recorder | None = None,
-                 replayer: Replayer | None = None) -> None:
-        self.app, self.mode, self.max_body = app, mode, max_body
+                 replayer: Replayer | None = None, authenticate: Callable[[str | None], bool] | None = None) -> None:
+        self.app, self.mode, self.max_body, self.authenticate = app, mode, max_body, authenticate
         self.upstream, self.recorder, self.replayer = upstream, recorder, replayer
         self.base = spec.base_path
         self.own = {f"{self.base}/openapi.json", f"{self.base}/openapi.yaml"}
@@ -132,10 +135,14 @@ class ProxyMiddleware:
                 await self.app(scope, receive, send)
                 return
         try:
-            body = await read_body(scope, receive, self.max_body)
+            await self.proxy(scope, receive, send, op)
         except Failure as exc:
             await errors.answer(exc)(scope, receive, send)
-            return
+
+    async def proxy(self, scope: Scope, receive: Receive, send: Send, op: Operation | None) -> None:
+        """Forward, record or replay the request, as the mode says."""
+        method = scope["method"]
+        body = await read_body(scope, receive, self.max_body)
         path, query = scope["path"][len(self.base):], scope["query_string"].decode("latin-1")
         if self.mode == "replay":
             found = self.replayer(method, path, query, body)
@@ -146,6 +153,8 @@ class ProxyMiddleware:
             await Response(content, status_code=status, headers=headers)(scope, receive, send)
             return
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        if self.upstream.key and self.authenticate is not None and not self.authenticate(headers.get("x-api-key")):
+            raise errors.ApiError(401, errors.INVALID_API_KEY)
         response = await self.upstream.forward(method, path, query, headers, body)
         if self.recorder is not None:
             op = op or self.operation(method, scope["path"])
