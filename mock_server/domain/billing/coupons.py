@@ -87,6 +87,14 @@ class Coupons:
                   "total_redemptions": 0, "currency": fields.get("currency") if kind == "fixed" else None}
         return self.records.new("coupon", {k: v for k, v in coupon.items() if v is not None}, record_id)
 
+    def update(self, coupon_id: str, changes: dict) -> dict:
+        """`PUT /coupons/{id}`: only `name` (not empty) and `metadata` change (`UpdateCoupon`)."""
+        coupon = self.records.require("coupon", coupon_id, named="id")
+        if "name" in changes and not changes["name"]:
+            raise Invalid("name", "name is required")
+        return self.records.update("coupon", coupon["id"], {k: v for k, v in changes.items()
+                                                            if k in ("name", "metadata") and v is not None})
+
     def problem(self, coupon: dict, subscription: dict | None, applications: int = 0,
                 pending: int = 0) -> str | None:
         """Why `coupon` may not be applied now (None: it may), checked as ValidateCoupon checks

@@ -1,11 +1,17 @@
-"""Coupons over HTTP: the coupon associations listing (`billing.coupons`). Coupons themselves
-are created through the generic create, which hands them to the billing service."""
+"""Coupons over HTTP: updating one as the real server allows, and the coupon associations
+listing (`billing.coupons`). Coupons are created through the generic create, which hands them
+to the billing service."""
 from __future__ import annotations
 
 from starlette.responses import Response
 
 from ..handlers import Api, Call, json_response
 from .registry import behaviour
+
+
+@behaviour("updateCoupon", exclusive=False)
+def update_coupon(api: Api, call: Call) -> Response:
+    return api.render(call.op, api.billing.coupons.update(call.key(), api.fields(call.body)))
 
 
 @behaviour("listCouponAssociations", exclusive=False)
