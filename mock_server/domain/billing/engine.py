@@ -59,6 +59,9 @@ class Billing:
             "tax_association": self.taxes.create_association, "creditnote": self.credit_notes.create,
         }
         self.creators = {entity: create for entity, create in creators.items() if records.has(entity)}
+        # Creates that read what they write against (a subscription its plan's prices, a credit
+        # note its invoice's limit); a customer's tax links are copies no other write disturbs.
+        self.exclusive = frozenset(self.creators) - {"customer"}
 
     def tick(self) -> None:
         """Run the period job for periods a running clock has passed (O(1) when none has)."""
