@@ -225,12 +225,14 @@ class Coupons:
         """(invoice-level, line-level) coupons of a subscription invoice: its associations
         active over the period that still pass the checks, by start date then creation; a line
         coupon only when its price has a line on the invoice."""
+        associations = [a for a in self.records.where("coupon_association", subscription_id=subscription["id"])
+                        if _active(a, start, end)]
+        if not associations:
+            return [], []
         applications = self.applications(subscription["id"])
         whole, per_line = [], []
         priced = {line.get("price_id") for line in lines}
         items = {i["id"]: i for i in self.records.where("subscription_lineitem", subscription_id=subscription["id"])}
-        associations = [a for a in self.records.where("coupon_association", subscription_id=subscription["id"])
-                        if _active(a, start, end)]
         for association in sorted(associations, key=lambda a: when(a["start_date"])):
             coupon = self.records.get("coupon", association.get("coupon_id"))
             if coupon is None or self.problem(coupon, subscription, applications.get(coupon["id"], 0)) is not None:
