@@ -74,6 +74,7 @@ def test_a_conversion_rate_of_zero_or_less_is_taken_as_1(api, customer_id):
 @pytest.mark.parametrize(("body", "field"), [
     ({"credits_to_add": "0"}, "credits_to_add"), ({"credits_to_add": "-5"}, "credits_to_add"),
     ({}, "credits_to_add"), ({"credits_to_add": "lots"}, "credits_to_add"), ({"amount": "ten"}, "amount"),
+    ({"credits_to_add": "1e30"}, "credits_to_add"),  # more than the real server stores (numeric(20,8))
     ({"credits_to_add": "5", "transaction_reason": "INVOICE_PAYMENT"}, "transaction_reason"),
 ])
 def test_a_top_up_the_real_server_refuses_is_a_400_naming_the_field(api, customer_id, body, field):
@@ -117,11 +118,12 @@ def test_the_real_time_balance_is_the_balance_less_the_periods_usage_charges(api
 
 def renewed_with_wallet(api, billing_mock) -> tuple[str, str]:
     """The worked subscription a month on (its renewal of 55.86, 45.86 of it usage, unpaid) and a
-    wallet of 100 credits at a rate of 2: (wallet id, renewal invoice id)."""
+    wallet of 100 credits at a rate of 2 made after the renewal, which so drew nothing from it:
+    (wallet id, renewal invoice id)."""
     subscription = worked_subscription(api)
+    billing_mock.clock.advance("P1M")
     created = wallet(api, subscription["customer_id"], conversion_rate="2")
     top_up(api, created["id"], credits_to_add="100")
-    billing_mock.clock.advance("P1M")
     renewal = next(i for i in api.ok("POST", "invoices/search", {"subscription_id": subscription["id"]})["items"]
                    if i["billing_reason"] == "SUBSCRIPTION_CYCLE")
     return created["id"], renewal["id"]

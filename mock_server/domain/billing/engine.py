@@ -11,16 +11,20 @@ from collections.abc import Callable
 
 from ..records import Records
 from .catalogue import Catalogue
+from .coupons import Coupons
+from .credit_notes import CreditNotes
+from .credits import PrepaidCredits
 from .entitlements import Entitlements
 from .invoices import Invoices
 from .payments import Payments
 from .subscriptions import Subscriptions
+from .taxes import Taxes
 from .usage import Usage
 from .wallets import Wallets
 
 # The domain events the real server emits for plain creates, updates and deletes.
 CHANGE_EVENTS = {
-    "customer": {"create": "customer.created", "update": "customer.updated", "delete": "customer.deleted"},
+    "customer": {"update": "customer.updated", "delete": "customer.deleted"},
     "feature": {"update": "feature.updated", "delete": "feature.deleted"},
     "entitlement": {"update": "entitlement.updated", "delete": "entitlement.deleted"},
     "subscription": {"update": "subscription.updated"},
@@ -36,17 +40,28 @@ class Billing:
         self.usage = Usage(records)
         self.catalogue = Catalogue(records, self.usage)
         self.entitlements = Entitlements(records, self.usage)
-        self.invoices = Invoices(records, self.usage, self.entitlements.allowance)
-        self.subscriptions = Subscriptions(records, self.catalogue, self.invoices)
+        self.coupons = Coupons(records)
+        self.taxes = Taxes(records)
+        # Wallets read invoice lines for their real-time balance, and finalizing an invoice draws
+        # on wallets: the credits reach the wallets through this call, made once both exist.
+        self.credits = PrepaidCredits(records, lambda wallet, amount, fields: self.wallets.debit(wallet, amount, fields))
+        self.invoices = Invoices(records, self.usage, self.entitlements.allowance, self.coupons, self.taxes, self.credits)
+        self.subscriptions = Subscriptions(records, self.catalogue, self.invoices, self.coupons, self.taxes)
         self.wallets = Wallets(records, self.invoices)
         self.payments = Payments(records, self.wallets)
+        self.credit_notes = CreditNotes(records, self.wallets, self.invoices)
         self.clock.on_move(self.subscriptions.catch_up)
         creators: dict[str, Callable[..., dict]] = {
             "feature": self.catalogue.create_feature, "price": self.catalogue.create_price,
             "entitlement": self.catalogue.create_entitlement, "subscription": self.subscriptions.create,
             "wallet": self.wallets.create, "invoice": self.invoices.create, "payment": self.payments.create,
+            "customer": self.taxes.create_customer, "coupon": self.coupons.create, "tax_rate": self.taxes.create_rate,
+            "tax_association": self.taxes.create_association, "creditnote": self.credit_notes.create,
         }
         self.creators = {entity: create for entity, create in creators.items() if records.has(entity)}
+        # Creates that read what they write against (a subscription its plan's prices, a credit
+        # note its invoice's limit); a customer's tax links are copies no other write disturbs.
+        self.exclusive = frozenset(self.creators) - {"customer"}
 
     def tick(self) -> None:
         """Run the period job for periods a running clock has passed (O(1) when none has)."""

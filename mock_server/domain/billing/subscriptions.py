@@ -4,7 +4,9 @@ period job that the clock runs when periods end.
 A subscription starts at `start_date` (now by default); its anchor is the start (anniversary),
 the next calendar boundary (calendar) or the `billing_anchor` given. It gets one line item per
 plan price in its currency and billing period (or ONETIME), and at once an invoice of the
-period's ADVANCE charges, SKIPPED when that comes to nothing. When the clock passes a period's
+period's ADVANCE charges, SKIPPED when that comes to nothing; before that invoice, its coupons
+are attached (`billing.coupons`) and its tax rates linked (`billing.taxes`), both checked before
+anything is stored. When the clock passes a period's
 end, the period job issues the renewal invoice (the ended period's ARREAR charges plus the next
 period's ADVANCE ones), moves the period on and applies a cancellation scheduled for then.
 """
@@ -16,9 +18,11 @@ from ...core.failures import Failure, Invalid, Refused
 from ...core.times import parse_instant, stamp, when
 from ..records import Records
 from .catalogue import Catalogue
+from .coupons import Coupons
 from .invoices import Invoices
 from .money import same_currency
 from .periods import calendar_anchor, next_period_end, period_end
+from .taxes import Taxes
 
 LIVE = ("active", "trialing")
 RENEWALS_PER_CALL = 400
@@ -26,10 +30,12 @@ CANCELLATIONS = ("immediate", "end_of_period", "scheduled_date")
 
 
 class Subscriptions:
-    def __init__(self, records: Records, catalogue: Catalogue, invoices: Invoices) -> None:
+    def __init__(self, records: Records, catalogue: Catalogue, invoices: Invoices, coupons: Coupons,
+                 taxes: Taxes) -> None:
         self.records = records
         self.catalogue = catalogue
         self.invoices = invoices
+        self.coupons, self.taxes = coupons, taxes
         self.clock = records.clock
         self.store = records.store
         self._next_due: datetime | None = None  # earliest period end of a live subscription; None: unknown
@@ -60,6 +66,8 @@ class Subscriptions:
         start = _ms(parse_instant(fields["start_date"], "start_date")) if fields.get("start_date") else _ms(now)
         anchor = self._anchor(fields, start, period)
         status = self._initial_status(fields)
+        coupons = self.coupons.requested(fields, currency, {p["id"] for p in prices})
+        taxes = self.taxes.planned(fields.get("tax_rate_overrides"), "customer", customer["id"])
         subscription = self.records.new("subscription", {
             **fields, "customer_id": customer["id"], "start_date": stamp(start), "billing_anchor": stamp(anchor),
             "billing_cycle": fields.get("billing_cycle") or "anniversary", "billing_period_count": count,
@@ -68,8 +76,9 @@ class Subscriptions:
             "collection_method": fields.get("collection_method") or "charge_automatically",
             "payment_behavior": fields.get("payment_behavior") or "default_active", "version": 1,
         }, record_id)
-        for price in prices:
-            self._line_item(subscription, plan, price, start)
+        items = [self._line_item(subscription, plan, price, start) for price in prices]
+        self.taxes.link("subscription", subscription["id"], taxes)
+        self.coupons.attach(subscription, coupons, items)
         self.records.changed("subscription.created", "subscription", subscription)
         end = when(subscription["current_period_end"])
         if status == "active":
