@@ -171,7 +171,7 @@ def test_every_event_type_the_mock_emits_has_a_body_valid_against_its_documented
     wallet = created("wallets", {"customer_id": customer["id"], "currency": "usd"})
     ok(http.post(f"wallets/{wallet['id']}/top-up", json={"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT"}))
     ok(http.post(f"wallets/{wallet['id']}/terminate"))
-    refund = created("creditnotes", {"invoice_id": invoice["id"], "reason": "DUPLICATE", "line_items": [
+    created("creditnotes", {"invoice_id": invoice["id"], "reason": "DUPLICATE", "line_items": [
         {"invoice_line_item_id": invoice["line_items"][0]["id"], "amount": "4"}]})  # into a new wallet
     ok(http.delete(f"features/{feature['id']}"))
     ok(http.delete(f"customers/{customer['id']}"))
