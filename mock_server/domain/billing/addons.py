@@ -85,6 +85,8 @@ class Addons:
             raise Invalid(prefix + "cadence", f"cadence must be one of {', '.join(CADENCES)}")
         if request.get("proration_behavior") and request["proration_behavior"] not in PRORATIONS:
             raise Invalid(prefix + "proration_behavior", f"proration_behavior must be one of {', '.join(PRORATIONS)}")
+        if request.get("start_date"):
+            parse_instant(request["start_date"], prefix + "start_date")
         addon = self.records.require("addon", request["addon_id"], named=prefix + "addon_id")
         if addon.get("status", "published") != "published":
             raise Invalid(prefix + "addon_id", "addon is not published: cannot add inactive addon to subscription")
