@@ -7,6 +7,7 @@ from starlette.responses import Response
 from flexprice_spec.resources import list_item_schema
 
 from ..handlers import Api, Call, json_response
+from .grants import whole_page
 from .registry import behaviour
 
 
@@ -23,6 +24,10 @@ def remove_subscription_addon(api: Api, call: Call) -> Response:
 
 @behaviour("getSubscriptionAddonAssociations", exclusive=False)
 def get_subscription_addon_associations(api: Api, call: Call) -> Response:
-    """An array, as the spec documents it (the server wraps it in `{items, pagination}`)."""
+    """An array where the served spec documents one (the public spec), else the server's own
+    `{items, pagination}` page (under an overlay that documents it)."""
     item = list_item_schema(api.spec, call.op.response_schema)
-    return json_response([api.schemas.conform(a, item) for a in api.billing.addons.listed(call.key())], call.op.status)
+    found = [api.schemas.conform(a, item) for a in api.billing.addons.listed(call.key())]
+    if api.spec.resolve(call.op.response_schema).get("type") == "array":
+        return json_response(found, call.op.status)
+    return json_response(api.schemas.conform(whole_page(found), call.op.response_schema), call.op.status)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from flexprice_spec.resources import list_item_schema
+
 from ...core.failures import NotFound
 from ...core.times import parse_instant
 from ..handlers import Api, Call, json_response
@@ -12,14 +14,21 @@ from .registry import behaviour
 
 
 def _listed(api: Api, call: Call, items: list[dict]) -> Response:
+    return json_response(api.schemas.conform(whole_page(items), call.op.response_schema), call.op.status)
+
+
+def whole_page(items: list[dict]) -> dict:
     """The whole list in one page, `limit` 0, as the server's unlimited lists answer."""
-    body = {"items": items, "pagination": {"total": len(items), "limit": 0, "offset": 0}}
-    return json_response(api.schemas.conform(body, call.op.response_schema), call.op.status)
+    return {"items": items, "pagination": {"total": len(items), "limit": 0, "offset": 0}}
 
 
 def _applications(api: Api, call: Call, subscription_ids: list[str]) -> Response:
-    """`credits` is a JSON number in this answer (the spec's type); it is kept as exact text."""
-    items = [{**a, "credits": float(a["credits"])} for a in api.billing.grant_applications.upcoming(subscription_ids)]
+    """`credits` is kept as exact text and written as the served spec types it: a JSON number in
+    the public spec, the server's decimal string under an overlay that says so."""
+    item = api.spec.resolve(list_item_schema(api.spec, call.op.response_schema))
+    as_number = api.spec.resolve(api.spec.properties(item).get("credits")).get("type") == "number"
+    items = [{**a, "credits": float(a["credits"]) if as_number else a["credits"]}
+             for a in api.billing.grant_applications.upcoming(subscription_ids)]
     return _listed(api, call, items)
 
 
