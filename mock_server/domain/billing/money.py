@@ -58,5 +58,4 @@ def text(amount: Decimal) -> str:
     """As the real server writes decimals: `10.5`, `55.86`, `0`, never an exponent."""
     if not amount:
         return "0"
-    normal = amount.normalize()
-    return format(normal, "f") if normal.as_tuple().exponent < 0 else format(normal.quantize(Decimal(1)), "f")
+    return format(amount.normalize(), "f")
