@@ -199,6 +199,10 @@ def test_a_deleted_plan_grant_is_archived_and_no_longer_copied(api, pro, custome
     ({"expiration_type": "DURATION", "expiration_duration_unit": "DAY"}, "expiration_duration"),
     ({"conversion_rate": "0"}, "conversion_rate"),
     ({"scope": "SUBSCRIPTION", "subscription_id": "subs_x"}, "start_date"),
+    ({"credits": "1e30"}, "credits"),
+    ({"cadence": "RECURRING", "period": "DAILY", "period_count": 2**62}, "period_count"),
+    ({"expiration_type": "DURATION", "expiration_duration": 2**40, "expiration_duration_unit": "YEAR"},
+     "expiration_duration"),
 ])
 def test_a_grant_the_real_server_rejects_is_400_naming_the_field(api, pro, change, field):
     body = {"name": "G", "scope": "PLAN", "plan_id": pro["id"], "credits": "5", "cadence": "ONETIME",

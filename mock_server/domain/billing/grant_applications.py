@@ -100,7 +100,10 @@ class GrantApplications:
                 due = self._earliest_due(now, retry)
                 if due is None:
                     return
-                self._process(due, now)
+                try:
+                    self._process(due, now)
+                except (Failure, ArithmeticError, ValueError) as problem:  # e.g. a period past year 9999
+                    self._settle(due, "failed", failure_reason=f"Failed to apply the credit grant: {problem}")
             self._next_due = None
 
     def _earliest_due(self, now: datetime, retry: bool) -> dict | None:
@@ -190,16 +193,11 @@ class GrantApplications:
         return self.wallets.create({"customer_id": subscription["customer_id"], "currency": subscription["currency"],
                                     **{name: text(rate) for name, rate in rates.items()}})
 
-    def expiry(self, grant: dict, subscription: dict, start: datetime) -> datetime | None:
-        kind = grant.get("expiration_type")
-        if kind == "DURATION":
-            unit, count = grant.get("expiration_duration_unit"), int(grant.get("expiration_duration") or 0)
-            if count <= 0:
-                return None
-            if unit in DURATION_DAYS:
-                return start + timedelta(days=DURATION_DAYS[unit] * count)
-            return add_date(start, months=DURATION_MONTHS[unit] * count) if unit in DURATION_MONTHS else None
-        if kind == "BILLING_CYCLE":
+    @staticmethod
+    def expiry(grant: dict, subscription: dict, start: datetime) -> datetime | None:
+        if grant.get("expiration_type") == "DURATION":
+            return expiry_after(grant, start)
+        if grant.get("expiration_type") == "BILLING_CYCLE":
             return _period_end_holding(subscription, start)
         return None
 
@@ -212,6 +210,17 @@ class GrantApplications:
                  for a in self.records.where("creditgrant_application", subscription_id=sub_id)
                  if a.get("application_status") in OPEN and when(a["scheduled_for"]) > now]
         return sorted(found, key=lambda a: when(a["scheduled_for"]))
+
+
+def expiry_after(grant: dict, start: datetime) -> datetime | None:
+    """A DURATION grant's expiry for credits granted at `start`: n days or weeks later, or n
+    months or years as Go's `AddDate` adds them."""
+    unit, count = grant.get("expiration_duration_unit"), int(grant.get("expiration_duration") or 0)
+    if count <= 0:
+        return None
+    if unit in DURATION_DAYS:
+        return start + timedelta(days=DURATION_DAYS[unit] * count)
+    return add_date(start, months=DURATION_MONTHS[unit] * count) if unit in DURATION_MONTHS else None
 
 
 def _period_end_holding(subscription: dict, at: datetime) -> datetime | None:

@@ -14,15 +14,16 @@ ends its grants there and cancels the applications still to come.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 from ...core.failures import Invalid, Refused
 from ...core.times import parse_instant, stamp, when
 from ..records import Records
 from . import money
-from .grant_applications import GrantApplications
+from .grant_applications import GrantApplications, expiry_after
 from .money import text
+from .periods import period_end
 from .proration import coefficient
 
 SCOPES = ("PLAN", "SUBSCRIPTION", "ADDON")
@@ -34,6 +35,8 @@ RATES = ("conversion_rate", "topup_conversion_rate")
 COPIED = ("name", "credits", "cadence", "period", "period_count", "expiration_type", "expiration_duration",
           "expiration_duration_unit", "priority", "metadata", *RATES)
 CREDITS_PLACES = Decimal("1e-8")  # a prorated first grant's credits
+MOST_CREDITS = Decimal("1e30")
+PROBE = datetime(2100, 1, 1, tzinfo=timezone.utc)  # a grant's periods and expiry must stay on the calendar from here
 
 
 class Grants:
@@ -67,7 +70,8 @@ class Grants:
             raise Invalid("subscription_id", "subscription is cancelled")
         if when(grant["start_date"]) < when(subscription["start_date"]):
             raise Invalid("start_date", "credit grant start_date must be greater than or equal to subscription start_date")
-        if grant.get("end_date") and subscription.get("end_date") and when(grant["end_date"]) > when(subscription["end_date"]):
+        ends = subscription.get("end_date")
+        if grant.get("end_date") and ends and when(grant["end_date"]) > when(ends):
             raise Invalid("end_date", "credit grant end_date must be less than or equal to subscription end_date")
 
     def templates(self, owner: str, owner_id: str) -> list[dict]:
@@ -120,7 +124,8 @@ class Grants:
         plan's), checked before it is stored; the returned step copies them once it is."""
         requested = fields.get("credit_grants")
         if requested is not None:  # checked as the copies they become: their scope and dates are set when copied
-            placeholder = {"scope": "SUBSCRIPTION", "subscription_id": "-", "start_date": self.clock.stamp(), "end_date": None}
+            placeholder = {"scope": "SUBSCRIPTION", "subscription_id": "-", "start_date": self.clock.stamp(),
+                           "end_date": None}
             copies = [checked({**g, **placeholder}, f"credit_grants[{i}].") for i, g in enumerate(requested)]
         else:
             copies = [{k: g[k] for k in COPIED if k in g} | {"plan_id": g["plan_id"]}
@@ -132,18 +137,20 @@ class Grants:
             self.copy(subscription, copies, start, None)
         return copy
 
-    def from_addon(self, subscription: dict, addon_id: str, start: datetime, end: datetime | None,
-                   period: tuple[datetime, datetime] | None) -> None:
-        """An attached add-on's grants onto the subscription from `start` until `end`. With
-        `period` (a prorated attach inside that billing period), a recurring grant that recurs
-        with the subscription's billing period is anchored on the period's end and its first
-        application scaled to the part of the period it covers."""
+    def addon_copies(self, addon_id: str) -> list[dict]:
+        """An add-on's grants as they are copied onto a subscription, checked before anything is
+        written (they must share their rates)."""
         copies = [{k: g[k] for k in COPIED if k in g} | {"addon_id": addon_id} for g in self.templates("addon", addon_id)]
         same_rates(copies, "all credit grants must have the same conversion_rate and topup_conversion_rate")
-        self.copy(subscription, copies, start, end, period)
+        return copies
 
     def copy(self, subscription: dict, copies: list[dict], start: datetime, end: datetime | None,
              period: tuple[datetime, datetime] | None = None) -> None:
+        """The copies as SUBSCRIPTION grants from `start` until `end` (or the subscription's end),
+        each with its first application. With `period` (an add-on attached with
+        `create_prorations` inside that billing period), a recurring grant that recurs with the
+        subscription's billing period is anchored on the period's end and its first application
+        scaled to the part of the period it covers."""
         limit = when(subscription["end_date"]) if subscription.get("end_date") else None
         end = min(end, limit) if end is not None and limit is not None else (end or limit)
         for copy in copies:
@@ -161,7 +168,8 @@ class Grants:
                 continue
             share = coefficient(period[0], period[1], start)
             credits = money.decimal(stored["credits"], "credits") * share
-            self.applications.begin(stored, subscription, period[1], text(credits.quantize(CREDITS_PLACES, rounding=ROUND_HALF_UP)), {
+            first = text(credits.quantize(CREDITS_PLACES, rounding=ROUND_HALF_UP))
+            self.applications.begin(stored, subscription, period[1], first, {
                 "proration_applied": "true", "proration_coefficient": text(share),
                 "proration_original_credits": stored["credits"], "proration_period_start": stamp(period[0]),
                 "proration_period_end": stamp(period[1]), "proration_date": stamp(start),
@@ -203,6 +211,8 @@ def checked(fields: dict, prefix: str = "") -> dict:
     credits = money.decimal(fields.get("credits"), prefix + "credits", None)
     if credits <= 0:
         raise refuse("credits", "credits must be greater than zero")
+    if credits >= MOST_CREDITS:
+        raise refuse("credits", "credits must be below 10^30, what the mock keeps exactly")
     grant["credits"] = text(credits)
     if fields.get("cadence") not in CADENCES:
         raise refuse("cadence", f"cadence must be one of {', '.join(CADENCES)}")
@@ -216,12 +226,14 @@ def checked(fields: dict, prefix: str = "") -> dict:
         if not isinstance(fields.get("period_count"), int) or fields["period_count"] <= 0:
             raise refuse("period_count", "period_count is required for RECURRING cadence and must be above 0")
         grant.update(period=fields["period"], period_count=fields["period_count"])
+        _on_the_calendar(prefix + "period_count", lambda: period_end(PROBE, PROBE, grant["period"], grant["period_count"]))
     if grant["expiration_type"] == "DURATION":
         if fields.get("expiration_duration_unit") not in UNITS:
             raise refuse("expiration_duration_unit", f"expiration_duration_unit must be one of {', '.join(UNITS)}")
         if not isinstance(fields.get("expiration_duration"), int) or fields["expiration_duration"] <= 0:
             raise refuse("expiration_duration", "expiration_duration is required for DURATION expiration type")
         grant.update({k: fields[k] for k in ("expiration_duration", "expiration_duration_unit")})
+        _on_the_calendar(prefix + "expiration_duration", lambda: expiry_after(grant, PROBE))
     for rate in RATES:
         if fields.get(rate) not in (None, ""):
             if money.decimal(fields[rate], prefix + rate) <= 0:
@@ -229,6 +241,14 @@ def checked(fields: dict, prefix: str = "") -> dict:
             grant[rate] = text(money.decimal(fields[rate], rate))
     grant.update({k: fields[k] for k in ("priority", "metadata") if fields.get(k) is not None})
     return grant
+
+
+def _on_the_calendar(field: str, moment: Callable[[], datetime]) -> None:
+    """A period or a duration long enough to leave the calendar (past the year 9999) is a 400."""
+    try:
+        moment()
+    except (OverflowError, ValueError):
+        raise Invalid(field, f"{field} reaches past the year 9999") from None
 
 
 def same_rates(grants: list[dict], message: str) -> None:
