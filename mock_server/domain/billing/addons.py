@@ -71,8 +71,8 @@ class Addons:
         def attach(subscription: dict) -> None:
             resets = self._plan_reset_periods(subscription["plan_id"])
             for request in requests:
-                self._attach(subscription, {**request, "start_date": request.get("start_date") or subscription["start_date"]},
-                             resets)
+                start = request.get("start_date") or subscription["start_date"]
+                self._attach(subscription, {**request, "start_date": start}, resets)
         return attach
 
     def _checked(self, request: dict, status: str, currency: str, period: str, resets: dict[str, str],
@@ -120,12 +120,15 @@ class Addons:
         if period is not None and (start <= period[0] or (subscription.get("end_date")
                                                           and period[1] > when(subscription["end_date"]))):
             period = None  # a grant starting on a period boundary, or past the subscription's end, is whole
+        grants = self.grants.addon_copies(addon["id"])
+        if grants and start < when(subscription["start_date"]):
+            raise Invalid("start_date", "an add-on with credit grants cannot start before its subscription does")
         association = self.records.new("addon_association", {
             "entity_id": subscription["id"], "entity_type": "subscription", "addon_id": addon["id"],
             "addon_status": "active", "start_date": stamp(start), **({"end_date": stamp(end)} if end else {}),
             **({"metadata": request["metadata"]} if request.get("metadata") else {})})
         items = [self._line_item(subscription, addon, association, price, start, end) for price in prices]
-        self.grants.from_addon(subscription, addon["id"], start, end, period)
+        self.grants.copy(subscription, grants, start, end, period)
         if prorate:
             effective = max([start, *(when(item["start_date"]) for item in items)])
             self._charge(subscription, items, effective, association)
@@ -134,7 +137,8 @@ class Addons:
     def _line_item(self, subscription: dict, addon: dict, association: dict, price: dict, start: datetime,
                    end: datetime | None) -> dict:
         usage = price.get("type") == "USAGE"
-        begins = max([start, when(subscription["start_date"]), *([when(price["start_date"])] if price.get("start_date") else [])])
+        starts = [start, when(subscription["start_date"])] + ([when(price["start_date"])] if price.get("start_date") else [])
+        begins = max(starts)
         return self.records.new("subscription_lineitem", {
             "subscription_id": subscription["id"], "customer_id": subscription["customer_id"],
             "entity_id": addon["id"], "entity_type": "addon", "addon_association_id": association["id"],
@@ -151,7 +155,8 @@ class Addons:
 
     def _charge(self, subscription: dict, items: list[dict], at: datetime, association: dict) -> None:
         """The attach's proration charge, on a ONE_OFF invoice from `at` to the period end."""
-        shares = [share for share in (self.prorations.addition(subscription, item, at) for item in items) if share.charge > 0]
+        shares = [self.prorations.addition(subscription, item, at) for item in items]
+        shares = [share for share in shares if share.charge > 0]
         total = sum((share.charge for share in shares), ZERO)
         if total <= 0:
             return
@@ -222,7 +227,8 @@ class Addons:
     def listed(self, subscription_id: str) -> list[dict]:
         """`GET /subscriptions/{id}/addons/associations`: the active ones, each with its add-on."""
         subscription = self.records.require("subscription", subscription_id, named="id")
-        return [{**a, "addon": self.records.get("addon", a["addon_id"])} for a in active_associations(self.records, subscription)]
+        return [{**a, "addon": self.records.get("addon", a["addon_id"])}
+                for a in active_associations(self.records, subscription)]
 
     def _reset_periods(self, subscription: dict) -> dict[str, str]:
         """Feature id -> usage reset period of the metered features the subscription has."""
@@ -231,8 +237,9 @@ class Addons:
                 if granted[-1][0].get("feature_type") == "metered"}
 
     def _plan_reset_periods(self, plan_id: str) -> dict[str, str]:
-        return {e["feature_id"]: e.get("usage_reset_period") for e in
-                self.records.where("entitlement", entity_type="PLAN", entity_id=plan_id) if e.get("feature_type") == "metered"}
+        return {e["feature_id"]: e.get("usage_reset_period")
+                for e in self.records.where("entitlement", entity_type="PLAN", entity_id=plan_id)
+                if e.get("feature_type") == "metered"}
 
 
 def active_associations(records: Records, subscription: dict) -> list[dict]:

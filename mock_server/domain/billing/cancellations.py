@@ -42,7 +42,8 @@ class Cancellations:
     def cancel(self, subscription_id: str, request: dict) -> dict:
         return self.cancelled(subscription_id, request)[0]
 
-    def cancelled(self, subscription_id: str, request: dict, credit_wallet: bool = True) -> tuple[dict, list[LineProration]]:
+    def cancelled(self, subscription_id: str, request: dict,
+                  credit_wallet: bool = True) -> tuple[dict, list[LineProration]]:
         """The cancel's answer and each line item's proration; `credit_wallet=False` keeps the
         credit out of the wallet (a plan change nets it off the new subscription's first invoice)."""
         subscription = self.records.require("subscription", subscription_id)

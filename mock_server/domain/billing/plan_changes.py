@@ -148,7 +148,8 @@ class PlanChanges:
         subtotal = sum((line["amount"] for line in lines), ZERO)
         return {"subtotal": text(max(subtotal, ZERO)), "tax_amount": "0", "total": text(subtotal),
                 "currency": subscription["currency"],
-                "line_items": [{**line, "amount": text(line["amount"]), "unit_price": text(line["amount"])} for line in lines]}
+                "line_items": [{**line, "amount": text(line["amount"]), "unit_price": text(line["amount"])}
+                               for line in lines]}
 
     @staticmethod
     def _warnings(subscription: dict, kind: str, behaviour: str, now: datetime) -> list[str]:
