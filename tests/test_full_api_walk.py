@@ -52,6 +52,11 @@ REAL_SERVER_RULES = {
     "getUsageByMeter": {"start_time": DROP, "end_time": DROP},
     "getInvoicePreview": {"period_start": DROP, "period_end": DROP},
     "getSubscriptionUsage": {"start_time": DROP, "end_time": DROP},
+    "listRawEvents": {"sort": DROP, "order": DROP},
+    "createCreditGrant": {"scope": "PLAN", "credits": "5", "cadence": "ONETIME", "expiration_type": "NEVER",
+                          "start_date": DROP, "end_date": DROP, "conversion_rate": DROP, "topup_conversion_rate": DROP},
+    "updateCreditGrant": {"end_date": DROP},
+    "deleteCreditGrant": {"effective_date": DROP},
 }
 
 
@@ -158,8 +163,11 @@ class Walker:
 
 
 # What the real server refuses of the walk's own records, and how: the payment the walk processed
-# has settled, and a settled payment is never deleted.
-REFUSED = {"deletePayment": 400}
+# has settled, and a settled payment is never deleted; the walk's add-on has no price, so it
+# cannot be attached (and no association is there to remove); a plan change needs a second plan,
+# and the walk makes only one.
+REFUSED = {"deletePayment": 400, "addSubscriptionAddon": 400, "removeSubscriptionAddon": 404,
+           "previewSubscriptionChange": 404, "executeSubscriptionChange": 404}
 
 # Query parameters the spec leaves optional that the real server needs one of.
 NEEDED_QUERY = {("getCustomerUsageSummary", "customer_id")}
