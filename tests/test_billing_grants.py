@@ -117,6 +117,17 @@ def test_a_grant_at_another_conversion_rate_makes_its_own_wallet_at_that_rate(ap
         "2", "2", "10", "20")
 
 
+def test_a_grant_no_wallet_can_take_fails_and_is_tried_again_when_the_clock_moves(api, billing_mock, pro, customer_id):
+    existing = api.ok("POST", "wallets", {"customer_id": customer_id, "currency": "usd"})
+    grant(api, pro["id"], "10", conversion_rate="2", topup_conversion_rate="2")
+    subscribe(api, customer_id, pro["id"])  # a second active prepaid usd wallet cannot be made: the grant fails
+    assert [(w["id"], w["credit_balance"]) for w in wallets(api, customer_id)] == [(existing["id"], "0")]
+    api.ok("POST", f"wallets/{existing['id']}/terminate")
+    billing_mock.clock.advance("PT1M")
+    [made] = [w for w in wallets(api, customer_id) if w["wallet_status"] == "active"]
+    assert (made["conversion_rate"], made["credit_balance"], made["balance"]) == ("2", "10", "20")
+
+
 # -- expiry ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("expiry", "expires"), [
     ({"expiration_type": "DURATION", "expiration_duration": 2, "expiration_duration_unit": "WEEK"},

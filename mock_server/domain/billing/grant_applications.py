@@ -92,26 +92,29 @@ class GrantApplications:
     # -- the period job -------------------------------------------------------------------------
     def catch_up(self, now: datetime, retry: bool = False, force: bool = False) -> None:
         """Every pending application due by `now` (and, with `retry`, every failed one), oldest
-        first, at most `APPLICATIONS_PER_CALL` per call; O(1) when none is due."""
+        first, each once, at most `APPLICATIONS_PER_CALL` per call; O(1) when none is due."""
         if not force and not retry and self._next_due is not None and now < self._next_due:
             return
+        tried: set[str] = set()
         with self.store.atomic():
             for _ in range(APPLICATIONS_PER_CALL):
-                due = self._earliest_due(now, retry)
+                due = self._earliest_due(now, retry, tried)
                 if due is None:
                     return
+                tried.add(due["id"])
                 try:
                     self._process(due, now)
                 except (Failure, ArithmeticError, ValueError) as problem:  # e.g. a period past year 9999
                     self._settle(due, "failed", failure_reason=f"Failed to apply the credit grant: {problem}")
             self._next_due = None
 
-    def _earliest_due(self, now: datetime, retry: bool) -> dict | None:
-        """The open application due first, remembering when the next pending one falls due."""
+    def _earliest_due(self, now: datetime, retry: bool, tried: set[str]) -> dict | None:
+        """The open application due first and not tried yet in this pass, remembering when the
+        next pending one falls due."""
         due, due_at, upcoming = None, None, datetime.max.replace(tzinfo=now.tzinfo)
         for application in self.records.where("creditgrant_application"):
             status = application.get("application_status")
-            if status not in OPEN:
+            if status not in OPEN or application["id"] in tried:
                 continue
             at = when(application["scheduled_for"])
             if at > now:
