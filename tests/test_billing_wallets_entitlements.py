@@ -55,6 +55,11 @@ def test_a_top_up_by_credits_then_by_amount_at_a_conversion_rate_of_2(api, custo
     assert balances(api.ok("GET", f"wallets/{created['id']}")) == ("125", "250")
 
 
+def test_a_top_up_larger_than_the_decimal_precision_is_written_out_exactly(api, customer_id):
+    created = wallet(api, customer_id)
+    assert balances(top_up(api, created["id"], credits_to_add="1e40")["wallet"]) == ("1" + "0" * 40, "1" + "0" * 40)
+
+
 def test_a_top_up_by_amount_uses_the_top_up_conversion_rate(api, customer_id):
     created = wallet(api, customer_id, conversion_rate="2", topup_conversion_rate="4")
     assert balances(top_up(api, created["id"], amount="100")["wallet"]) == ("25", "50")

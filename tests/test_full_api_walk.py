@@ -60,6 +60,11 @@ REAL_SERVER_RULES = {
     "createTaxAssociation": {"tax_rate_code": "WALK", "entity_type": "customer", "external_customer_id": DROP,
                              "start_date": DROP, "end_date": DROP},
     "createCreditNote": {"process_credit_note": False},
+    "listRawEvents": {"sort": DROP, "order": DROP},
+    "createCreditGrant": {"scope": "PLAN", "credits": "5", "cadence": "ONETIME", "expiration_type": "NEVER",
+                          "start_date": DROP, "end_date": DROP, "conversion_rate": DROP, "topup_conversion_rate": DROP},
+    "updateCreditGrant": {"end_date": DROP},
+    "deleteCreditGrant": {"effective_date": DROP},
 }
 
 
@@ -172,8 +177,11 @@ class Walker:
 
 # What the real server refuses of the walk's own records, and how: the payment the walk processed
 # has settled, and a settled payment is never deleted; the one-off invoice was finalized when it
-# was made, and is not finalized twice; the tax rate is associated, and a rate in use is not changed.
-REFUSED = {"deletePayment": 400, "finalizeInvoice": 400, "updateTaxRate": 400}
+# was made, and is not finalized twice; the tax rate is associated, and a rate in use is not changed;
+# the walk's add-on has no price, so it cannot be attached (and no association is there to remove);
+# a plan change needs a second plan, and the walk makes only one.
+REFUSED = {"deletePayment": 400, "finalizeInvoice": 400, "updateTaxRate": 400, "addSubscriptionAddon": 400,
+           "removeSubscriptionAddon": 404, "previewSubscriptionChange": 404, "executeSubscriptionChange": 404}
 
 # Query parameters the spec leaves optional that the real server needs one of.
 NEEDED_QUERY = {("getCustomerUsageSummary", "customer_id")}

@@ -22,7 +22,10 @@ meter, a plan price that fits the subscription, the invoice, payment and cancell
 machines, a customer for the usage summary, a payment's 3-letter currency, positive amount and
 payable invoice and the payment lifecycle, a coupon's discount and cadence, a tax rate's value and
 an active rate named by code (for associations and `tax_rate_overrides`), a rate in use that is
-neither changed nor deleted, and a credit note's finalized invoice, lines and limit; and
+neither changed nor deleted, a credit note's finalized invoice, lines and limit, a credit grant's
+scope, cadence and expiry rules (its `expiration_type` is required), an add-on with a price that
+fits, an association that is not already removed, a plan change to another plan with a fitting
+price, and the fields a subscription's `expand` may name; and
 `GET /rbac/roles/{id}` documents its 404 as a map of strings, which no `errors.ErrorResponse`
 can be, so its responses are not schema-checked.
 
@@ -56,7 +59,8 @@ include-operation-id = ["getCustomerWallets", "updateCustomer", "createWallet", 
   "finalizeInvoice", "voidInvoice", "updateInvoicePaymentStatus", "getCustomerUsageSummary", "createPayment",
   "updatePayment", "processPayment", "deletePayment", "createCoupon", "createTaxRate", "updateTaxRate",
   "deleteTaxRate", "createTaxAssociation", "createCustomer", "createCreditNote", "processCreditNote",
-  "voidCreditNote"]
+  "voidCreditNote", "createCreditGrant", "updateCreditGrant", "deleteCreditGrant", "addSubscriptionAddon",
+  "removeSubscriptionAddon", "previewSubscriptionChange", "executeSubscriptionChange", "getSubscriptionV2"]
 checks = { positive_data_acceptance = { expected-statuses = ["2xx", "400", "401", "404"] } }
 
 [[operations]]

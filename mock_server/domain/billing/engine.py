@@ -3,20 +3,28 @@
 Built from the generic record rules (`domain.records.Records`), never from the HTTP layer; the
 backend dispatches creates to `creators`, so a fixture subscription gets its line items and
 opening invoice like one made by `POST /subscriptions`.
-When the clock moves, the subscription period job runs for every period that ended.
+When the clock moves, the subscription period job runs for every period that ended, then the
+credit grant applications that came due.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from ..records import Records
+from .addons import Addons
+from .cancellations import Cancellations
 from .catalogue import Catalogue
 from .coupons import Coupons
 from .credit_notes import CreditNotes
 from .credits import PrepaidCredits
 from .entitlements import Entitlements
+from .grant_applications import GrantApplications
+from .grants import Grants
 from .invoices import Invoices
 from .payments import Payments
+from .plan_changes import PlanChanges
+from .proration import Prorations
+from .subscription_views import SubscriptionViews
 from .subscriptions import Subscriptions
 from .taxes import Taxes
 from .usage import Usage
@@ -50,13 +58,27 @@ class Billing:
         self.wallets = Wallets(records, self.invoices)
         self.payments = Payments(records, self.wallets)
         self.credit_notes = CreditNotes(records, self.wallets, self.invoices)
+        self.prorations = Prorations(records)
+        self.grant_applications = GrantApplications(records, self.wallets)
+        self.grants = Grants(records, self.grant_applications)
+        self.addons = Addons(records, self.grants, self.prorations, self.invoices, self.wallets,
+                             self.entitlements.granted_by)
+        self.cancellations = Cancellations(records, self.subscriptions, self.invoices, self.prorations, self.wallets)
+        self.plan_changes = PlanChanges(records, self.subscriptions, self.cancellations, self.prorations)
+        self.subscription_views = SubscriptionViews(records, self.subscriptions, self.grants)
+        self.subscriptions.on_start(self.addons.starting)  # the server attaches add-ons before copying grants
+        self.subscriptions.on_start(self.grants.starting)
+        self.subscriptions.on_end(self.addons.end_all)
+        self.subscriptions.on_end(lambda subscription, at, reason: self.grants.end_for(subscription, at))
         self.clock.on_move(self.subscriptions.catch_up)
+        self.clock.on_move(lambda now: self.grant_applications.catch_up(now, retry=True))
         creators: dict[str, Callable[..., dict]] = {
             "feature": self.catalogue.create_feature, "price": self.catalogue.create_price,
             "entitlement": self.catalogue.create_entitlement, "subscription": self.subscriptions.create,
             "wallet": self.wallets.create, "invoice": self.invoices.create, "payment": self.payments.create,
             "customer": self.taxes.create_customer, "coupon": self.coupons.create, "tax_rate": self.taxes.create_rate,
             "tax_association": self.taxes.create_association, "creditnote": self.credit_notes.create,
+            "creditgrant": self.grants.create,
         }
         self.creators = {entity: create for entity, create in creators.items() if records.has(entity)}
         # Creates that read what they write against (a subscription its plan's prices, a credit
@@ -65,8 +87,10 @@ class Billing:
 
     def tick(self) -> None:
         """Run the period job for periods a running clock has passed (O(1) when none has)."""
+        now = self.clock.now()
         if self.records.has("subscription"):
-            self.subscriptions.catch_up(self.clock.now())
+            self.subscriptions.catch_up(now)
+            self.grant_applications.catch_up(now)
 
     def changed(self, entity: str, verb: str, record: dict) -> None:
         """Record the domain event of a plain create, update, delete or state change; a

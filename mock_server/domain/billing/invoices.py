@@ -143,9 +143,10 @@ class Invoices:
         }
 
     def draft(self, subscription: dict, start: datetime, end: datetime, reference: str, reason: str,
-              hide_zero: bool = False) -> dict:
-        """An invoice for the subscription at `reference`, not stored."""
-        lines = self.lines(subscription, start, end, reference)
+              hide_zero: bool = False, credit: Decimal = ZERO) -> dict:
+        """An invoice for the subscription at `reference`, not stored; `credit` (a plan change's)
+        comes off its fixed lines."""
+        lines = _netted(self.lines(subscription, start, end, reference), credit)
         if hide_zero:
             lines = [line for line in lines if money.decimal(line["amount"], "amount") != 0]
         subtotal = sum((money.decimal(line["amount"], "amount") for line in lines), ZERO)
@@ -176,10 +177,11 @@ class Invoices:
                 "tenant_id": self.records.lifecycle.tenant.tenant_id,
                 "environment_id": self.records.lifecycle.tenant.environment_id}
 
-    def issue(self, subscription: dict, start: datetime, end: datetime, reference: str, reason: str) -> dict:
+    def issue(self, subscription: dict, start: datetime, end: datetime, reference: str, reason: str,
+              credit: Decimal = ZERO) -> dict:
         """A subscription invoice stored with its coupons and finalized; SKIPPED (before any
-        coupon) when it comes to nothing."""
-        invoice = self.draft(subscription, start, end, reference, reason)
+        coupon) when it comes to nothing. `credit` (a plan change's) comes off its fixed lines."""
+        invoice = self.draft(subscription, start, end, reference, reason, credit=credit)
         if money.decimal(invoice["subtotal"], "subtotal") == 0:
             invoice["invoice_status"] = "SKIPPED"
             return self.records.new("invoice", invoice, invoice.pop("id"))
@@ -414,6 +416,20 @@ def _reset_edges(reset: str | None, subscription: dict, start: datetime, end: da
     else:
         return None
     return [start, *cuts, end]
+
+
+def _netted(lines: list[dict], credit: Decimal) -> list[dict]:
+    """A credit taken off the FIXED lines in order, each down to 0 at most, as the server nets a
+    plan change's proration credit on the new subscription's opening invoice
+    (`billing.go` applyOpeningInvoiceAdjustmentToLineItems); what is left over is not applied."""
+    for line in lines:
+        if credit <= 0:
+            break
+        if line.get("price_type") == "FIXED":
+            taken = min(credit, money.decimal(line["amount"], "amount"))
+            line["amount"] = text(money.decimal(line["amount"], "amount") - taken)
+            credit -= taken
+    return lines
 
 
 def _ends_by(subscription: dict, moment: datetime) -> bool:
