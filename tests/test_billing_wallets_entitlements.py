@@ -55,9 +55,12 @@ def test_a_top_up_by_credits_then_by_amount_at_a_conversion_rate_of_2(api, custo
     assert balances(api.ok("GET", f"wallets/{created['id']}")) == ("125", "250")
 
 
-def test_a_top_up_larger_than_the_decimal_precision_is_written_out_exactly(api, customer_id):
+def test_a_top_up_in_exponent_form_is_written_out_and_one_the_column_cannot_hold_is_refused(api, customer_id):
+    """The server's wallet columns are numeric(20,8): 12 digits before the point at most."""
     created = wallet(api, customer_id)
-    assert balances(top_up(api, created["id"], credits_to_add="1e40")["wallet"]) == ("1" + "0" * 40, "1" + "0" * 40)
+    assert balances(top_up(api, created["id"], credits_to_add="1e11")["wallet"]) == ("1" + "0" * 11, "1" + "0" * 11)
+    api.refused("POST", f"wallets/{created['id']}/top-up",
+                {"transaction_reason": "PURCHASED_CREDIT_DIRECT", "credits_to_add": "1e40"}, "credits_to_add")
 
 
 def test_a_top_up_by_amount_uses_the_top_up_conversion_rate(api, customer_id):
