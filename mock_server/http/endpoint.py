@@ -2,8 +2,8 @@
 
 Connexion routes the request and names its operation (`RoutingMiddleware`, fitted by
 `routing.py`); the operation's `Endpoint` does the rest in one call: authenticate -> read the body
-(`limits`) -> parameters (`params`) -> body (`bodies`) -> a scripted stub (`stubs`) -> `Prefer` and
-faults (`prefer`) -> the handler the resolver bound to the operation (`app.SpecResolver`) -> with
+(`limits`) -> parameters (`params`) -> body (`bodies`) -> the fault rules (`faults`: stubs, rules set
+at run time, `--latency`, `--error-rate`) -> `Prefer` (`prefer`) -> the handler the resolver bound to the operation (`app.SpecResolver`) -> with
 `strict`, check the answer against the spec. Connexion's request-validation, parameter and context layers did this
 work too, but rebuilt their parsers and validators on every request (over half of a create's
 CPU, measured with py-spy), so the mock's stack leaves them out.
@@ -25,11 +25,11 @@ from ..core.failures import Failure
 from . import errors
 from .bodies import RequestBody
 from .errors import ApiError
+from .faults import FaultRules, wait
 from .handlers import Api
 from .limits import read_body
 from .params import Parameters
-from .prefer import Prefer
-from .stubs import Stubs
+from .prefer import QUERY_PREFIX, Prefer
 
 log = logging.getLogger("mock_server")
 Handler = Callable[[dict, object], Response]
@@ -41,9 +41,9 @@ class Wiring:
 
     api: Api
     prefer: Prefer
+    faults: FaultRules
     max_body: int
     strict: bool = False
-    stubs: Stubs | None = None
 
 
 class Endpoint:
@@ -83,12 +83,12 @@ class Endpoint:
         raw = await read_body(receive, self.wiring.max_body, headers.get(b"content-length"))
         params = self.parameters.read(scope)
         body = self.body.read(_text(headers.get(b"content-type")), raw)
-        stubs = self.wiring.stubs
-        stubbed = await stubs.answer(self.op) if stubs is not None and stubs.live else None
-        if stubbed is not None:
-            return stubbed
-        if b"prefer" in headers or self.wiring.prefer.applies(scope):
-            preferred = await self.wiring.prefer.response(scope, self.op, self.responses)
+        latency, injected = self.wiring.faults.decide(self.op, self.responses)
+        if injected is not None:
+            await wait(latency)
+            return injected
+        if latency or b"prefer" in headers or QUERY_PREFIX in scope["query_string"]:  # else it has nothing to do
+            preferred = await self.wiring.prefer.response(scope, self.op, self.responses, latency)
             if preferred is not None:
                 return preferred
         response = self.handler(params, body)
