@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -111,7 +112,9 @@ class Spec:
     def check_schema(self) -> None:
         """A `SpecError` naming the first place the document breaks the OpenAPI 3 schema. Too slow
         (~0.5 s on the full spec) for every start-up: the CLIs call it to explain a failure."""
-        from connexion.spec import OpenAPISpecification  # noqa: PLC0415 - only on the error path
+        with warnings.catch_warnings():  # Connexion's import-time deprecation notices are not the user's
+            warnings.simplefilter("ignore")
+            from connexion.spec import OpenAPISpecification  # noqa: PLC0415 - only on the error path
 
         try:
             OpenAPISpecification._validate_spec(copy.deepcopy(self.document))

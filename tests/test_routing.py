@@ -6,13 +6,16 @@ import re
 from starlette.routing import Match, Router
 
 from mock_server.app import create_app
-from mock_server.http.dispatch import FastPath
+from mock_server.http.connexion_app import RoutingMiddleware  # Connexion's, its notices silenced
+from mock_server.http.dispatch import SHADOWED, first_segment
+from mock_server.http.openapi_document import OpenApiDocumentMiddleware
 from mock_server.http.routing import IndexedRouter
 
 
 def routers(app) -> list[Router]:
+    """The routers of Connexion's app behind the fast path (built here, if no request has yet)."""
     found = []
-    for layer in app.middleware.middleware_stack:
+    for layer in app.connexion.middleware.middleware_stack:
         router = getattr(layer, "router", None)
         stack = [router] if isinstance(router, Router) else []
         while stack:
@@ -47,7 +50,8 @@ def test_indexed_routers_choose_the_route_starlette_would_for_every_operation(fu
 
 def test_the_fast_path_takes_the_operation_connexions_router_would_and_nothing_else(full_spec):
     app = create_app(full_spec)
-    fast = next(layer for layer in app.middleware.middleware_stack if isinstance(layer, FastPath))
+    assert app._connexion is None  # start-up built no Connexion
+    fast = app.fast
     api_router = next(r for r in routers(app) if isinstance(r, IndexedRouter) and len(r.routes) > 200)
     taken = 0
     for route in api_router.routes:
@@ -56,7 +60,7 @@ def test_the_fast_path_takes_the_operation_connexions_router_would_and_nothing_e
             scope = {"type": "http", "path": "/v1" + path, "root_path": "", "method": method}
             chosen = starlette_choice(api_router, {**scope, "path": path})
             found = fast.route(scope)
-            assert (found[0].operation_id if found else None) == (chosen.endpoint.operation_id if chosen else None)
+            assert (found[0].op.operation_id if found else None) == (chosen.endpoint.operation_id if chosen else None)
             if found:
                 assert found[1] == chosen.matches({**scope, "path": path})[1]["path_params"]
                 taken += 1
@@ -64,6 +68,19 @@ def test_the_fast_path_takes_the_operation_connexions_router_would_and_nothing_e
     for path in ("/v1/openapi.json", "/v1/ui/", "/v1/ui/index.html", "/v2/customers", "/customers", "/v1"):
         assert fast.route({"type": "http", "path": path, "root_path": "", "method": "GET"}) is None
     assert fast.route({"type": "http", "path": "/v1/customers", "root_path": "/mounted", "method": "GET"}) is None
+
+
+def test_every_path_connexions_layers_answer_before_routing_is_left_to_them(full_spec):
+    app = create_app(full_spec)
+    stack = app.connexion.middleware.middleware_stack
+    before = stack[:next(i for i, layer in enumerate(stack) if isinstance(layer, RoutingMiddleware))]
+    paths = [path for layer in before if isinstance(layer, OpenApiDocumentMiddleware) for path in layer.paths]
+    for layer in before:
+        router = getattr(layer, "router", None)
+        for mount in router.routes if isinstance(router, Router) else ():
+            paths += [mount.path + route.path for route in mount.app.routes]
+    assert paths
+    assert {first_segment(path.removeprefix("/v1")) for path in paths} <= SHADOWED
 
 
 def test_a_path_id_holding_an_encoded_newline_is_an_unknown_id_not_an_unknown_route(full_client):

@@ -1,65 +1,38 @@
-"""The ASGI application Connexion assembles around the endpoints: routing off the spec, the
-served document and Swagger UI, and every error raised outside an endpoint (Connexion's
-problems, Starlette's 404 and 405, anything unexpected) in the error envelope.
+"""The mock's ASGI app, `App`: what start-up builds, and Connexion's app behind it, built when needed.
 
-The stack, outermost first: `outer` (what the caller adds: CORS, the admin endpoints, the
-journal) -> the fast path to an operation's endpoint (`dispatch.py`) -> Connexion's exception handling -> the served document and Swagger UI
-(`openapi_document.py`) -> Connexion's routing -> the operation's `endpoint.Endpoint`.
+Start-up builds the outer layers and the fast path to each operation's endpoint; the endpoints
+themselves are compiled on their first request (`endpoint.Endpoints`), and Connexion (the served
+document, Swagger UI, routing for what the fast path leaves, `connexion_app.py`) is imported and
+built on the first request that reaches it. So the first answer to an API request needs neither
+Connexion nor any operation but its own.
+
+The stack, outermost first: the last-resort 500 in the error envelope -> `outer` (what the caller
+adds: CORS, the admin endpoints, the index, the journal, the proxy) -> the fast path
+(`dispatch.py`) -> Connexion's app. Lifespan events are the app's own (`lifespan`: webhooks are
+delivered while the server runs).
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable
 from functools import partial
+from typing import TYPE_CHECKING
 
-from connexion import AsyncApp
-from connexion.exceptions import ProblemException
-from connexion.lifecycle import ConnexionResponse
-from connexion.middleware.exceptions import ExceptionMiddleware
-from connexion.middleware.lifespan import LifespanMiddleware
-from connexion.middleware.routing import RoutingMiddleware
-from connexion.middleware.server_error import ServerErrorMiddleware
-from connexion.middleware.swagger_ui import SwaggerUIMiddleware
-from connexion.options import SwaggerUIOptions
-from connexion.resolver import Resolution, Resolver
-from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.responses import Response
-from starlette.routing import compile_path
+from starlette.routing import Router
+from starlette.types import Receive, Scope, Send
 
 from flexprice_spec.document import Spec
-from flexprice_spec.resources import Model, Operation, generated_operation_id
+from flexprice_spec.resources import Model
 
-from . import errors, spec_cache
-from .dispatch import FastPath
-from .endpoint import EndpointMiddleware, Handler, Wiring
-from .handlers import Api, Call
-from .openapi_document import OpenApiDocumentMiddleware
-from .routing import tune
+from . import errors
+from .dispatch import FastPath, RouteTable
+from .endpoint import Endpoints, Wiring
 
-
-class SpecResolver(Resolver):
-    """Maps every operation, named or not, to a handler bound to its inferred role."""
-
-    def __init__(self, api: Api) -> None:
-        super().__init__()
-        self.api = api
-        self.operations = {(op.method, op.path): op for op in api.model.operations}
-
-    def resolve(self, operation) -> Resolution:
-        op = self.operations[(operation.method.lower(), operation.path)]
-        return Resolution(self.handler(op), op.operation_id)
-
-    def resolve_operation_id(self, operation) -> str:
-        return operation.operation_id or generated_operation_id(operation.method.lower(), operation.path)
-
-    def handler(self, op: Operation) -> Handler:
-        api = self.api
-
-        def handle(params: dict, body: object) -> Response:
-            return api.handle(Call(op, params, body))
-
-        handle.__name__ = op.operation_id
-        return handle
+if TYPE_CHECKING:
+    from connexion import AsyncApp
 
 
 class JsonCORSMiddleware(CORSMiddleware):
@@ -73,46 +46,9 @@ class JsonCORSMiddleware(CORSMiddleware):
         return errors.error_response(400, response.body.decode(), headers=headers)
 
 
-def _connexion_response(response: Response) -> ConnexionResponse:
-    return ConnexionResponse(
-        status_code=response.status_code,
-        body=response.body,
-        mimetype="application/json",
-        headers={k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")},
-    )
-
-
-def _on_problem(_request, exc: ProblemException) -> ConnexionResponse:
-    return _connexion_response(errors.from_problem(exc))
-
-
-def _on_http(_request, exc: HTTPException) -> ConnexionResponse:
-    return _connexion_response(errors.from_http_exception(exc))
-
-
-class HttpErrorHandler:
-    """Starlette's 404/405 in the error envelope. A 405's `Allow` names every method the spec
-    documents for the path: Starlette's router names only those of the first route that matched."""
-
-    def __init__(self, base_path: str, operations: Iterable[Operation]) -> None:
-        methods: dict[str, set[str]] = {}
-        for op in operations:
-            methods.setdefault(base_path + op.path, set()).add(op.method.upper())
-        # most specific first, as routing goes: `/addons/search` before `/addons/{id}`
-        ordered = sorted(methods.items(), key=lambda item: item[0].count("{"))
-        self.routes = [(compile_path(path)[0], found) for path, found in ordered]
-
-    def __call__(self, request, exc: HTTPException) -> ConnexionResponse:
-        if exc.status_code == 405:
-            allowed = next((set(found) for regex, found in self.routes if regex.match(request.url.path)), None)
-            if allowed:
-                allowed |= {"HEAD"} if "GET" in allowed else set()
-                exc = HTTPException(405, exc.detail, headers={**(exc.headers or {}), "Allow": ", ".join(sorted(allowed))})
-        return _on_http(request, exc)
-
-
-def _on_crash(_request, exc: Exception) -> ConnexionResponse:
-    return _connexion_response(errors.internal(exc))
+async def _last_resort(_request, exc: Exception) -> Response:
+    """What a crash outside every endpoint answers (a defect in an outer layer): the 500 envelope."""
+    return errors.internal(exc)
 
 
 def cors(origins: Iterable[str]) -> Callable:
@@ -120,28 +56,45 @@ def cors(origins: Iterable[str]) -> Callable:
     return partial(JsonCORSMiddleware, allow_origins=list(origins), allow_methods=["*"], allow_headers=["*"])
 
 
-def build(spec: Spec, model: Model, wiring: Wiring, outer: list[Callable], lifespan: Callable) -> AsyncApp:
-    """Connexion's app for `spec`, every operation answered by its endpoint, `outer`
-    middlewares around it all."""
-    app = AsyncApp(__name__, lifespan=lifespan, middlewares=[
-        ServerErrorMiddleware,
-        *outer,
-        FastPath,  # an API operation's request goes straight to its endpoint (`dispatch.py`)
-        ExceptionMiddleware,
-        partial(OpenApiDocumentMiddleware, spec=spec),
-        SwaggerUIMiddleware,
-        RoutingMiddleware,
-        partial(EndpointMiddleware, wiring=wiring),
-        LifespanMiddleware,  # the endpoints answer every routed request; only lifespan events pass them
-    ])
-    with spec_cache.trusted(spec):  # Connexion's OpenAPI-schema check, once per document
-        app.add_api(
-            spec.copy_document(),
-            resolver=SpecResolver(wiring.api),
-            swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
-        )
-    app.add_error_handler(ProblemException, _on_problem)
-    app.add_error_handler(HTTPException, HttpErrorHandler(spec.base_path, model.operations))
-    app.add_error_handler(Exception, _on_crash)
-    tune(app)
-    return app
+class App:
+    """The ASGI app `create_app` returns; `connexion` is Connexion's app, built on first use."""
+
+    def __init__(self, spec: Spec, model: Model, wiring: Wiring, outer: list[Callable], lifespan: Callable) -> None:
+        self.spec, self.model = spec, model
+        self.endpoints = Endpoints(wiring)
+        self.fast = FastPath(self._behind, spec.base_path, RouteTable(spec, model), self.endpoints)
+        app = self.fast
+        for layer in reversed(outer):
+            app = layer(app)
+        self.stack = ServerErrorMiddleware(app, handler=_last_resort)
+        self.lifespan = Router(lifespan=lifespan)
+        self._connexion: AsyncApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.lifespan(scope, receive, send)
+        else:
+            await self.stack(scope, receive, send)
+
+    @property
+    def connexion(self) -> AsyncApp:
+        if self._connexion is None:
+            from . import connexion_app  # noqa: PLC0415 - imported with its app, on first use
+
+            self._connexion = connexion_app.build(self.spec, self.model, self.endpoints)
+        return self._connexion
+
+    def test_client(self, **options):
+        """Starlette's test client over this app (what Connexion's apps offer as `test_client`)."""
+        with warnings.catch_warnings():  # Starlette's notice about httpx is for Starlette's users
+            warnings.simplefilter("ignore")
+            from starlette.testclient import TestClient  # noqa: PLC0415 - tests only
+        return TestClient(self, **options)
+
+    async def _behind(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.connexion(scope, receive, send)
+
+
+def build(spec: Spec, model: Model, wiring: Wiring, outer: list[Callable], lifespan: Callable) -> App:
+    """The mock's app for `spec`, `outer` middlewares around the API."""
+    return App(spec, model, wiring, outer, lifespan)

@@ -7,8 +7,7 @@ even the literal `null`, is validated.
 """
 from __future__ import annotations
 
-from connexion.datastructures import MediaTypeDict
-from connexion.utils import is_nullable
+from fnmatch import fnmatch
 
 from flexprice_spec.document import Spec
 
@@ -32,12 +31,11 @@ class RequestBody:
         self.declared = bool(request_body)
         self.consumes = list(content)
         self.exact = {media.lower() for media in self.consumes}
-        self.ranges = MediaTypeDict([(media, None) for media in self.exact])  # `application/*`
         self.required = bool(body.get("required"))
         media = next((content[m] for m in self.consumes if is_json(m.lower().split(";")[0])), None)
         self.schema = media.get("schema") if media else None
         node = spec.resolve(self.schema)
-        self.nullable = bool(is_nullable(node))
+        self.nullable = bool(node.get("nullable", False) or node.get("x-nullable", False))
         self.default = node.get("default")
 
     def read(self, content_type: str | None, raw: bytes) -> object:
@@ -64,7 +62,7 @@ class RequestBody:
         if given is None:
             return self.consumes[0].lower() if self.consumes else "application/octet-stream"
         media_type = given.split(";", 1)[0].strip().lower()
-        if media_type not in self.exact and media_type not in self.ranges:
+        if media_type not in self.exact and not any(fnmatch(media_type, declared) for declared in self.exact):
             hint = next((f"; send the header 'Content-Type: {m}'" for m in self.consumes if is_json(m.lower())), "")
             raise ApiError(415, f"Invalid Content-type ({media_type}), expected {self.consumes}{hint}")
         return media_type

@@ -1,30 +1,35 @@
 """The hot path: a request for an API operation goes from the outer layers straight to its endpoint.
 
-Connexion's stack puts five layers between the outer middlewares (CORS, admin, journal) and an
-endpoint: its exception handling, the served document, Swagger UI, its routing (a mount, a
-router, a context variable) and the endpoint lookup by operationId. Each costs a few µs a
-request; together they were half of a GET's CPU in the app (measured with cProfile). `FastPath`
-sits first among them and makes the same decision in one step: the operation whose route
-Connexion's router would match fully (the first, in the router's order, through
-`routing.IndexedRouter.candidates`), unless a layer before the router would answer the path
-itself (the served document, Swagger UI). It fills in what the routing layer would (the path
-parameters, the operationId the journal reads) and calls the endpoint; an exception the endpoint
-does not answer goes to Connexion's exception handlers, as it would have. Everything else (a
-404, a 405, a trailing-slash redirect, the documents, a mount under a root path) takes the full
-stack, unchanged.
+Connexion's app (`application.py`) puts five layers between the outer middlewares (CORS, admin,
+journal) and an endpoint: its exception handling, the served document, Swagger UI, its routing
+(a mount, a router, a context variable) and the endpoint lookup by operationId. Together they
+were half of a GET's CPU in the app (cProfile), and building them half of start-up. `FastPath`
+routes on its own table instead, made from the spec model at start-up without Connexion, and
+takes the operation Connexion's router would: paths in the spec's order, each as Connexion hands
+it to Starlette (`template`), the first route whose pattern and method match fully. It fills in
+what the routing layer would (the path parameters, the operationId the journal reads) and calls
+the operation's endpoint, compiled on its first request. Everything else goes to the app behind
+it, built on the first request that needs it: a path under the segments the served document and
+Swagger UI answer (`SHADOWED`), a 404, a 405, a trailing-slash redirect, a mount under a root
+path. `tests/test_routing.py` checks the table against Connexion's router on every operation.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
 
-from starlette._exception_handler import wrap_app_handling_exceptions
-from starlette.middleware.exceptions import ExceptionMiddleware
-from starlette.requests import Request
-from starlette.routing import Mount, Route
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-ROUTING = "connexion_routing"  # the scope extension Connexion's router fills in
+from flexprice_spec.document import Spec
+from flexprice_spec.resources import Model, Operation
+
+from . import errors
+
+ROUTING = "connexion_routing"  # the scope extension Connexion's router fills in, which the journal reads
+SHADOWED = frozenset({"openapi.json", "openapi.yaml", "ui"})  # first segments the served document and Swagger UI answer
+PATH_PARAMETER = re.compile(r"\{([^}]*)\}")
+CONVERTERS = {"integer": "int", "number": "float", "path": "path"}  # Connexion's, by the parameter's type
 
 
 def first_segment(path: str) -> str:
@@ -32,87 +37,95 @@ def first_segment(path: str) -> str:
     return path.lstrip("/").split("/", 1)[0]
 
 
-@dataclass(slots=True, frozen=True)
-class Target:
-    """A route of the API's router and the endpoint of its operation."""
+def template(spec: Spec, op: Operation) -> str:
+    """The operation's path as Connexion gives it to Starlette (its `starlettify_path`): a `-` in
+    a parameter name becomes `_`; an integer, number or `format: path` string gets a convertor."""
+    types = {}
+    for param in op.parameters:
+        if param.get("in") == "path":
+            schema = spec.resolve(param.get("schema") or {})
+            path_string = schema.get("type") == "string" and schema.get("format") == "path"
+            types[param["name"]] = "path" if path_string else schema.get("type")
 
-    route: Route
-    endpoint: ASGIApp
-    operation_id: str
+    def convert(match: re.Match) -> str:
+        name = match.group(1)
+        converter = CONVERTERS.get(types.get(name))
+        return "{" + name.replace("-", "_") + (":" + converter if converter else "") + "}"
+
+    return PATH_PARAMETER.sub(convert, op.path)
+
+
+class Route:
+    """One operation's route; its pattern is compiled on first use."""
+
+    __slots__ = ("template", "methods", "op", "_compiled")
+
+    def __init__(self, path: str, op: Operation) -> None:
+        self.template, self.op = path, op
+        self.methods = {op.method.upper()} | ({"HEAD"} if op.method == "get" else set())
+        self._compiled = None
+
+    def match(self, route_path: str) -> dict | None:
+        """The path parameters, converted, if the route's pattern matches; None otherwise."""
+        if self._compiled is None:
+            self._compiled = compile_path(self.template)
+        regex, _, convertors = self._compiled
+        found = regex.match(route_path)
+        if found is None:
+            return None
+        return {name: convertors[name].convert(value) for name, value in found.groupdict().items()}
+
+
+class RouteTable:
+    """Every operation's route in the spec's order, indexed by first path segment as
+    `routing.IndexedRouter` indexes Connexion's: each list keeps the order and holds the routes
+    whose first segment is a parameter too."""
+
+    def __init__(self, spec: Spec, model: Model) -> None:
+        routes = [Route(template(spec, op), op) for op in model.operations]
+        anywhere = [r for r in routes if "{" in first_segment(r.template) or not first_segment(r.template)]
+        segments = {first_segment(r.template) for r in routes} - {first_segment(r.template) for r in anywhere}
+        self.anywhere = anywhere
+        self.index = {s: [r for r in routes if r in anywhere or first_segment(r.template) == s] for s in segments}
+
+    def find(self, method: str, route_path: str) -> tuple[Route, dict] | None:
+        """The first route matching fully (pattern and method); a partial match goes on, as in Starlette."""
+        for route in self.index.get(first_segment(route_path), self.anywhere):
+            if method in route.methods:
+                params = route.match(route_path)
+                if params is not None:
+                    return route, params
+        return None
 
 
 class FastPath:
-    """Until `fit` is called (by `routing.tune`, once the stack is built) every request passes on."""
-
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, base_path: str, table: RouteTable, endpoint: Callable[[Operation], ASGIApp]) -> None:
         self.app = app
-        self.prefix: str | None = None
-        self.targets: dict[int, Target] = {}
-        self.index: dict[str, list] = {}
-        self.anywhere: list = []
-        self.shadowed: frozenset[str] | None = frozenset()
-        self.claimed: Callable[[str], bool] = bool
-        self.exceptions: ExceptionMiddleware | None = None
-        self.context: dict = {}
+        self.prefix = base_path
+        self.table = table
+        self.endpoint = endpoint
+        self.context = {"api_base_path": base_path}
 
-    def fit(self, mount: Mount, endpoints: Mapping[str, ASGIApp], claimed: Callable[[str], bool],
-            shadowed: frozenset[str] | None, exceptions: ExceptionMiddleware) -> None:
-        """`mount`: the routing layer's mount of the API, its router fitted (`IndexedRouter`);
-        `endpoints` by operationId; `claimed`: whether a layer before the router answers a path
-        itself, asked only for paths whose first segment under the mount is `shadowed` (always
-        when that is None)."""
-        router = mount.app
-        self.prefix = mount.path
-        self.index, self.anywhere = router.index, router.anywhere
-        self.targets = {id(route): Target(route, endpoints[route.endpoint.operation_id], route.endpoint.operation_id)
-                        for route in router.routes
-                        if isinstance(route, Route) and getattr(route.endpoint, "operation_id", None) in endpoints}
-        self.claimed, self.shadowed = claimed, shadowed
-        self.exceptions = exceptions
-        self.context = {"api_base_path": mount.path}
-
-    def route(self, scope: Scope) -> tuple[Target, dict] | None:
-        """The target Connexion's stack would call for this request, with its path parameters."""
+    def route(self, scope: Scope) -> tuple[Route, dict] | None:
+        """The route Connexion's stack would take for this request, with its path parameters;
+        None where the app behind should decide."""
         path, prefix = scope["path"], self.prefix
-        if prefix is None or scope.get("root_path") or not path.startswith(prefix + "/"):
+        if scope.get("root_path") or not path.startswith(prefix + "/"):
             return None
         route_path = path[len(prefix):]
-        segment = first_segment(route_path)
-        if (self.shadowed is None or segment in self.shadowed) and self.claimed(path):
+        if first_segment(route_path) in SHADOWED:
             return None
-        method = scope["method"]
-        for route in self.index.get(segment, self.anywhere):  # `IndexedRouter.candidates`
-            match = route.path_regex.match(route_path)
-            if match is None or method not in route.methods:
-                continue  # a partial match goes on, as in Starlette; only a full one is taken
-            target = self.targets.get(id(route))
-            if target is None:
-                return None
-            params = match.groupdict()
-            if params:
-                convertors = route.param_convertors
-                params = {name: convertors[name].convert(value) for name, value in params.items()}
-            return target, params
-        return None
+        return self.table.find(scope["method"], route_path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = self.route(scope) if scope["type"] == "http" else None
         if found is None:
             await self.app(scope, receive, send)
             return
-        target, params = found
+        route, params = found
         scope["path_params"] = params
-        scope.setdefault("extensions", {})[ROUTING] = {**self.context, "operation_id": target.operation_id}
+        scope.setdefault("extensions", {})[ROUTING] = {**self.context, "operation_id": route.op.operation_id}
         try:
-            await target.endpoint(scope, receive, send)
+            await self.endpoint(route.op)(scope, receive, send)
         except Exception as exc:  # an endpoint answers every `Failure` itself: this is a crash
-            await self.answer(exc, scope, receive, send)
-
-    async def answer(self, exc: Exception, scope: Scope, receive: Receive, send: Send) -> None:
-        """What Connexion's exception layer answers for `exc`: its handlers, looked up as it does."""
-        async def raising(_scope: Scope, _receive: Receive, _send: Send) -> None:
-            raise exc
-
-        exceptions = self.exceptions
-        scope["starlette.exception_handlers"] = (exceptions._exception_handlers, exceptions._status_handlers)
-        await wrap_app_handling_exceptions(raising, Request(scope, receive))(scope, receive, send)
+            await errors.internal(exc)(scope, receive, send)

@@ -1,10 +1,11 @@
-"""The end of the request path: one `Endpoint` per operation, compiled from the spec at start-up.
+"""The end of the request path: one `Endpoint` per operation, compiled from the spec on the
+operation's first request (`Endpoints`).
 
-Connexion routes the request and names its operation (`RoutingMiddleware`, fitted by
-`routing.py`); the operation's `Endpoint` does the rest in one call: authenticate -> read the body
-(`limits`) -> parameters (`params`) -> body (`bodies`) -> the fault rules (`faults`: stubs, rules set
-at run time, `--latency`, `--error-rate`) -> `Prefer` (`prefer`) -> the handler the resolver bound to the operation (`app.SpecResolver`) -> with
-`strict`, check the answer against the spec. Connexion's request-validation, parameter and context layers did this
+The fast path (`dispatch.py`) or, behind it, Connexion's routing names the operation; its
+`Endpoint` does the rest in one call: authenticate -> read the body (`limits`) -> parameters
+(`params`) -> body (`bodies`) -> the fault rules (`faults`: stubs, rules set at run time,
+`--latency`, `--error-rate`) -> `Prefer` (`prefer`) -> the operation's handler (`Api.handler`) ->
+with `strict`, check the answer against the spec. Connexion's request-validation, parameter and context layers did this
 work too, but rebuilt their parsers and validators on every request (over half of a create's
 CPU, measured with py-spy), so the mock's stack leaves them out.
 """
@@ -15,9 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
-from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from flexprice_spec.resources import Operation
 
@@ -110,28 +110,15 @@ def _text(value: bytes | None) -> str | None:
     return None if value is None else value.decode("latin-1")
 
 
-class EndpointAPI(RoutedAPI[Endpoint]):
-    def __init__(self, *args, wiring: Wiring, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+class Endpoints:
+    """Every operation's endpoint, compiled on its first request: start-up builds none."""
+
+    def __init__(self, wiring: Wiring) -> None:
         self.wiring = wiring
-        self.model_operations = wiring.api.model.by_operation_id()
-        self.add_paths()
+        self._built: dict[str, Endpoint] = {}
 
-    def make_operation(self, operation) -> Endpoint:
-        op = self.model_operations[operation.operation_id]  # `app.SpecResolver` named it
-        return Endpoint(self.wiring, op, operation.function)
-
-
-class EndpointMiddleware(RoutedMiddleware[EndpointAPI]):
-    """Runs the endpoint of the operation Connexion routed to; anything else (lifespan) passes on."""
-
-    api_cls = EndpointAPI
-
-    def __init__(self, app: ASGIApp, wiring: Wiring) -> None:
-        super().__init__(app)
-        self.wiring = wiring
-
-    def add_api(self, specification, **kwargs) -> EndpointAPI:
-        api = self.api_cls(specification, next_app=self.app, wiring=self.wiring, **kwargs)
-        self.apis[api.base_path].append(api)
-        return api
+    def __call__(self, op: Operation) -> Endpoint:
+        found = self._built.get(op.operation_id)
+        if found is None:
+            found = self._built[op.operation_id] = Endpoint(self.wiring, op, self.wiring.api.handler(op))
+        return found

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import orjson
-from connexion.exceptions import ProblemException
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -25,6 +25,9 @@ from ..core.failures import (
     Refused,
     Unavailable,
 )
+
+if TYPE_CHECKING:  # Connexion is imported only once its app is built (`application.py`)
+    from connexion.exceptions import ProblemException
 
 log = logging.getLogger("mock_server")
 

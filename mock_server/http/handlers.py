@@ -92,6 +92,14 @@ class Api:
         self._shapes: dict[tuple[str, str | None], Shape] = {}
 
     # -- dispatch -------------------------------------------------------------------------------
+    def handler(self, op: Operation) -> Callable[[dict, object], Response]:
+        """What an endpoint calls with the operation's validated arguments."""
+        def handle(params: dict, body: object) -> Response:
+            return self.handle(Call(op, params, body))
+
+        handle.__name__ = op.operation_id
+        return handle
+
     def handle(self, call: Call) -> Response:
         behaviour = self.behaviours.get(call.op.operation_id)
         self.backend.catch_up()

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl
 
-from connexion.utils import is_nullable
 from starlette.types import Scope
 
 from flexprice_spec.document import Spec
@@ -147,6 +146,6 @@ def _compile(spec: Spec, param: dict) -> Parameter:
         schema=schema,
         is_array=is_array,
         cast=CASTS.get(typed.get("type")),
-        nullable=bool(is_nullable(node)),
+        nullable=bool(node.get("nullable", False) or node.get("x-nullable", False)),
         default=node.get("default") if param["in"] == "query" else None,
     )

@@ -16,90 +16,21 @@ from __future__ import annotations
 
 import re
 
-from collections.abc import Callable
-
 from connexion import AsyncApp
-from connexion.middleware.exceptions import ExceptionMiddleware
-from connexion.middleware.routing import RoutingMiddleware
 from starlette.routing import BaseRoute, Match, Mount, Router, get_route_path
 from starlette.types import Receive, Scope, Send
 
-from .dispatch import FastPath, first_segment
-from .endpoint import EndpointMiddleware
-from .openapi_document import OpenApiDocumentMiddleware
+from .dispatch import first_segment
 
 
 def tune(app: AsyncApp) -> None:
-    """Build the app's middleware stack now, fit every router in it, and give the fast path
-    (`dispatch.FastPath`) the API's routes and what would see a request before them."""
+    """Build the app's middleware stack now and fit every router in it."""
     middleware = app.middleware
     middleware.app, middleware.middleware_stack = middleware._build_middleware_stack()
-    layers = middleware.middleware_stack
-    for layer in layers:
+    for layer in middleware.middleware_stack:
         router = getattr(layer, "router", None)
         if isinstance(router, Router):
             _fit(router)
-    fast = next(i for i, layer in enumerate(layers) if isinstance(layer, FastPath))
-    routing = next(i for i, layer in enumerate(layers) if isinstance(layer, RoutingMiddleware))
-    endpoints = next(layer for layer in layers if isinstance(layer, EndpointMiddleware))
-    exceptions = next(layer for layer in layers[fast:routing] if isinstance(layer, ExceptionMiddleware))
-    (mount,) = layers[routing].router.routes  # one API: the spec's, under its base path
-    (api,) = (api for apis in endpoints.apis.values() for api in apis)
-    before = layers[fast + 1:routing]
-    routers = [layer.router for layer in before if isinstance(getattr(layer, "router", None), Router)]
-    paths = [path for layer in before if isinstance(layer, OpenApiDocumentMiddleware) for path in layer.paths]
-    paths += [path for router in routers for path in _paths(router)]
-    layers[fast].fit(mount, api.operations, _claims(routers, paths), _segments(mount.path, paths), exceptions)
-
-
-def _paths(router: Router, prefix: str = "") -> list[str]:
-    """The path templates of a router's routes, those of mounted routers' included."""
-    found = []
-    for route in router.routes:
-        path = prefix + (getattr(route, "path", "") or "")
-        found.append(path)
-        if isinstance(route, Mount) and isinstance(route.app, Router):
-            found += _paths(route.app, path)
-    return found
-
-
-def _segments(api_prefix: str, paths: list[str]) -> frozenset[str] | None:
-    """The first path segments under the API's prefix that any of `paths` may match; None when
-    one of them may match any (a parameter where a segment is)."""
-    found = set()
-    for path in paths:
-        literal = path.split("{", 1)[0]
-        if path.startswith(api_prefix + "/"):
-            segment = first_segment(path[len(api_prefix):])
-            if "{" in segment or not segment:
-                return None
-            found.add(segment)
-        elif "{" in path and (api_prefix + "/").startswith(literal):
-            return None
-    return frozenset(found)
-
-
-def _claims(routers: list[Router], paths: list[str]) -> Callable[[str], bool]:
-    """Whether a layer before the API's router answers a path itself: one of `routers` has a
-    route matching it, whatever the method (that router answers a 405 if need be), or it is
-    one of the exact `paths`."""
-    exact = frozenset(paths)
-
-    def claims(path: str) -> bool:
-        return path in exact or any(_matches(router, path) for router in routers)
-
-    return claims
-
-
-def _matches(router: Router, path: str) -> bool:
-    for route in router.routes:
-        if isinstance(route, Mount):
-            if path.startswith(route.path + "/") and (
-                    not isinstance(route.app, Router) or _matches(route.app, path[len(route.path):])):
-                return True
-        elif route.path_regex.match(path):
-            return True
-    return False
 
 
 def _fit(router: Router) -> None:
