@@ -97,7 +97,7 @@ def create_app(
         # outermost, so preflights skip auth and routing and error responses carry the headers too
         *([application.cors(cors_origins)] if cors_origins else []),
         *([partial(AdminMiddleware, fixtures=loader, journal=journal, token=admin_token, stubs=stubs,
-                   webhooks=hooks)] if admin else []),
+                   webhooks=hooks, max_body=max_body)] if admin else []),
         partial(JournalMiddleware, journal=journal),
     ]
     app = application.build(spec, model, wiring, outer, partial(_delivering, hooks))

@@ -23,7 +23,7 @@ from ..core.failures import Failure, Invalid
 from ..http import errors
 from ..http.asgi import header
 from ..http.handlers import json_response
-from ..http.limits import parse_json
+from ..http.limits import DEFAULT_MAX_BODY, parse_json, read_body
 from ..http.stubs import Stubs
 from .fixtures import Fixtures, parse
 from .journal import Journal
@@ -35,8 +35,9 @@ REQUEST_BODY = "request body"
 
 class AdminMiddleware:
     def __init__(self, app: ASGIApp, fixtures: Fixtures, journal: Journal, token: str | None = None,
-                 stubs: Stubs | None = None, webhooks: Webhooks | None = None) -> None:
+                 stubs: Stubs | None = None, webhooks: Webhooks | None = None, max_body: int = DEFAULT_MAX_BODY) -> None:
         self.app = app
+        self.max_body = max_body
         self.expected = f"Bearer {token}".encode() if token else None
         self.fixtures = fixtures
         self.backend = fixtures.backend
@@ -80,12 +81,18 @@ class AdminMiddleware:
     async def answer(self, handler: Callable[[Request], Awaitable[Response]], request: Request) -> Response:
         """The handler's answer, with the state as other processes left it. The one place the
         admin surface's refusals are answered: in the envelope, like the API's (a store that
-        cannot be reached is a 503)."""
+        cannot be reached is a 503, a defect of the mock a 500)."""
         try:
             self.backend.lifecycle.sync()
             return await handler(request)
         except Failure as exc:
             return errors.answer(exc)
+        except Exception as exc:  # a defect: still the envelope, and the server goes on
+            return errors.internal(exc)
+
+    async def _body(self, request: Request) -> bytes:
+        """The request's body, refused (413) past the API's own limit (`--max-body`)."""
+        return await read_body(request.scope, request.receive, self.max_body)
 
     def authorized(self, scope: Scope) -> bool:
         if self.expected is None:
@@ -103,7 +110,7 @@ class AdminMiddleware:
 
     async def load(self, request: Request) -> Response:
         """More fixtures (YAML or JSON body) into the current state; a reset drops them again."""
-        body = await request.body()
+        body = await self._body(request)
         with self.backend.store.atomic():
             loaded = self.fixtures.load([(REQUEST_BODY, parse(body.decode("utf-8", "replace"), REQUEST_BODY))])
         return json_response({"loaded": loaded, "records": self._counts()})
@@ -122,7 +129,7 @@ class AdminMiddleware:
         """Forward only; every subscription period that ends on the way is billed and renewed,
         and cancellations due by then take effect, before this answers."""
         try:
-            body = orjson.loads(await request.body() or b"{}")
+            body = orjson.loads(await self._body(request) or b"{}")
         except orjson.JSONDecodeError:
             raise Invalid(None, "the body must be JSON: {\"advance\": \"P1M\"} or {\"to\": \"<RFC 3339>\"}") from None
         if not isinstance(body, dict) or len({"advance", "to"} & body.keys()) != 1:
@@ -134,7 +141,7 @@ class AdminMiddleware:
 
     async def add_stub(self, request: Request) -> Response:
         """The next `times` requests of an operation answer `status` (and `body`); see `stubs.py`."""
-        stub = self.stubs.add(parse_json(await request.body()))
+        stub = self.stubs.add(parse_json(await self._body(request)))
         return json_response({"stub": stub.public()}, 201)
 
     async def list_stubs(self, _request: Request) -> Response:
@@ -146,7 +153,7 @@ class AdminMiddleware:
 
     async def add_webhook(self, request: Request) -> Response:
         """`{"url", "secret"?, "events"?}`: a receiver for those event types (all when absent)."""
-        body = parse_json(await request.body() or b"{}")
+        body = parse_json(await self._body(request) or b"{}")
         if not isinstance(body, dict):
             raise Invalid(None, "the body must be a JSON object")
         endpoint = self.webhooks.add(body.get("url"), body.get("secret"), body.get("events"))

@@ -2,7 +2,8 @@
 served document and Swagger UI, and every error raised outside an endpoint (Connexion's
 problems, Starlette's 404 and 405, anything unexpected) in the error envelope.
 
-The stack, outermost first: `outer` (what the caller adds: CORS, the admin endpoints, the
+The stack, outermost first: the last resort (anything that escapes every other layer, the
+admin endpoints' included, is a 500 in the envelope) -> `outer` (what the caller adds: CORS, the admin endpoints, the
 journal) -> Connexion's exception handling -> the served document and Swagger UI
 (`openapi_document.py`) -> Connexion's routing -> the operation's `endpoint.Endpoint`.
 """
@@ -123,7 +124,9 @@ def build(spec: Spec, model: Model, wiring: Wiring, outer: list[Callable], lifes
     """Connexion's app for `spec`, every operation answered by its endpoint, `outer`
     middlewares around it all."""
     app = AsyncApp(__name__, lifespan=lifespan, middlewares=[
-        ServerErrorMiddleware,
+        # with a handler of its own: Connexion's default one is a coroutine that Starlette calls
+        # without awaiting (`TypeError: 'coroutine' object is not callable`, then a plain-text 500)
+        partial(ServerErrorMiddleware, handler=_on_crash),
         *outer,
         ExceptionMiddleware,
         partial(OpenApiDocumentMiddleware, spec=spec),
