@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from flexprice_spec.document import shipped
+from flexprice_spec.reading import load_yaml
 from flexprice_spec.resources import Resource
 
 from ..core.failures import Failure, Invalid
@@ -63,9 +64,10 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def parse(text: str, source: str) -> dict:
-    """A fixture document from YAML or JSON text (JSON is YAML)."""
+    """A fixture document from YAML or JSON text (JSON is YAML), within `reading`'s bounds on
+    values (aliases expanded) and nesting."""
     try:
-        document = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        document = load_yaml(text, _Loader)
     except yaml.YAMLError as exc:
         raise FixtureError(source, f"not valid YAML or JSON: {exc}".replace("\n", " ")) from None
     if not isinstance(document, dict):

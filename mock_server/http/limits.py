@@ -23,6 +23,8 @@ import orjson
 from starlette.types import Receive, Scope
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from flexprice_spec.reading import nesting_depth
+
 from . import errors
 from .asgi import header
 
@@ -32,8 +34,6 @@ MAX_URL = 16 * 1024
 MAX_HEADERS = 64 * 1024
 INT64 = (-(2**63), 2**63 - 1)
 
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _LONG_NUMBER = re.compile(rb"\d{19}")
 
 
@@ -91,7 +91,7 @@ def careful_json(body: bytes) -> object:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BodyRejected(f"request body is not valid UTF-8 (byte {exc.start})") from None
-    if nesting_depth(text) > MAX_DEPTH:
+    if nesting_depth(text, MAX_DEPTH) > MAX_DEPTH:
         raise BodyRejected(f"request body nests JSON deeper than {MAX_DEPTH} levels")
 
     def parse_int(literal: str) -> int | float:
@@ -114,18 +114,6 @@ def careful_json(body: bytes) -> object:
     except orjson.JSONEncodeError:
         data = _without_lone_surrogates(data)
     return data
-
-
-def nesting_depth(text: str) -> int:
-    """How deep `[`/`{` nest outside strings; stops counting once past `MAX_DEPTH`."""
-    depth = deepest = 0
-    for bracket in _NOT_BRACKET.sub("", _STRING.sub("", text)):
-        depth += 1 if bracket in "[{" else -1
-        if depth > deepest:
-            deepest = depth
-            if deepest > MAX_DEPTH:
-                break
-    return deepest
 
 
 def _finite(literal: str) -> float:
