@@ -2,7 +2,8 @@
 
 Built from the generic record rules (`domain.records.Records`), never from the HTTP layer; the
 backend dispatches creates to `creators`, so a fixture subscription gets its line items and
-opening invoice like one made by `POST /subscriptions`.
+opening invoice like one made by `POST /subscriptions`; the numbers of a create are fitted to the
+real server's columns first (`bounds.py`).
 When the clock moves, the subscription period job runs for every period that ended.
 """
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..records import Records
+from .bounds import bounded
 from .catalogue import Catalogue
 from .entitlements import Entitlements
 from .invoices import Invoices
@@ -42,9 +44,10 @@ class Billing:
         self.payments = Payments(records, self.wallets)
         self.clock.on_move(self.subscriptions.catch_up)
         creators: dict[str, Callable[..., dict]] = {
-            "feature": self.catalogue.create_feature, "price": self.catalogue.create_price,
+            "feature": self.catalogue.create_feature, "price": bounded("price", self.catalogue.create_price),
             "entitlement": self.catalogue.create_entitlement, "subscription": self.subscriptions.create,
-            "wallet": self.wallets.create, "invoice": self.invoices.create, "payment": self.payments.create,
+            "wallet": bounded("wallet", self.wallets.create), "invoice": bounded("invoice", self.invoices.create),
+            "payment": bounded("payment", self.payments.create),
         }
         self.creators = {entity: create for entity, create in creators.items() if records.has(entity)}
 

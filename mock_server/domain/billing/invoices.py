@@ -10,13 +10,15 @@ customer's metered entitlement allowance. Numbers are `INV-YYYYMM-NNNNN`, per mo
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from ...core.failures import Invalid, Refused
+from ...core.failures import Conflict, Invalid, Refused
 from ...core.times import parse_instant, stamp, when
 from ..records import Records
 from . import money, pricing
+from .bounds import fitted
 from .money import ZERO, rounded, same_currency, text
 from .periods import next_period_end, shifted
 from .usage import Usage
@@ -280,6 +282,7 @@ class Invoices:
         if status not in PAYMENT_MOVES.get(current, set()):
             raise Invalid("payment_status", f"payment status cannot move from {current} to {status}")
         due = money.decimal(invoice.get("amount_due"), "amount_due")
+        amount = fitted("invoice_payment", {"amount": amount})["amount"]
         given = money.decimal(amount, "amount", None) if amount not in (None, "") else None
         if given is not None and given < 0:
             raise Invalid("amount", "amount must not be negative")
