@@ -35,6 +35,7 @@ from ..storage.store import hash_key
 
 API_KEYS = "api_keys"
 STUBS = "stubs"
+STALLED = "stalled_renewals"  # in an exported state: what the period job could not bill (not loaded)
 KEPT = ("id", "created_at", "updated_at")
 SERVER_SET = ("status", "tenant_id", "environment_id", "created_by", "updated_by")
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -137,7 +138,8 @@ class Fixtures:
         """Check every object of every document, then store them, referenced resources first.
         A reference or uniqueness conflict found while storing stops the load at that object.
         `stubs=False` leaves the documents' stubs out."""
-        documents = [(source, {name: items for name, items in document.items() if stubs or name != STUBS})
+        documents = [(source, {name: items for name, items in document.items()
+                               if (stubs or name != STUBS) and name != STALLED})
                      for source, document in documents]
         keys: list[_Key] = []
         objects: list[_Object] = []
@@ -172,7 +174,9 @@ class Fixtures:
 
     def export(self) -> dict:
         """The store in the fixture format: keys as hashes only, records as stored, oldest first,
-        without the mock's own tenant and user (a mock loading it has its own)."""
+        without the mock's own tenant and user (a mock loading it has its own); and, when there
+        are any, the renewals the period job could not bill, with why (`stalled_renewals`, which
+        loading passes over)."""
         keys = [
             {"sha256": digest, **({"secret_id": key.secret_id} if key.secret_id else {}),
              **({"expires_at": key.expires_at.isoformat().replace("+00:00", "Z")} if key.expires_at else {})}
@@ -181,7 +185,9 @@ class Fixtures:
         own = {self.backend.tenant.tenant_id, self.backend.tenant.user_id}  # every mock makes its own
         records = {name.lstrip("/"): [r for r in found if r.get("id") not in own and not derived(r)]
                    for name, found in self.backend.store.dump().items() if name.lstrip("/") in self.resources}
-        return {API_KEYS: keys, **{name: found for name, found in records.items() if found}}
+        stalled = self.backend.billing.subscriptions.stalled.entries()
+        return {API_KEYS: keys, **{name: found for name, found in records.items() if found},
+                **({STALLED: stalled} if stalled else {})}
 
     # -- checks ---------------------------------------------------------------------------------
     def _resource(self, source: str, name: str) -> Resource:

@@ -263,6 +263,9 @@ class RedisStore(Store):
     def save_setting(self, name: str, value: str) -> None:
         self._redis.hset(self._k("meta"), SETTING + name, value)
 
+    def setting(self, name: str) -> str | None:
+        return self._redis.hget(self._k("meta"), SETTING + name)
+
     def poll(self) -> Poll:
         meta = self._redis.hgetall(self._k("meta"))
         if not meta.get("ready"):

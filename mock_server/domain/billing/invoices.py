@@ -159,8 +159,14 @@ class Invoices:
                 "environment_id": self.records.lifecycle.tenant.environment_id}
 
     def issue(self, subscription: dict, start: datetime, end: datetime, reference: str, reason: str) -> dict:
-        """A subscription invoice stored and finalized; SKIPPED when it comes to nothing."""
-        invoice = self.draft(subscription, start, end, reference, reason)
+        """A subscription invoice stored and finalized; SKIPPED when it comes to nothing. Its
+        idempotency key names the subscription, period and reason, as the server's does: a second
+        issue of the same invoice finalizes the one stored (if need be) instead of making another."""
+        key = _idempotency_key(subscription, start, end, reason, self.records.lifecycle.tenant)
+        stored = self.records.find("invoice", "idempotency_key", key)
+        if stored is not None:
+            return self.finalize(stored["id"]) if stored.get("invoice_status") == "DRAFT" else stored
+        invoice = {**self.draft(subscription, start, end, reference, reason), "idempotency_key": key}
         record_id = invoice.pop("id")
         if money.decimal(invoice["subtotal"], "subtotal") == 0:
             invoice["invoice_status"] = "SKIPPED"
@@ -200,8 +206,14 @@ class Invoices:
     # -- one-off invoices -----------------------------------------------------------------------
     def create(self, fields: dict, record_id: str | None = None) -> dict:
         """`POST /invoices`: the caller's amounts and lines as sent; ONE_OFF and CREDIT
-        invoices (or a requested FINALIZED) are finalized at once."""
+        invoices (or a requested FINALIZED) are finalized at once. An `idempotency_key` already
+        used answers that invoice while it is a draft, else 409, as the server's does."""
         self.records.require("customer", fields.get("customer_id"))
+        known = self.records.find("invoice", "idempotency_key", fields.get("idempotency_key"))
+        if known is not None:
+            if known.get("invoice_status") in ("DRAFT", "SKIPPED"):
+                return known
+            raise Conflict("idempotency_key", fields["idempotency_key"], "an invoice")
         due = money.decimal(fields.get("amount_due"), "amount_due", None)
         paid = money.decimal(fields.get("amount_paid"), "amount_paid")
         for name in ("subtotal", "total"):
@@ -353,6 +365,19 @@ def _reset_edges(reset: str | None, subscription: dict, start: datetime, end: da
     else:
         return None
     return [start, *cuts, end]
+
+
+def _idempotency_key(subscription: dict, start: datetime, end: datetime, reason: str, tenant) -> str:
+    """The server's `subscription_invoice-<16 hex>`: the SHA-256 of its sorted parameters, the
+    period's times cut to the minute and written as Go writes a `time.Time`."""
+    def go_time(moment: datetime) -> str:
+        return moment.replace(second=0, microsecond=0).strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
+
+    params = {"billing_reason": reason, "customer_id": subscription.get("customer_id"),
+              "environment_id": tenant.environment_id, "period_end": go_time(end), "period_start": go_time(start),
+              "subscription_id": subscription["id"], "tenant_id": tenant.tenant_id}
+    joined = "subscription_invoice" + "".join(f":{name}={params[name]}" for name in sorted(params))
+    return "subscription_invoice-" + hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
 def _ends_by(subscription: dict, moment: datetime) -> bool:
