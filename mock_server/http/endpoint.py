@@ -54,7 +54,7 @@ class Endpoint:
         self.op = op
         self.handler = handler
         self.wiring = wiring
-        self.authenticate = api.backend.keys.authenticate if op.secured else None
+        self.authenticate = api.backend.authenticate if op.secured else None
         self.parameters = Parameters(api.spec, api.schemas, op.parameters)
         self.body = RequestBody(api.spec, api.schemas, raw.get("requestBody"))
         self.responses = raw.get("responses", {})
