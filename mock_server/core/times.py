@@ -6,7 +6,7 @@ the HTTP layer parses query times. A malformed value is `Invalid` naming the fie
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import isodate
 
@@ -36,6 +36,16 @@ def parse_instant(value: object, field: str) -> datetime:
 def when(value: object) -> datetime:
     """A time the mock stored (its own RFC 3339 stamps) as a datetime."""
     return parse_instant(value, "timestamp")
+
+
+def moved(moment: datetime, delta: timedelta) -> datetime:
+    """`moment + delta`, held to the dates that exist (years 1 to 9999): a due date a day after
+    9999-12-31, or a window a week before 0001-01-03, stops at the edge instead of overflowing."""
+    try:
+        return moment + delta
+    except OverflowError:
+        edge = datetime.max if delta > timedelta(0) else datetime.min
+        return edge.replace(tzinfo=moment.tzinfo)
 
 
 def micros(moment: datetime) -> int:

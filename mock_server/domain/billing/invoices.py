@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from ...core.failures import Conflict, Invalid, Refused
-from ...core.times import parse_instant, stamp, when
+from ...core.times import moved, parse_instant, stamp, when
 from ..records import Records
 from . import money, pricing
 from .bounds import fitted
@@ -142,7 +142,7 @@ class Invoices:
             "subtotal": text(subtotal), "total": text(subtotal), "amount_due": text(subtotal),
             "amount_paid": "0", "amount_remaining": text(subtotal), **ZERO_AMOUNTS,
             "billing_period": subscription.get("billing_period"),
-            "period_start": stamp(start), "period_end": stamp(end), "due_date": stamp(end + timedelta(days=DUE_DAYS)),
+            "period_start": stamp(start), "period_end": stamp(end), "due_date": stamp(moved(end, timedelta(days=DUE_DAYS))),
             "line_items": lines, "version": 1,
         }
 
@@ -361,7 +361,14 @@ def _reset_edges(reset: str | None, subscription: dict, start: datetime, end: da
     elif reset == "MONTHLY":
         anchor = when(subscription.get("billing_anchor") or subscription["start_date"])
         months = (start.year - anchor.year) * 12 + start.month - anchor.month
-        cuts = [cut for k in range(months, months + 14) if start < (cut := shifted(anchor, k)) < end]
+        cuts = []
+        for k in range(months, months + 14):
+            try:
+                cut = shifted(anchor, k)
+            except ValueError:  # past year 9999: no more months
+                break
+            if start < cut < end:
+                cuts.append(cut)
     else:
         return None
     return [start, *cuts, end]

@@ -46,11 +46,13 @@ class Column:
             value = value.quantize(Decimal(1).scaleb(-self.scale), rounding=rounding)
         return value if not value or value.adjusted() < self.digits else None
 
-    def fit(self, value: Decimal, field: str) -> Decimal:
-        """A number of the request as the column keeps it, or a 400 naming `field`."""
+    def fit(self, value: Decimal, field: str, made: str | None = None) -> Decimal:
+        """A number of the request as the column keeps it, or a 400 naming `field`; `made`: the
+        number is not the field's own but what the field would make of one (a balance)."""
         kept = self.kept(value)
         if kept is None:
-            raise Invalid(field, f"{field} {shown(value)} does not fit the server's {self.name} column: "
+            what = f"{field} would make {made} {shown(value)}, which" if made else f"{field} {shown(value)}"
+            raise Invalid(field, f"{what} does not fit the server's {self.name} column: "
                                  f"at most {self.digits} digits before the decimal point")
         return kept
 

@@ -75,7 +75,7 @@ class Wallets:
         credits = money.decimal(request.get("credits_to_add"), "credits_to_add")
         if not credits and request.get("amount") not in (None, ""):
             rate = money.decimal(wallet.get("topup_conversion_rate") or wallet.get("conversion_rate"), "rate", Decimal(1))
-            credits = WALLET.fit(money.decimal(request["amount"], "amount") / rate, "amount")
+            credits = WALLET.fit(money.decimal(request["amount"], "amount") / rate, "amount", "credits of")
         if credits <= 0:
             raise Invalid("credits_to_add", "credits_to_add (or amount) must be greater than 0")
         return self.credit(wallet, credits, request)
@@ -87,8 +87,9 @@ class Wallets:
         rate = money.decimal(wallet.get("conversion_rate"), "conversion_rate", Decimal(1))
         top_up_rate = money.decimal(wallet.get("topup_conversion_rate"), "topup_conversion_rate", rate)
         before = money.decimal(wallet.get("credit_balance"), "credit_balance")
-        after = WALLET.fit(before + credits, field)
-        balance, amount = WALLET.fit(after * rate, field), WALLET.fit(credits * top_up_rate, field)
+        after = WALLET.fit(before + credits, field, "the credit balance")
+        balance = WALLET.fit(after * rate, field, "the balance")
+        amount = WALLET.fit(credits * top_up_rate, field, "the transaction's amount")
         transaction = self.records.new("wallet_transaction", {
             "wallet_id": wallet["id"], "customer_id": wallet.get("customer_id", ""), "type": "credit",
             "transaction_status": "completed",
