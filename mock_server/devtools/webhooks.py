@@ -231,8 +231,9 @@ class Webhooks:
         self._uninstall(known - wanted)
 
     def _install(self, endpoints: list[Endpoint]) -> None:
+        """Deliver to `endpoints` from now on; one already known (another thread adopted it
+        first) is left as it is."""
         for endpoint in endpoints:
-            endpoint.ordinal = next(self._ordinals)  # this process's: the suffix of its delivery ids
             if endpoint.secret is not None:
                 from svix.webhooks import (
                     Webhook,  # imported when first needed: the package loads its whole API client
@@ -240,7 +241,9 @@ class Webhooks:
 
                 endpoint.signer = Webhook(endpoint.secret)
             with self._lock:
-                self._endpoints[endpoint.id] = endpoint
+                if endpoint.id not in self._endpoints:
+                    endpoint.ordinal = next(self._ordinals)  # this process's: the suffix of its delivery ids
+                    self._endpoints[endpoint.id] = endpoint
 
     def _uninstall(self, endpoint_ids: set[str]) -> None:
         with self._lock:

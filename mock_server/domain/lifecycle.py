@@ -96,8 +96,7 @@ class Lifecycle:
         """Everything back to how it was set up, for every process sharing the store."""
         with self.store.atomic():
             self._publish(ready=True)
-            self._run(self._on_reset)
-            self._run(self._on_local_reset)
+            self._rebuild()
 
     def sync(self) -> None:
         """Catch up with what other processes did: at the start of a request."""
@@ -132,14 +131,18 @@ class Lifecycle:
                 log.warning("the shared state was lost (the store was flushed or restarted): setting it up again, "
                             "with the same tenant and clock")
                 self.store.publish(self._settings(), ready=True)
-                self._run(self._on_reset)
-                self._run(self._on_local_reset)
+                self._rebuild()
 
     def _publish(self, ready: bool) -> None:
         self.ids.reset()
         self.clock.reset()
         self.tenant = Tenant(self.ids.new("tenant"), self.ids.new("env"), self.ids.new("user"))
         self.store.publish(self._settings(), ready)
+
+    def _rebuild(self) -> None:
+        """What the hooks write into a state just published: shared data, then each process's own."""
+        self._run(self._on_reset)
+        self._run(self._on_local_reset)
 
     def _settings(self) -> dict[str, str]:
         return {"tenant": pack(list(self._tenant_ids())), "clock": pack(self.clock.state())}
