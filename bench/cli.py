@@ -27,6 +27,7 @@ from bench.results import (
 )
 from bench.runs import Plan, execute, smoke_driver, wrk_driver
 from bench.servers import (
+    DASHBOARD_OPEN,
     HANGING_WEBHOOK,
     REPO_ROOT,
     STARTERS,
@@ -89,6 +90,8 @@ def parser() -> argparse.ArgumentParser:
                    help="also run the mock at git revision REV, in turn with this checkout's, and compare them")
     p.add_argument("--webhooks", choices=("none", "hang"), default="none",
                    help=f"hang: also run the mock delivering webhooks to a receiver that never answers ({HANGING_WEBHOOK})")
+    p.add_argument("--dashboard", choices=("closed", "open"), default="closed",
+                   help=f"open: also run the mock while its dashboard is loaded every second ({DASHBOARD_OPEN})")
     p.add_argument("--duration", type=int, default=10, help="seconds of measured load per run")
     p.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load before each run")
     p.add_argument("--connections", type=int, default=16)
@@ -184,6 +187,8 @@ def benchmark(args: argparse.Namespace) -> int:
     servers = with_backends(servers, runs_on)
     if args.webhooks == "hang" and HANGING_WEBHOOK not in servers:
         servers.append(HANGING_WEBHOOK)
+    if args.dashboard == "open" and DASHBOARD_OPEN not in servers:
+        servers.append(DASHBOARD_OPEN)
     revision = baseline.resolve(args.baseline) if args.baseline else None
     if revision:
         servers.append(baseline.name(revision))

@@ -2,7 +2,7 @@
 
 The layers, top down (ARCHITECTURE.md): the command line and the app's assembly here; `devtools`
 (admin, fixtures, journal, webhooks); `http` (Connexion, routing, endpoints, handlers, errors);
-`domain` (the backend of record rules, billing, the clock); `storage`; `spec` (schemas); `core`
+`domain` (the backend of record rules, billing, the clock); `storage`; `schemas`; `core`
 (failures, times); under them all, the shared spec model `flexprice_spec`.
 
 `MockServer` is imported on first use (module `__getattr__`), so a layer (the domain, say) can be

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # mock_server's layers, top first: a layer may import itself and those after it.
 LAYERS = ["mock_server", "mock_server.devtools", "mock_server.http", "mock_server.domain",
-          "mock_server.storage", "mock_server.spec", "mock_server.core", "flexprice_spec"]
+          "mock_server.storage", "mock_server.schemas", "mock_server.core", "flexprice_spec"]
 GATE_MAY_START_THE_MOCK = {"contract_tests.target"}
 
 

@@ -9,7 +9,8 @@ schema where the spec has no create), and may also carry the record's `id`, `cre
 `updated_at`, which are kept, so references between fixtures and replayed states work. Fields the
 server sets (`tenant_id`, `status`, ...) are ignored. A resource the served spec lacks is an error:
 a typo must not load nothing in silence. `stubs` lists scripted answers (`stubs.py`), set again
-after every reset.
+after every reset. A recording of a real server's exchanges (`recording.py`) reads as the fixture
+document of the records its creates made.
 
 `sample` names the sample set shipped in the package (this repository's `fixtures/`), so it works
 from any folder: `--fixtures sample`, `--flexprice-fixtures sample`, `MockServer(fixtures=["sample"])`.
@@ -25,13 +26,14 @@ from pathlib import Path
 import yaml
 
 from flexprice_spec.document import shipped
-from flexprice_spec.reading import load_yaml
+from flexprice_spec.reading import MAX_DEPTH, load_yaml, nesting_depth
 from flexprice_spec.resources import Resource
 
 from ..core.failures import Failure, Invalid
 from ..domain.backend import Backend
 from ..http.stubs import StubError, Stubs
 from ..storage.store import hash_key
+from . import recording
 
 API_KEYS = "api_keys"
 STUBS = "stubs"
@@ -66,7 +68,15 @@ _Loader.yaml_implicit_resolvers = {
 
 def parse(text: str, source: str) -> dict:
     """A fixture document from YAML or JSON text (JSON is YAML), within `reading`'s bounds on
-    values (aliases expanded) and nesting."""
+    values (aliases expanded) and nesting; or from a recording of a real server's exchanges
+    (`recording.py`: the records its creates made)."""
+    if recording.is_recording(text):
+        if nesting_depth(text) > MAX_DEPTH:  # JSON Lines: no aliases, so nesting is the one bound
+            raise FixtureError(source, f"the recording nests deeper than {MAX_DEPTH} levels")
+        try:
+            return recording.fixtures(recording.parse(text, source))
+        except recording.RecordingError as exc:
+            raise FixtureError(source, str(exc).removeprefix(f"{source}: ")) from None
     try:
         document = load_yaml(text, _Loader)
     except yaml.YAMLError as exc:

@@ -19,8 +19,9 @@ Per endpoint, first attempts go out one at a time in the order the changes happe
 answer, a refused connection or a timeout (5 s an attempt) is retried `retries` times on its own
 schedule (`backoff` x 1, 2, 4, ... seconds) while later messages go on, then recorded as failed;
 a full queue is recorded as failed too. Nothing is dropped silently: `deliveries()` lists every
-delivery with its attempts and last status or error (the last `LOG_SIZE`: one that leaves the log
-is still sent and retried, only no longer listed), and `retry(id)` sends one again.
+delivery with its attempts (each one's time, status or error and duration), the headers and the
+start of the receiver's answer of the last (the last `LOG_SIZE`: one that leaves the log is still
+sent and retried, only no longer listed), and `retry(id)` sends one again.
 
 With a secret (`whsec_` + base64) a delivery is signed as Svix signs it (`svix-id`,
 `svix-timestamp` in wall-clock seconds, `svix-signature`), the same id on every attempt, so a
@@ -41,6 +42,7 @@ import base64
 import binascii
 import itertools
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +65,7 @@ ATTEMPT_TIMEOUT = 5.0
 GATHER = 0.01  # seconds the sender waits to take changes in one pass
 SECRET_PREFIX = "whsec_"
 SHARED = "webhook_endpoints"  # the store's setting listing the run-time endpoints
+ANSWER_LIMIT = 2048  # characters of a receiver's answer kept for inspection
 
 
 @dataclass(slots=True)
@@ -128,7 +131,10 @@ class Batch:
         return {"id": f"whd_{message_id[4:]}_{self.endpoint.ordinal}", "message_id": message_id,
                 "event_type": change["event_type"], "endpoint_id": self.endpoint.id, "url": self.endpoint.url,
                 "status": state[0], "attempts": state[1], "last_status": state[2], "last_error": state[3],
-                "created_at": self.created_at}
+                "created_at": self.created_at,
+                "attempt_log": list(delivery.log) if delivery is not None else [],
+                "request_headers": dict(delivery.headers) if delivery is not None else {},
+                "response_body": delivery.answer if delivery is not None else None}
 
 
 @dataclass(slots=True)
@@ -142,6 +148,9 @@ class Delivery:
     last_status: int | None = None
     last_error: str | None = None
     body: bytes = field(default=b"", repr=False)  # shaped at the first attempt
+    log: list[dict] = field(default_factory=list)  # every attempt: when, status or error, milliseconds
+    headers: dict[str, str] = field(default_factory=dict)  # those the last attempt sent (the signature)
+    answer: str | None = None  # the start of the receiver's last answer
 
     @property
     def change(self) -> dict:
@@ -296,10 +305,19 @@ class Webhooks:
                 for c in changes]
 
     # -- deliveries -----------------------------------------------------------------------------
-    def deliveries(self) -> list[dict]:
-        """Oldest first (those one pass made, which share their `created_at`, endpoint by endpoint)."""
+    def deliveries(self, last: int | None = None) -> list[dict]:
+        """Oldest first (those one pass made, which share their `created_at`, endpoint by endpoint);
+        `last`: only that many of the newest, read from the end of the log."""
         with self._lock:
-            return [batch.describe(i) for batch in self._log for i in range(batch.start, len(batch.changes))]
+            if last is None:
+                return [batch.describe(i) for batch in self._log for i in range(batch.start, len(batch.changes))]
+            newest: list[dict] = []
+            for batch in reversed(self._log):
+                for i in range(len(batch.changes) - 1, batch.start - 1, -1):
+                    if len(newest) == last:
+                        return newest[::-1]
+                    newest.append(batch.describe(i))
+            return newest[::-1]
 
     def retry(self, delivery_id: str) -> dict:
         """Send a delivery again (same message id), with its retries, whatever became of it."""
@@ -554,17 +572,24 @@ class Sender:
         """One POST; True when the receiver answered 2xx."""
         delivery.attempts += 1
         delivery.body = delivery.body or self.webhooks.body(delivery.change)
+        delivery.headers = _headers(delivery)
+        at, started, ok = utc_now(), time.perf_counter(), False
         try:
             response = await self._http().post(delivery.endpoint.url, content=delivery.body,
-                                               headers=_headers(delivery), timeout=self.options.timeout)
+                                               headers=delivery.headers, timeout=self.options.timeout)
         except httpx.HTTPError as exc:
             delivery.last_status, delivery.last_error = None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            return False
-        delivery.last_status = response.status_code
-        delivery.last_error = None if response.is_success else f"HTTP {response.status_code}"
-        if response.is_success:
-            delivery.status = "delivered"
-        return response.is_success
+            delivery.answer = None
+        else:
+            delivery.last_status = response.status_code
+            delivery.last_error = None if response.is_success else f"HTTP {response.status_code}"
+            delivery.answer = response.text[:ANSWER_LIMIT]
+            ok = response.is_success
+            if ok:
+                delivery.status = "delivered"
+        delivery.log.append({"at": at, "status": delivery.last_status, "error": delivery.last_error,
+                             "ms": round((time.perf_counter() - started) * 1000, 1)})
+        return ok
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:

@@ -8,6 +8,8 @@ bootstrap keys), in every process. `sync()`, at the start of each request, reads
 did (one store call): a reset is adopted, the clock follows theirs, settings others changed are
 handed to who `watch`es them (run-time webhook endpoints), caches are told when they wrote
 (`on_stale`), and a shared state found gone (a flushed or restarted Redis) is set up again.
+`replace()` puts a whole state back (a snapshot, `snapshots.py`) as a reset would, with the
+snapshot's data in place of what the reset hooks write.
 """
 from __future__ import annotations
 
@@ -97,6 +99,17 @@ class Lifecycle:
         with self.store.atomic():
             self._publish(ready=True)
             self._rebuild()
+
+    def replace(self, tenant: Tenant, clock: dict, contents: dict) -> None:
+        """The store holds `contents`, the tenant and the clock are the given ones, and every
+        process rebuilds what it keeps for itself, as after a reset (its bootstrap keys still
+        let it in). The id factory is left where it is: a new id never repeats a restored one."""
+        with self.store.atomic():
+            self.tenant = tenant
+            self.clock.restore(clock)
+            self.store.publish(self._settings(), True)
+            self.store.fill(contents)
+            self._run(self._on_local_reset)
 
     def sync(self) -> None:
         """Catch up with what other processes did: at the start of a request."""

@@ -17,7 +17,7 @@ from flexprice_spec.document import Spec
 from flexprice_spec.resources import ID_PREFIXES, PAGING_FIELDS, Model, Resource
 
 from ..core.failures import NotFound
-from ..spec.schemas import Schemas
+from ..schemas.checks import Schemas
 from ..storage.store import Filter, Store
 from .clock import Clock
 from .events import Outbox

@@ -25,7 +25,7 @@ from flexprice_spec.resources import (
 
 from ..core.failures import Invalid
 from ..domain.backend import Backend
-from ..spec.synth import Synth
+from ..schemas.synth import Synth
 from .limits import INT64
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 1000

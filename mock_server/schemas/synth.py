@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from flexprice_spec.document import Spec
 
-from .schemas import Schemas
+from .checks import Schemas
 
 MAX_DEPTH = 3
 # Words of string field names that hold decimals in Flexprice (`amount`, `conversion_rate`).
