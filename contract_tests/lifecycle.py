@@ -96,7 +96,8 @@ def _updatable_field(ctx: Context, update: Operation, record: dict) -> str | Non
 
 @semantic("delete_removes", writes=True)
 def delete_removes(ctx: Context) -> None:
-    """A delete makes get 404 and takes the record out of list and search."""
+    """A delete makes get 404 (or, for a record the server archives, such as a plan's credit
+    grant, answer it `archived`) and takes the record out of list and search."""
     for resource, record in each_record(ctx, "delete", fresh=True):
         delete = op_for(ctx, resource, "delete")
         with ctx.contained(delete.operation_id):
@@ -105,7 +106,9 @@ def delete_removes(ctx: Context) -> None:
             ctx.records.remove((delete, record.id))
             get = op_for(ctx, resource, "get")
             if get is not None:
-                error_envelope(ctx, call_item(ctx, get, record.id), 404, get.operation_id)
+                read = call_item(ctx, get, record.id)
+                if not (read.status == 200 and not _is_active(record_of(read.json()))):
+                    error_envelope(ctx, read, 404, get.operation_id)
             found = listing(ctx, resource)
             if found is not None:
                 op, page = found

@@ -81,7 +81,7 @@ class Backend:
         """Whether creating `entity` reads what it writes against (a subscription reads its plan's
         prices, a wallet the customer's other wallets): such creates run one at a time across
         every process sharing the store."""
-        return entity in self.billing.creators
+        return entity in self.billing.exclusive
 
     # -- records --------------------------------------------------------------------------------
     def existing(self, resource: Resource, key: object, field: str = "id") -> dict:

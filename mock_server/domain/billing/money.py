@@ -66,14 +66,16 @@ class Column:
         return kept
 
 
-WALLET = Column("numeric", 20, 9)  # wallets and their transactions
-INVOICE = Column("numeric", 20, 8)  # invoices, their lines, payments
+WALLET = Column("numeric", 20, 9)  # wallets and their transactions: credits, balances, amounts
+RATE = Column("numeric", 10, 5)  # a wallet's conversion rates
+INVOICE = Column("numeric", 20, 8)  # invoices, their lines, payments: the server's money column
 PRICE = Column("numeric", 25, 15)  # prices and their tiers
 USAGE = Column("Decimal", 25, 15)  # ClickHouse's meter_usage.qty_total
 
 
-def decimal(value: object, field: str, default: Decimal | None = ZERO) -> Decimal:
-    """A decimal from a JSON string or number; absent is `default`; junk is a 400 naming `field`."""
+def decimal(value: object, field: str, default: Decimal | None = ZERO, column: Column = INVOICE) -> Decimal:
+    """A decimal from a JSON string or number; absent is `default`; junk, or more integer digits
+    than `column` holds (the server's money column unless told), is a 400 naming `field`."""
     if value is None or value == "":
         if default is None:
             raise Invalid(field, f"{field} is required")
@@ -86,6 +88,9 @@ def decimal(value: object, field: str, default: Decimal | None = ZERO) -> Decima
         raise Invalid(field, f"{field} must be a decimal number, got {value!r}") from None
     if not number.is_finite():
         raise Invalid(field, f"{field} must be a finite decimal number, got {value!r}")
+    if number and number.adjusted() >= column.digits:
+        raise Invalid(field, f"{field} {shown(number)} does not fit the server's {column.name} column: "
+                             f"at most {column.digits} digits before the decimal point")
     return number
 
 
