@@ -20,18 +20,18 @@ def shifted(anchor: datetime, months: int) -> datetime:
     return anchor.replace(year=year, month=month + 1, day=day)
 
 
-def period_end(start: datetime, anchor: datetime, period: str, count: int = 1) -> datetime:
-    """The end of the period that starts at `start` (`_period_end`); a 400 when no date holds it
-    (past year 9999), naming the count when there is one, else the start."""
+def checked_period_end(start: datetime, anchor: datetime, period: str, count: int = 1) -> datetime:
+    """`period_end`, or a 400 when no date holds it (past year 9999), naming a subscription's
+    count when there is one, else its start."""
     try:
-        return _period_end(start, anchor, period, count)
+        return period_end(start, anchor, period, count)
     except (OverflowError, ValueError):
         field = "billing_period_count" if int(count or 1) > 1 else "start_date"
         raise Invalid(field, f"the {period} period starting {start:%Y-%m-%d} with count {count} ends past "
                              "what a date can hold (year 9999)") from None
 
 
-def _period_end(start: datetime, anchor: datetime, period: str, count: int = 1) -> datetime:
+def period_end(start: datetime, anchor: datetime, period: str, count: int = 1) -> datetime:
     """The end of the period that starts at `start`, at the anchor's time of day, to the second.
 
     DAILY and WEEKLY step days from the start (WEEKLY to the anchor's weekday); QUARTERLY and
@@ -64,7 +64,7 @@ def _period_end(start: datetime, anchor: datetime, period: str, count: int = 1) 
 def next_period_end(subscription: dict, start: datetime) -> datetime:
     """Where the subscription's period that starts at `start` ends, from its stored anchor."""
     anchor = when(subscription.get("billing_anchor") or subscription["start_date"])
-    return period_end(start, anchor, subscription["billing_period"], subscription.get("billing_period_count") or 1)
+    return checked_period_end(start, anchor, subscription["billing_period"], subscription.get("billing_period_count") or 1)
 
 
 def calendar_anchor(start: datetime, period: str) -> datetime:

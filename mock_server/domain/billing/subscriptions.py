@@ -25,7 +25,7 @@ from .catalogue import Catalogue
 from .coupons import Coupons
 from .invoices import Invoices
 from .money import ZERO, same_currency
-from .periods import calendar_anchor, next_period_end, period_end
+from .periods import calendar_anchor, checked_period_end, next_period_end
 from .stalled import Stalled
 from .taxes import Taxes
 
@@ -91,7 +91,7 @@ class Subscriptions:
         subscription = self.records.new("subscription", {
             **request, "customer_id": customer["id"], "start_date": stamp(start), "billing_anchor": stamp(anchor),
             "billing_cycle": fields.get("billing_cycle") or "anniversary", "billing_period_count": count,
-            "current_period_start": stamp(start), "current_period_end": stamp(period_end(start, anchor, period, count)),
+            "current_period_start": stamp(start), "current_period_end": stamp(checked_period_end(start, anchor, period, count)),
             "subscription_status": status, "billing_cadence": "RECURRING", "cancel_at_period_end": False,
             "collection_method": fields.get("collection_method") or "charge_automatically",
             "payment_behavior": fields.get("payment_behavior") or "default_active", "version": 1,
