@@ -94,11 +94,15 @@ class StateFile:
         self._thread.start()
 
     def _run(self) -> None:
+        """Save every `interval` until stopped; a save that fails is tried again at the next one,
+        whatever failed, so no error ends the saving for the rest of the run."""
         while not self._stop.wait(self.interval):
             try:
                 self.save()
             except (Failure, OSError, StateFileError) as exc:  # a full disk or a lost Redis: try again later
                 log.warning("could not save the state to %s: %s", self.path, getattr(exc, "message", exc))
+            except Exception:  # a bug of the mock's: say so loudly, keep saving
+                log.exception("saving the state to %s failed", self.path)
 
     def stop(self) -> None:
         """Stop the background saves and save once more: at shutdown."""

@@ -207,7 +207,8 @@ def test_a_mock_killed_and_restarted_with_its_state_file_has_everything_and_the_
 def test_kill_9_during_a_save_leaves_the_previous_snapshot_whole_and_loadable(full_spec, tmp_path):
     """20,000 events make each save take a while. The mock is stopped as soon as a save's
     temporary file appears; if the file is still there the save is caught halfway (else it is
-    let go and tried again), and the mock is killed there."""
+    let go and tried again), and the mock is killed there. A save runs only when the state
+    changed, so a customer is made before each look: the last one made is in no finished save."""
     state, strays = tmp_path / "state.json", lambda: list(tmp_path.glob(".state.json.*.tmp"))
     process, url = start(full_spec, state, "--state-interval", "0.05")
     try:
@@ -220,10 +221,12 @@ def test_kill_9_during_a_save_leaves_the_previous_snapshot_whole_and_loadable(fu
         while len(orjson.loads(state.read_bytes())["events"]) < 20_000 or strays():
             assert time.monotonic() < deadline, "the events were never saved"
             time.sleep(0.05)
-        for attempt in range(50):
-            made = api.post("customers", json={"external_id": f"c{attempt}", "name": "C"}).json()
+        posted = 0
+        for _attempt in range(50):
             deadline = time.monotonic() + 60
-            while not strays():
+            while not strays():  # a save runs when the state changed: change it until one is seen
+                made = api.post("customers", json={"external_id": f"c{posted}", "name": "C"}).json()
+                posted += 1
                 assert time.monotonic() < deadline, "no save started"
             process.send_signal(signal.SIGSTOP)
             if strays():
