@@ -1,7 +1,12 @@
 """The Flexprice contract gate: Schemathesis checks plus Flexprice semantics, against any implementation.
 
-`flexprice-contract` (see `cli.py`) and `pytest contract_tests` both drive `gate.run`. Of the
-mock's package the gate imports only the pure spec model both halves share (`mock_server.spec`,
-`mock_server.resources`: loading, `$ref`s, resources inferred from paths; neither imports
-Connexion or uvicorn), and `target.py` starts the mock when no `--base-url` is given.
+`flexprice-contract` (see `cli.py`) and `pytest contract_tests` both drive `gate.run`. The gate
+reads the spec through the shared model (`flexprice_spec`: loading, `$ref`s, resources inferred
+from paths); of the mock it imports nothing but in `target.py`, which starts the mock when no
+`--base-url` is given. The modules, by concern: `semantic.py` (the check registry and the API-key
+rules), `lifecycle.py` (every resource), `chain.py` and `recipes.py` (the billing objects the
+checks build), `billing.py` and `flows.py` (billing rules, as `expectations.py` and
+`billing_rules.py` state them), `restler.py` (leakage, hierarchy, unknown fields), `reads.py`
+(what read-only runs reach), `fuzz.py` (Schemathesis), `budget.py` (the time budget),
+`report.py` and `report_files.py` (the summary, HTML, JSON, JUnit), `replay.py` (`--write-tests`).
 """

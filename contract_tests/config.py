@@ -72,6 +72,10 @@ class GateConfig:
     fuzz: bool = True
     phases: tuple[str, ...] = ALL_PHASES
     overlays: tuple[Path, ...] = ()  # Overlay 1.0 files applied to the spec in memory, in order
+    key_source: str = "$FLEXPRICE_API_KEY"  # where the key came from, for the refused-key line
+    key_shown: str = "$FLEXPRICE_API_KEY"  # how reproduce commands and written tests write the key
+    spec_label: str = ""  # which spec this is and where it came from, for the report
+    budget_source: str = f"the {DEFAULT_PROFILE} profile's bound"  # where `time_budget` came from
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
