@@ -85,14 +85,15 @@ th{background:#f3f5f8;position:sticky;top:0} td.n{text-align:right;font-variant-
 .ok{color:#17803d} .bad{color:#b42318;font-weight:600} .dim{color:#6b7280}
 pre{background:#f6f8fa;padding:8px;white-space:pre-wrap;word-break:break-all;margin:4px 0}
 details{margin:6px 0;border-left:3px solid #b42318;padding-left:8px} summary{cursor:pointer}
-details.list{margin:0;border:0;padding:0}
+.names{font-size:11.5px;color:#3f7a52} td.n{width:6em;white-space:nowrap}
+col.wide{width:45%}
 .meta{color:#4b5563}
 """
 
 
 def _listed(names: list[str]) -> str:
-    """A count that opens to the names: a resource passes dozens of checks."""
-    return f"<details class='list'><summary>{len(names)}</summary>{html.escape(', '.join(names))}</details>" if names else "0"
+    """A count, then the names in small print: a resource passes dozens of checks."""
+    return f"<b>{len(names)}</b> <span class='names'>{html.escape(', '.join(names))}</span>"
 
 
 def render_html(data: dict[str, Any]) -> str:
@@ -105,22 +106,22 @@ def render_html(data: dict[str, Any]) -> str:
         f"<div class='meta'>target {esc(data['base_url'])} &middot; spec {esc(data['spec'])}</div>",
         *(f"<p class='meta'>{esc(line)}</p>" for line in [data["refused_key"], data["why_untested"], data["cut"],
                                                           *data["notes"], *data["hints"]] if line),
-        "<h2>By resource</h2><table><tr><th>resource</th><th>requests</th><th>checks passed</th><th>checks failed</th>"
-        "<th>not run here (why)</th></tr>",
+        "<h2>By resource</h2><table><col><col><col><col><col class='wide'>"
+        "<tr><th>resource</th><th>requests</th><th>checks failed</th><th>not run here (why)</th><th>checks passed</th></tr>",
     ]
     for resource, row in data["resources"].items():
         not_run = "<br>".join(f"{esc(check)}: {esc(why)}" for check, why in sorted(row["not_run"].items()))
         parts.append(
-            f"<tr><td>{esc(resource)}</td><td class='n'>{row['requests']:,}</td>"
-            f"<td class='ok'>{_listed(row['passed'])}</td><td class='bad'>{esc(', '.join(row['failed']))}</td>"
-            f"<td class='dim'>{not_run}</td></tr>"
+            f"<tr><td>{esc(resource)}</td><td class='n'>{row['requests']:,}</td><td class='bad'>{esc(', '.join(row['failed']))}</td>"
+            f"<td class='dim'>{not_run}</td><td class='ok'>{_listed(row['passed'])}</td></tr>"
         )
-    parts.append("</table><h2>By check</h2><table><tr><th>check</th><th>operations passed</th><th>operations failed</th></tr>")
+    parts.append("</table><h2>By check</h2><table><tr><th>check</th><th>operations passed</th><th>operations failed</th>"
+                 "<th>not run (why)</th></tr>")
     for check, seen in data["checks"].items():
         parts.append(f"<tr><td>{esc(check)}</td><td class='n ok'>{len(seen['passed'])}</td>"
-                     f"<td class='bad'>{esc(', '.join(seen['failed']))}</td></tr>")
+                     f"<td class='bad'>{esc(', '.join(seen['failed']))}</td><td></td></tr>")
     for check, why in sorted(data["skipped"].items()):
-        parts.append(f"<tr><td>{esc(check)}</td><td class='dim' colspan='2'>not run: {esc(why)}</td></tr>")
+        parts.append(f"<tr><td>{esc(check)}</td><td class='n'>-</td><td></td><td class='dim'>{esc(why)}</td></tr>")
     parts.append("</table><h2>By operation</h2><table><tr><th>operation</th><th>resource</th><th>requests</th>"
                  "<th>statuses seen</th><th>checks passed</th><th>checks failed</th></tr>")
     for op_id, row in data["operations"].items():

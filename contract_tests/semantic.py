@@ -154,11 +154,11 @@ class Context:
     @contextmanager
     def unattributed(self) -> Iterator[None]:
         """Requests that only prepare a check (finding what to read): they are not what it checks."""
-        self.attributing = False
+        before, self.attributing = self.attributing, False
         try:
             yield
         finally:
-            self.attributing = True
+            self.attributing = before
 
     def not_covered(self, resource: str, why: str) -> None:
         """This check could not run on `resource`, and why (the summary lists it under `not run`)."""
