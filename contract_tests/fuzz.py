@@ -19,7 +19,7 @@ from schemathesis.engine import StopReason, events, from_schema
 from flexprice_spec.document import HTTP_METHODS
 
 from .budget import FuzzPlan, cut_message
-from .client import SlowOperations
+from .client import Exchange, SlowOperations
 from .config import ALL_PHASES, GateConfig
 from .progress import Progress
 from .report import Failure, Report, mask
@@ -38,6 +38,13 @@ DISABLED_CHECKS = (
 )
 
 
+# What the checks a status settles assert, as `--write-tests` writes it over the replayed answer.
+STATUS_ASSERTIONS = {
+    "not_a_server_error": "status < 500",
+    "negative_data_rejection": "400 <= status < 500",
+    "status_code_conformance": "str(status) in {documented} or f'{{str(status)[0]}}XX' in {documented}",
+    "error_envelope": "status < 400 or (isinstance(body, dict) and body.get('http_status_code') == status)",
+}
 # Schemathesis runs, by id of the schema they test, and the operations each has given up on.
 SLOW_BY_SCHEMA: dict[int, SlowOperations] = {}
 
@@ -226,10 +233,34 @@ def _collect(recorder: Any, config: GateConfig, report: Report, names: dict[str,
             if info is None or _tolerated(node.name, recorder.cases.get(case_id)):
                 continue
             failure = info.failure
-            message = mask(f"{failure.title}\n{failure.message}".strip(), config.api_key)
+            message = mask(f"{failure.title}\n{failure.message}".strip(), config.api_key, config.key_shown)
             curl = "\n".join(step.curl for step in info.steps) if info.steps else info.code_sample
             label = failure.operation or recorder.label
-            report.add(Failure(node.name, names.get(label, label), message, mask(curl, config.api_key, config.key_shown)))
+            trace, assertion = _replayable(recorder, failure.case_id or case_id, node.name, names)
+            report.add(Failure(node.name, names.get(label, label), message, mask(curl, config.api_key, config.key_shown),
+                               trace, assertion))
+
+
+def _replayable(recorder: Any, case_id: str, check: str, names: dict[str, str]) -> tuple[list[Exchange], str]:
+    """The requests that reproduce a failure (the case and the ones it followed from) and the
+    assertion it broke, for the checks a status states: `--write-tests` writes those as tests."""
+    node = recorder.cases.get(case_id)
+    if node is None or check not in STATUS_ASSERTIONS:
+        return [], ""
+    documented = set(node.value.operation.definition.raw.get("responses", {}))
+    if check == "status_code_conformance" and "default" in documented:
+        return [], ""
+    trace = []
+    for case in recorder.iter_chain_cases(case_id=case_id):
+        interaction = recorder.interactions.get(case.id)
+        if interaction is not None:
+            request, response = interaction.request, interaction.response
+            exchange = Exchange(request.method, request.uri, {k: v[0] for k, v in request.headers.items()}, request.body,
+                                operation=names.get(case.operation.label, case.operation.label), at=interaction.timestamp)
+            if response is not None:
+                exchange.status, exchange.text = response.status_code, response.content.decode("utf-8", "replace")
+            trace.append(exchange)
+    return trace, STATUS_ASSERTIONS[check].format(documented=sorted(documented))
 
 
 def _tolerated(check: str, node: Any) -> bool:

@@ -167,7 +167,7 @@ def summary(report: Report, show: int = DEFAULT_SHOW) -> str:
         lines += ["", "not run:", *(f"  {name}: {why}" for name, why in sorted(report.skipped.items()))]
         lines += [f"  {check} on {resource}: {why}" for (check, resource), why in sorted(report.not_covered.items())]
     if report.failures:
-        lines += ["", *_failures_by_operation(report), "", *_examples(report, show), verdict_line(report)]
+        lines += ["", *_failures_by_operation(report), "", *(_examples(report, show) if show > 0 else []), verdict_line(report)]
     return "\n".join(lines)
 
 

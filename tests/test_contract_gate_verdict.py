@@ -8,7 +8,10 @@ checks only or a small Schemathesis budget, so each test takes seconds.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -144,3 +147,18 @@ def test_a_rate_limited_read_only_run_plans_schemathesis_to_fit_its_bound(chain_
     assert methods == {"GET"}
     assert "planned to fit: examples+fuzzing with 5 example(s) per operation" in output and "left out: coverage" in output
     assert re.search(r"--time-budget \d+ runs all of it", output)
+
+
+def test_a_schemathesis_failure_is_written_as_a_test_that_replays_it(
+    secrets_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FLEXPRICE_API_KEY", API_KEY)
+    with broken_server("server_error_on_empty_name", secrets_spec, API_KEY) as url:
+        code, output = run_cli(capsys, "--base-url", url, "--spec", str(secrets_spec), "--max-examples", "3",
+                               "--write-tests", str(tmp_path))
+        env = {**os.environ, "FLEXPRICE_BASE_URL": url, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        replayed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                   str(tmp_path / "test_not_a_server_error.py")],
+                                  capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert code == cli.EXIT_FAILURES and "test_not_a_server_error.py" in output
+    assert replayed.returncode == 1 and "assert 500 < 500" in replayed.stdout, replayed.stdout[-2000:]
