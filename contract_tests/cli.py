@@ -12,14 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
-
-import httpx
-import yaml
 
 from . import commands
 from .config import (
@@ -29,15 +25,14 @@ from .config import (
     DEFAULT_SEED,
     PROFILES,
     GateConfig,
-    default_spec,
     parse_rate_limit,
 )
 from .report import DEFAULT_SHOW, MASK_ANYWHERE_CHARS
+from .spec_choice import NoSpec, chosen_spec
 
 EXIT_CONFORMS, EXIT_FAILURES, EXIT_USAGE, EXIT_BROKEN, EXIT_NO_VERDICT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 PROG = "flexprice-contract"
 KEY_VARIABLE = "FLEXPRICE_API_KEY"
-SERVED_SPECS = ("openapi.json", "openapi.yaml")  # where a target may serve its own document, below --base-url
 
 
 class UsageError(Exception):
@@ -51,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = argv[1:] if argv and argv[0] == name else argv
     try:
         return command(args)
-    except UsageError as error:
+    except (UsageError, NoSpec) as error:
         print(f"{PROG}: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -123,7 +118,7 @@ def run_command(argv: list[str]) -> int:
     key, source, shown = _api_key(args.api_key, LOCAL_API_KEY if not args.base_url else None)
     if args.base_url and not key:
         raise UsageError(f"--api-key (or {KEY_VARIABLE}) is required with --base-url")
-    with _spec(args.spec, args.base_url, key, args.request_timeout) as (spec, label):
+    with chosen_spec(args.spec, args.base_url, key, args.request_timeout) as (spec, label):
         _check_spec(spec, args.overlay)
         _config(args, spec, key, args.base_url or "http://127.0.0.1")  # a usage error before the mock starts
         target = nullcontext(args.base_url) if args.base_url else started_mock(spec, key, args.overlay)
@@ -162,34 +157,6 @@ def _api_key(given: str | None, local: str | None) -> tuple[str, str, str]:
     if os.environ.get(KEY_VARIABLE):
         return os.environ[KEY_VARIABLE], f"${KEY_VARIABLE}", f"${KEY_VARIABLE}"
     return (local, "the key of the mock the gate started", local) if local else ("", "", "")
-
-
-@contextmanager
-def _spec(given: Path | None, base_url: str | None, key: str, timeout: float) -> Iterator[tuple[Path, str]]:
-    """The spec to test, and a line saying which it is: `--spec`; else, with `--base-url`, the
-    document the target serves (read into a temporary file for the run); else the project's."""
-    if given is not None:
-        yield given, str(given)
-        return
-    if not base_url:
-        spec = default_spec()
-        yield spec, f"{spec} (the project's seed spec; --spec picks another)"
-        return
-    for name in SERVED_SPECS:
-        url = f"{base_url.rstrip('/')}/{name}"
-        try:
-            answer = httpx.get(url, headers={"x-api-key": key}, timeout=timeout)
-            document = yaml.safe_load(answer.text) if answer.status_code == 200 else None
-        except (httpx.HTTPError, yaml.YAMLError):
-            continue
-        if isinstance(document, dict) and isinstance(document.get("paths"), dict):
-            with tempfile.TemporaryDirectory(prefix="flexprice-contract-") as folder:
-                path = Path(folder) / name
-                path.write_text(answer.text, encoding="utf-8")
-                yield path, f"the spec the target serves at {url} ({len(document['paths'])} paths)"
-            return
-    raise UsageError(f"the target serves no OpenAPI document at {base_url.rstrip('/')}/{SERVED_SPECS[0]} "
-                     f"(or {SERVED_SPECS[1]}): --spec PATH is needed (the full Flexprice spec, or the part your server implements)")
 
 
 def _config(args: argparse.Namespace, spec: Path, api_key: str, base_url: str, **extra: str) -> GateConfig:

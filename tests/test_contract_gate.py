@@ -163,7 +163,7 @@ def test_pytest_form_fails_a_broken_server_on_the_rule_it_breaks(secrets_spec: P
         )
     assert result.returncode == 1, result.stdout[-3000:]
     assert "FAILED contract_tests/test_contract.py::test_implementation_honours_flexprice_rule[pagination]" in result.stdout
-    assert "1 failed, 22 passed, 9 skipped" in result.stdout
+    assert "1 failed, 15 passed, 16 skipped" in result.stdout  # a rule with nothing here to check is a skip
 
 
 def test_console_script_without_base_url_tests_the_project_mock() -> None:
