@@ -50,6 +50,20 @@ class InvoiceTotalsCentAbove(Defect):
         return response
 
 
+class TaxLeftOutOfTotal(Defect):
+    """Invoices carry a tax that their total and amount due leave out."""
+
+    name, caught_by = "tax_left_out_of_total", frozenset({"invoice_totals"})
+
+    def on_response(self, request: Request, response: Response) -> Response:
+        payload = response.json()
+        if INVOICE_READ.match(request.path) and response.status < 300 and isinstance(payload, dict):
+            for invoice in payload.get("items", [payload]):
+                invoice["total_tax"] = "0.70"
+            response.set_json(payload)
+        return response
+
+
 class SecondEventLost(Defect):
     """Ingest loses the second event of each customer: usage is one event short."""
 
@@ -203,7 +217,7 @@ class CustomerNickname(Defect):
 
 
 BILLING_DEFECTS: tuple[type[Defect], ...] = (
-    InvoiceTotalsCentAbove, SecondEventLost, PriceAmountDiffers, LineItemsLostOnRead, ThirtyDayPeriod,
+    InvoiceTotalsCentAbove, TaxLeftOutOfTotal, SecondEventLost, PriceAmountDiffers, LineItemsLostOnRead, ThirtyDayPeriod,
     PreviewWithoutUsage, PaymentChangesNothing, EndOfPeriodCancelsAtOnce, EntitlementLimitDropped,
     RefusedCreateStored, WalletsOfEveryCustomer, CustomerNickname,
 )
