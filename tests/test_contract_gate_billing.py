@@ -21,6 +21,7 @@ from contract_tests.config import GateConfig
 from contract_tests.report import Report, summary
 from mock_server.runner import MockServer
 from tests.broken.billing_defects import BILLING_DEFECTS, CHAIN_PATHS
+from tests.broken.resource_defects import RESOURCE_DEFECTS
 from tests.broken.serve import broken_server
 
 from .conftest import spec_subset
@@ -67,11 +68,17 @@ def test_each_billing_check_and_checker_catches_the_server_that_breaks_it(
 ) -> None:
     with broken_server(defect, chain_spec, API_KEY) as url:
         report = run_gate(url, chain_spec, closed_customers)
-    assert report.failed_checks() & defect.caught_by, (
+    assert defect.caught_by <= report.failed_checks(), (
         f"{defect.name} should be caught by {sorted(defect.caught_by)}, got {sorted(report.failed_checks())}"
     )
     caught = [f for f in report.failures if f.check in defect.caught_by]
     assert all(f.curl.startswith("curl ") and f.trace and f.assertion for f in caught)
+
+
+def test_every_billing_check_and_checker_has_a_broken_server_it_must_catch() -> None:
+    meant = set().union(*(defect.caught_by for defect in (*BILLING_DEFECTS, *RESOURCE_DEFECTS)))
+    assert BILLING_CHECKS | CHECKERS <= meant
+    assert BILLING_CHECKS | CHECKERS <= {check.name for check in gate.ordered_checks()}
 
 
 def test_the_correct_mock_keeps_every_billing_check_and_checker(chain_spec: Path, closed_customers: Path) -> None:
