@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from bench import growth, store_costs, usage_growth
+from bench import baseline, growth, store_costs, usage_growth
 from bench.results import (
     Measurement,
     load_table,
@@ -27,6 +27,7 @@ from bench.results import (
 )
 from bench.runs import Plan, execute, smoke_driver, wrk_driver
 from bench.servers import (
+    DASHBOARD_OPEN,
     HANGING_WEBHOOK,
     REPO_ROOT,
     STARTERS,
@@ -85,8 +86,12 @@ def parser() -> argparse.ArgumentParser:
                         "as deploy/compose.yaml) or everysec (Redis's default)")
     p.add_argument("--cost-samples", type=int, default=50,
                    help="calls per median for the reset and invoice-preview costs (with --store)")
+    p.add_argument("--baseline", metavar="REV",
+                   help="also run the mock at git revision REV, in turn with this checkout's, and compare them")
     p.add_argument("--webhooks", choices=("none", "hang"), default="none",
                    help=f"hang: also run the mock delivering webhooks to a receiver that never answers ({HANGING_WEBHOOK})")
+    p.add_argument("--dashboard", choices=("closed", "open"), default="closed",
+                   help=f"open: also run the mock while its dashboard is loaded every second ({DASHBOARD_OPEN})")
     p.add_argument("--duration", type=int, default=10, help="seconds of measured load per run")
     p.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load before each run")
     p.add_argument("--connections", type=int, default=16)
@@ -182,6 +187,11 @@ def benchmark(args: argparse.Namespace) -> int:
     servers = with_backends(servers, runs_on)
     if args.webhooks == "hang" and HANGING_WEBHOOK not in servers:
         servers.append(HANGING_WEBHOOK)
+    if args.dashboard == "open" and DASHBOARD_OPEN not in servers:
+        servers.append(DASHBOARD_OPEN)
+    revision = baseline.resolve(args.baseline) if args.baseline else None
+    if revision:
+        servers.append(baseline.name(revision))
     workloads = [WORKLOADS[key] for key in choices(args.workloads, WORKLOADS, "--workloads")]
     specs = spec_paths(args.spec)
     plan = Plan(specs, workloads, servers, 1 if args.smoke else args.rounds)
@@ -195,13 +205,17 @@ def benchmark(args: argparse.Namespace) -> int:
     drive = smoke_driver(args.requests) if args.smoke else wrk_driver(
         args.duration, args.warmup, args.threads, args.connections)
     titles = {w.key: w.title for w in WORKLOADS.values()}
-    load_before, revision = os.getloadavg(), git_revision()
+    load_before, checkout = os.getloadavg(), git_revision()
     with tempfile.TemporaryDirectory(prefix="bench-logs-") as logs, \
             bench_redis(bool(compared), args.redis_fsync) as redis:
         starters = {**STARTERS, **{b.name: starter(b, redis) for b in runs_on}}
+        if revision:
+            starters[baseline.name(revision)] = baseline.starter(revision)
         measurements = execute(plan, drive, Path(logs), starters)
-        sections = [header(args, servers, load_before, revision, bool(compared)), load_table(measurements, titles),
+        sections = [header(args, servers, load_before, checkout, bool(compared)), load_table(measurements, titles),
                     process_table(measurements), targets_table(measurements)]
+        if revision:
+            sections.append(baseline.table(measurements, titles, revision))
         if compared:
             sections += compare_stores(measurements, titles, runs_on, specs, redis,
                                        3 if args.smoke else args.cost_samples)

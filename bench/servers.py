@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.results import HANGING_WEBHOOK
+from bench.results import DASHBOARD_OPEN, HANGING_WEBHOOK
 from mock_server.devtools.webhook_receiver import WebhookReceiver
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +99,7 @@ class Server:
     pids: list[int] = field(default_factory=list)
     helper_pids: list[int] = field(default_factory=list)
     startup_s: float = 0.0
-    receiver: WebhookReceiver | None = None  # the webhook receiver the server delivers to, if any
+    companions: list = field(default_factory=list)  # what runs beside it for the run (a receiver, a viewer): stopped with it
 
     def rss_kb(self) -> dict[str, int]:
         """VmRSS (now) and VmHWM (peak) of the server processes, summed, in kB."""
@@ -124,8 +124,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.receiver is not None:
-            self.receiver.stop()
+        for companion in self.companions:
+            companion.stop()
 
     def log_tail(self, lines: int = 20) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -167,9 +167,9 @@ def server_pids(root: int, executable: str) -> list[int]:
     return found
 
 
-def _spawn(command: list[str], log: Path, stdout: int) -> subprocess.Popen:
+def _spawn(command: list[str], log: Path, stdout: int, cwd: Path = REPO_ROOT) -> subprocess.Popen:
     with log.open("wb") as stderr:
-        return subprocess.Popen(command, cwd=REPO_ROOT, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL)
+        return subprocess.Popen(command, cwd=cwd, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL)
 
 
 def _read_first_line(server: Server, deadline: float) -> str:
@@ -229,13 +229,15 @@ def wait_first_answer(server: Server, started: float, probe: ProbeRequest, deadl
     raise BenchError(f"{server.name} did not answer within {START_TIMEOUT:.0f} s:\n{server.log_tail()}")
 
 
-def start_mock(spec: Path, probe: ProbeRequest, log_dir: Path, name: str = "mock", options: tuple[str, ...] = ()) -> Server:
+def start_mock(spec: Path, probe: ProbeRequest, log_dir: Path, name: str = "mock", options: tuple[str, ...] = (),
+               python: str = sys.executable, cwd: Path = REPO_ROOT) -> Server:
+    """This checkout's mock, or (`python`, `cwd`) another revision's installed beside it."""
     started = time.perf_counter()
     deadline = started + START_TIMEOUT
-    command = [sys.executable, "-m", "mock_server", "--spec", str(spec), "--host", "127.0.0.1",
+    command = [python, "-m", "mock_server", "--spec", str(spec), "--host", "127.0.0.1",
                "--port", "0", "--api-key", API_KEY, *options]
     log = log_dir / f"mock-{time.time_ns()}.log"
-    process = _spawn(command, log, subprocess.PIPE)
+    process = _spawn(command, log, subprocess.PIPE, cwd)
     server = Server(name, process, "", log)
     try:
         server.base_url = _read_first_line(server, deadline).rstrip("/")
@@ -257,7 +259,50 @@ def start_mock_hanging_webhook(spec: Path, probe: ProbeRequest, log_dir: Path) -
     except BaseException:
         receiver.stop()
         raise
-    server.receiver = receiver
+    server.companions.append(receiver)
+    return server
+
+
+class DashboardViewer:
+    """A developer with the dashboard open: every `interval` seconds the overview, the request
+    journal and the webhooks page are loaded with their assets, as a browser that refreshes them
+    does (the page's own refresh is every 5 s; this is harsher). It counts what it loaded, so a
+    run can show the pages were really served while the API was under load."""
+
+    PAGES = ("/_mock/", "/_mock/dashboard/static/dashboard.css", "/_mock/dashboard/static/dashboard.js",
+             "/_mock/dashboard/requests", "/_mock/dashboard/webhooks")
+
+    def __init__(self, base_url: str, interval: float = 1.0) -> None:
+        self.root = base_url.removesuffix("/v1")
+        self.interval = interval
+        self.loaded = self.failed = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._view, name="dashboard-viewer", daemon=True)
+
+    def start(self) -> DashboardViewer:
+        self._thread.start()
+        return self
+
+    def _view(self) -> None:
+        with httpx.Client(base_url=self.root, timeout=10.0) as client:
+            while not self._stopping.wait(self.interval):
+                for page in self.PAGES:
+                    try:
+                        ok = client.get(page).status_code == 200
+                    except httpx.HTTPError:
+                        ok = False
+                    self.loaded, self.failed = self.loaded + ok, self.failed + (not ok)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(15)
+        print(f"  dashboard viewer: {self.loaded} pages loaded, {self.failed} failed", file=sys.stderr, flush=True)
+
+
+def start_mock_dashboard_open(spec: Path, probe: ProbeRequest, log_dir: Path) -> Server:
+    """The mock while its dashboard is open and refreshing (`DashboardViewer`)."""
+    server = start_mock(spec, probe, log_dir, DASHBOARD_OPEN)
+    server.companions.append(DashboardViewer(server.base_url).start())
     return server
 
 
@@ -280,4 +325,5 @@ def start_prism(spec: Path, probe: ProbeRequest, log_dir: Path) -> Server:
 
 
 Starter = Callable[[Path, ProbeRequest, Path], Server]
-STARTERS: dict[str, Starter] = {"mock": start_mock, "prism": start_prism, HANGING_WEBHOOK: start_mock_hanging_webhook}
+STARTERS: dict[str, Starter] = {"mock": start_mock, "prism": start_prism, HANGING_WEBHOOK: start_mock_hanging_webhook,
+                                DASHBOARD_OPEN: start_mock_dashboard_open}

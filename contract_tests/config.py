@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flexprice_spec.document import default_spec_path
+
 ALL_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 
 
@@ -36,12 +38,8 @@ DEFAULT_REQUEST_TIMEOUT = 5.0
 
 
 def default_spec() -> Path:
-    """The project's `openapi.json`: at the checkout root, or packaged beside the mock."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "openapi.json", here.parent / "mock_server" / "openapi.json"):
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError("no openapi.json beside contract_tests/; pass --spec")
+    """The project's seed spec, shipped with the spec model."""
+    return default_spec_path()
 
 
 def parse_rate_limit(value: str | None) -> float | None:

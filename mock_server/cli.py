@@ -22,8 +22,9 @@ from .devtools.fixtures import FixtureError
 from .http.faults import Faults
 from .http.limits import DEFAULT_MAX_BODY
 from .runner import base_url, bind, server_for
-from .spec.synth import Schemas, Synth
-from .storage.store import MEMORY
+from .schemas.checks import Schemas
+from .schemas.synth import Synth
+from .storage.opening import MEMORY
 from .workers import build, serve
 
 SPEC_HELP = "OpenAPI document to serve (default: the seed spec shipped with the package)."

@@ -18,8 +18,10 @@ from flexprice_spec.document import Spec
 from .app import DEFAULT_API_KEY, create_app
 from .core.times import parse_instant
 from .devtools.fixtures import read
+from .domain.backend import Backend
 from .domain.clock import Clock
 from .http.limits import GuardedHttpProtocol
+from .storage.store import Store
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -102,21 +104,22 @@ class MockServer:
         self.url = ""
 
     @property
-    def api(self):
+    def backend(self) -> Backend:
+        """The domain: records, billing, keys, the clock (`mock.backend.billing.invoices`, ...)."""
         return self.app.state
 
     @property
-    def store(self):
-        return self.app.state.store
+    def store(self) -> Store:
+        return self.backend.store
 
     @property
     def clock(self) -> Clock:
-        return self.app.state.store.clock
+        return self.backend.clock
 
     @property
     def outbox(self) -> list[dict]:
-        """Every domain event recorded so far, oldest first (what webhooks deliver)."""
-        return list(self.store.outbox)
+        """Every domain event recorded since the last reset, oldest first (what webhooks deliver)."""
+        return self.backend.outbox.entries()
 
     @property
     def webhooks(self) -> list[dict]:
@@ -134,7 +137,7 @@ class MockServer:
 
     def reset(self) -> None:
         """Back to the fixtures the mock started with; the journal is emptied too."""
-        self.store.reset()
+        self.backend.reset()
 
     def stub(self, operation: str | None = None, *, status: int, body: object = None, times: int = 1,
              delay: str | None = None, method: str | None = None, path: str | None = None) -> dict:

@@ -63,9 +63,10 @@ def test_created_key_authenticates(seed_mock, seed_client):
 
 def test_raw_key_is_returned_once_and_stored_only_as_its_hash(seed_mock, seed_client):
     body = create_key(seed_client).json()
-    dumped = repr(seed_mock.store.dump()) + repr(seed_mock.store.key_hashes())
+    dumped = repr(seed_mock.store.dump()) + repr(seed_mock.store.key_digests())
     assert body["api_key"] not in dumped
-    assert seed_mock.store.key_hashes()[body["secret"]["id"]] == hash_key(body["api_key"])
+    owners = {key.secret_id: sha256 for sha256, key in seed_mock.store.key_digests()}
+    assert owners[body["secret"]["id"]] == hash_key(body["api_key"])
 
 
 @pytest.mark.parametrize("headers", [{}, {"x-api-key": ""}, {"x-api-key": "sk_unknown"}], ids=["missing", "empty", "unknown"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -104,3 +105,14 @@ def test_smoke_run_on_both_stores_compares_redis_with_memory_side_by_side(tmp_pa
     report = json.loads(saved.read_text())["report"]
     assert "| full | (c) create+get+search customer | redis, 2 workers |" in report
     assert "| memory | " in report and "| redis | " in report  # the reset and preview costs
+
+
+def test_spec_diff_bench_times_the_full_spec_against_fifty_changes(full_spec: Path) -> None:
+    completed = subprocess.run([sys.executable, "-m", "bench.spec_diff", "--runs", "1"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "FLEXPRICE_FULL_SPEC": str(full_spec)})
+    assert completed.returncode == 0, completed.stderr
+    rows = [line.split("|")[1].strip() for line in completed.stdout.splitlines() if line.startswith("| ")]
+    assert rows == ["against", "---", "itself", "50 changes"]
+    assert re.search(r"^50 changes: [1-9]\d* findings \(\d+ error, \d+ warning, \d+ info\); [\d.]+x the time",
+                     completed.stdout, re.MULTILINE), completed.stdout

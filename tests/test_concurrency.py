@@ -42,7 +42,7 @@ def test_concurrent_api_key_creates_are_all_kept_unique_and_working(seed_mock):
     raw_keys = {body["api_key"] for _, body, _ in results}
     secret_ids = {body["secret"]["id"] for _, body, _ in results}
     assert len(raw_keys) == len(secret_ids) == CREATES
-    assert all(seed_mock.store.authenticate(raw) for raw in raw_keys)
+    assert all(seed_mock.backend.keys.authenticate(raw) for raw in raw_keys)
     assert len(seed_mock.store.select("/secrets/api/keys")) == CREATES
 
 

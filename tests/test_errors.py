@@ -8,7 +8,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
-from mock_server.http.errors import ApiError
+from mock_server.core.failures import Invalid
+from mock_server.http.errors import status_of
 from mock_server.http.handlers import Api, json_response
 
 JSON = {"content-type": "application/json"}
@@ -73,7 +74,7 @@ def test_query_parameter_errors_name_the_parameter(full_client):
 
 def test_strict_mode_logs_a_response_that_breaks_the_spec(caplog):
     app = create_app(strict=True, api_keys=["k"])
-    app.state.behaviours["createApiKey"] = lambda api, call: json_response({"api_key": 42}, 201)
+    app.api.behaviours["createApiKey"] = lambda api, call: json_response({"api_key": 42}, 201)
     with caplog.at_level(logging.ERROR, logger="mock_server"), TestClient(app) as client:
         client.post("/v1/secrets/api/keys", json={"name": "x", "type": "private_key"}, headers={"x-api-key": "k"})
     assert any("SPEC VIOLATION" in r.getMessage() for r in caplog.records)
@@ -93,6 +94,22 @@ def test_strict_mode_is_silent_on_valid_responses(caplog):
     ({"limit": 2.5}, "limit must be an integer"),
 ])
 def test_paging_the_answer_could_not_carry_is_refused(paging, message):
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(Invalid) as refused:
         Api.paging(paging)
-    assert (refused.value.status, refused.value.message) == (400, message)
+    assert (status_of(refused.value), refused.value.message) == ((400, "validation_error"), message)
+
+
+def test_a_missing_customer_is_worded_the_one_way_whichever_layer_looked(full_client):
+    """A path id (the HTTP layer's lookup) and a reference in a body (the subscription service's)
+    name the same fault in the same words; only the field that carried the key differs."""
+    by_path = full_client.get("customers/cust_unknown")
+    by_reference = full_client.post("subscriptions", json={
+        "customer_id": "cust_unknown", "plan_id": "plan_unknown", "currency": "usd",
+        "billing_cadence": "RECURRING", "billing_period": "MONTHLY", "billing_period_count": 1,
+        "start_date": "2026-01-01T00:00:00Z"})
+    assert (by_path.status_code, by_path.json()) == (404, {
+        "code": "not_found", "message": "customer cust_unknown not found", "http_status_code": 404,
+        "details": {"id": {"value": "cust_unknown"}}})
+    assert (by_reference.status_code, by_reference.json()) == (404, {
+        "code": "not_found", "message": "customer cust_unknown not found", "http_status_code": 404,
+        "details": {"customer_id": {"value": "cust_unknown"}}})

@@ -88,7 +88,7 @@ def test_an_injected_error_is_503_with_retry_after_where_500_is_undocumented():
 def test_faults_replay_after_a_reset():
     app, client = client_for(error_rate=0.5, seed=11)
     first = [client.post("/v1/secrets/api/keys", json=NEW_KEY).status_code for _ in range(20)]
-    app.state.store.reset()
+    app.state.reset()
     again = [client.post("/v1/secrets/api/keys", json=NEW_KEY).status_code for _ in range(20)]
     assert first == again
     assert set(first) == {201, 500}

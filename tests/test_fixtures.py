@@ -24,7 +24,7 @@ def app(full_spec):
 
 @pytest.fixture
 def client(app):
-    app.state.store.reset()
+    app.state.reset()
     client = app.test_client()
     client.headers["x-api-key"] = ACME_KEY
     return client

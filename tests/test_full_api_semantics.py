@@ -64,7 +64,7 @@ def test_created_customer_has_the_sent_fields_and_server_fields(api, full_mock):
     assert (body["external_id"], body["name"], body["email"], body["metadata"]) == (
         "cus-ext-1", "Ada", "ada@example.com", {"tier": "gold"})
     assert body["status"] == "published"
-    assert body["tenant_id"] == full_mock.store.tenant_id and body["environment_id"] == full_mock.store.environment_id
+    assert body["tenant_id"] == full_mock.backend.tenant.tenant_id and body["environment_id"] == full_mock.backend.tenant.environment_id
     assert body["created_at"] == body["updated_at"]
     assert api("GET", f"customers/{body['id']}").json() == body
 
@@ -377,8 +377,8 @@ def test_bulk_creates_store_every_item(api):
 
 def test_users_me_is_the_caller_with_its_tenant(api, full_mock):
     me = api("GET", "users/me").json()
-    assert me["id"] == full_mock.store.user_id and me["tenant"]["id"] == full_mock.store.tenant_id
-    assert api("GET", f"tenants/{full_mock.store.tenant_id}").json()["id"] == full_mock.store.tenant_id
+    assert me["id"] == full_mock.backend.tenant.user_id and me["tenant"]["id"] == full_mock.backend.tenant.tenant_id
+    assert api("GET", f"tenants/{full_mock.backend.tenant.tenant_id}").json()["id"] == full_mock.backend.tenant.tenant_id
 
 
 def test_a_view_of_a_record_carries_its_fields_and_needs_the_record(api):

@@ -12,7 +12,8 @@ from urllib.parse import quote
 
 from flexprice_spec.document import Spec
 from flexprice_spec.resources import Model, Operation, infer
-from mock_server.spec.synth import Schemas, Synth
+from mock_server.schemas.checks import Schemas
+from mock_server.schemas.synth import Synth
 
 PHASES = ("create", "subcreate", "bulk", "get", "lookup", "list", "search", "subcollection",
           "singleton", "computed", "update", "action", "delete")

@@ -23,7 +23,7 @@ def full_app(full_spec):
 
 @pytest.fixture
 def client(full_app):
-    full_app.state.store.reset()
+    full_app.state.reset()
     client = full_app.test_client()
     client.headers["x-api-key"] = KEY
     return client

@@ -49,4 +49,4 @@ def test_indexed_routers_choose_the_route_starlette_would_for_every_operation(fu
 def test_a_path_id_holding_an_encoded_newline_is_an_unknown_id_not_an_unknown_route(full_client):
     response = full_client.get("customers/a%0Ab")
     assert response.status_code == 404
-    assert response.json()["message"] == "customer not found"
+    assert response.json()["message"] == "customer a\nb not found"

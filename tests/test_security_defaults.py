@@ -107,6 +107,9 @@ def test_with_an_admin_token_every_interface_is_served_and_admin_needs_the_token
     assert httpx.get(admin + "/state", headers={"authorization": "Bearer wrong-token"}).status_code == 401
     assert httpx.get(admin + "/state", headers={"authorization": ADMIN_TOKEN}).status_code == 401
     assert httpx.get(admin + "/state", headers={"authorization": f"Bearer {ADMIN_TOKEN}"}).status_code == 200
+    dashboard = httpx.get(admin + "/")
+    assert dashboard.status_code == 401 and 'name="token"' in dashboard.text and "Overview" not in dashboard.text
+    assert httpx.get(admin + "/", headers={"authorization": f"Bearer {ADMIN_TOKEN}"}).status_code == 200
     out, err = server.stop()
     assert "warning: binding 0.0.0.0 exposes the mock to the network" in err
     assert ADMIN_TOKEN not in out + err
@@ -116,6 +119,7 @@ def test_with_no_admin_every_interface_is_served_without_admin_endpoints(cli):
     server = cli("--host", "0.0.0.0", "--no-admin")
     loopback = server.url.replace("0.0.0.0", "127.0.0.1")
     assert httpx.post(loopback.removesuffix("/v1") + "/_mock/reset").status_code == 404
+    assert httpx.get(loopback.removesuffix("/v1") + "/_mock/").status_code == 404
 
 
 def test_the_admin_token_comes_from_the_environment_too_and_is_never_journalled():
@@ -143,7 +147,7 @@ def test_the_store_holds_digests_never_a_raw_key(seed_mock, seed_client):
     created = seed_client.post("secrets/api/keys", json={"name": "ci", "type": "private_key"}).json()
     raw = created["api_key"]
     held = strings_in(seed_mock.store)
-    assert seed_mock.store.authenticate(raw) and seed_mock.store.authenticate(seed_mock.api_key)
+    assert seed_mock.backend.keys.authenticate(raw) and seed_mock.backend.keys.authenticate(seed_mock.api_key)
     assert [s for s in held if raw in s or seed_mock.api_key in s] == []
     # the walk did reach the store's contents: the secret's record and the key's digest
     assert any(created["secret"]["id"] in s and '"display_id"' in s for s in held)

@@ -8,7 +8,7 @@ import pytest
 
 from flexprice_spec.document import Spec
 from mock_server.app import create_app
-from mock_server.spec import cache as spec_cache
+from mock_server.http import spec_cache
 
 from .conftest import SEED_SPEC
 

@@ -13,7 +13,7 @@ import pytest
 
 from contract_tests.cli import main
 from contract_tests.diff import Comparison
-from contract_tests.spec_source import SpecSource, json_lines
+from contract_tests.diff.sources import SpecSource, json_lines
 
 from .conftest import full_spec_path
 
@@ -81,91 +81,91 @@ def at(document: dict, pointer: str):
     return node
 
 
-# (id, mutation of the new spec, rule, breaks clients, breaks servers, old pointer, new pointer)
-RULE_CASES: list[tuple[str, Callable[[dict], None], str, bool, bool, str | None, str | None]] = [
+# (id, mutation of the new spec, rule, level, breaks servers, old pointer, new pointer)
+RULE_CASES: list[tuple[str, Callable[[dict], None], str, str, bool, str | None, str | None]] = [
     ("path removed", lambda d: d["paths"].pop("/items/{id}"),
-     "path-removed", True, False, "/paths/~1items~1{id}", "/paths"),
+     "path-removed", "error", False, "/paths/~1items~1{id}", "/paths"),
     ("operation removed", lambda d: d["paths"]["/items"].pop("post"),
-     "operation-removed", True, False, ITEMS_POST, "/paths/~1items"),
+     "operation-removed", "error", False, ITEMS_POST, "/paths/~1items"),
     ("operation added", lambda d: d["paths"]["/items/{id}"].update(delete={"responses": {"204": {"description": "x"}}}),
-     "operation-added", False, True, None, "/paths/~1items~1{id}/delete"),
+     "operation-added", "info", True, None, "/paths/~1items~1{id}/delete"),
     ("parameter removed", lambda d: at(d, ITEMS_GET)["parameters"].pop(0),
-     "parameter-removed", True, False, f"{ITEMS_GET}/parameters/0", ITEMS_GET),
+     "parameter-removed", "warning", False, f"{ITEMS_GET}/parameters/0", ITEMS_GET),
     ("parameter moved from query to header", lambda d: at(d, ITEMS_GET)["parameters"][0].update({"in": "header"}),
-     "parameter-moved", True, True, f"{ITEMS_GET}/parameters/0", f"{ITEMS_GET}/parameters/0"),
+     "parameter-moved", "error", True, f"{ITEMS_GET}/parameters/0", f"{ITEMS_GET}/parameters/0"),
     ("required parameter added", lambda d: at(d, ITEMS_GET)["parameters"].append(
         {"name": "status", "in": "query", "required": True, "schema": {"type": "string"}}),
-     "parameter-added-required", True, False, ITEMS_GET, f"{ITEMS_GET}/parameters/2"),
+     "parameter-added-required", "error", False, ITEMS_GET, f"{ITEMS_GET}/parameters/2"),
     ("optional parameter added", lambda d: at(d, ITEMS_GET)["parameters"].append(
         {"name": "status", "in": "query", "schema": {"type": "string"}}),
-     "parameter-added", False, True, ITEMS_GET, f"{ITEMS_GET}/parameters/2"),
+     "parameter-added", "info", True, ITEMS_GET, f"{ITEMS_GET}/parameters/2"),
     ("parameter made required", lambda d: at(d, ITEMS_GET)["parameters"][0].update(required=True),
-     "parameter-made-required", True, False, f"{ITEMS_GET}/parameters/0", f"{ITEMS_GET}/parameters/0"),
+     "parameter-made-required", "error", False, f"{ITEMS_GET}/parameters/0", f"{ITEMS_GET}/parameters/0"),
     ("parameter enum narrowed", lambda d: at(d, ITEMS_GET)["parameters"][1]["schema"]["enum"].remove("desc"),
-     "request-enum-narrowed", True, False, f"{ITEMS_GET}/parameters/1/schema/enum",
+     "request-enum-narrowed", "error", False, f"{ITEMS_GET}/parameters/1/schema/enum",
      f"{ITEMS_GET}/parameters/1/schema/enum"),
     ("parameter type changed", lambda d: at(d, ITEMS_GET)["parameters"][0]["schema"].update(type="string"),
-     "request-type-changed", True, True, f"{ITEMS_GET}/parameters/0/schema", f"{ITEMS_GET}/parameters/0/schema"),
+     "request-type-changed", "error", True, f"{ITEMS_GET}/parameters/0/schema", f"{ITEMS_GET}/parameters/0/schema"),
     ("request body made required", lambda d: at(d, ITEMS_POST)["requestBody"].update(required=True),
-     "request-body-required", True, False, f"{ITEMS_POST}/requestBody", f"{ITEMS_POST}/requestBody"),
+     "request-body-required", "error", False, f"{ITEMS_POST}/requestBody", f"{ITEMS_POST}/requestBody"),
     ("required request field added", lambda d: at(d, CREATE).update(
         required=["name", "owner"], properties={**at(d, CREATE)["properties"], "owner": {"type": "string"}}),
-     "request-property-added-required", True, False, f"{CREATE}/properties", f"{CREATE}/properties/owner"),
+     "request-property-added-required", "error", False, f"{CREATE}/properties", f"{CREATE}/properties/owner"),
     ("optional request field added", lambda d: at(d, CREATE)["properties"].update(owner={"type": "string"}),
-     "request-property-added", False, True, f"{CREATE}/properties", f"{CREATE}/properties/owner"),
+     "request-property-added", "info", True, f"{CREATE}/properties", f"{CREATE}/properties/owner"),
     ("request field made required", lambda d: at(d, CREATE)["required"].append("kind"),
-     "request-property-made-required", True, False, f"{CREATE}/properties/kind", f"{CREATE}/properties/kind"),
+     "request-property-made-required", "error", False, f"{CREATE}/properties/kind", f"{CREATE}/properties/kind"),
     ("request field made optional", lambda d: at(d, CREATE)["required"].clear(),
-     "request-property-made-optional", False, True, f"{CREATE}/properties/name", f"{CREATE}/properties/name"),
+     "request-property-made-optional", "info", True, f"{CREATE}/properties/name", f"{CREATE}/properties/name"),
     ("request field removed", lambda d: at(d, CREATE)["properties"].pop("note"),
-     "request-property-removed", True, False, f"{CREATE}/properties/note", f"{CREATE}/properties"),
+     "request-property-removed", "warning", False, f"{CREATE}/properties/note", f"{CREATE}/properties"),
     ("request enum narrowed", lambda d: at(d, CREATE)["properties"]["kind"]["enum"].remove("b"),
-     "request-enum-narrowed", True, False, f"{CREATE}/properties/kind/enum", f"{CREATE}/properties/kind/enum"),
+     "request-enum-narrowed", "error", False, f"{CREATE}/properties/kind/enum", f"{CREATE}/properties/kind/enum"),
     ("request enum widened", lambda d: at(d, CREATE)["properties"]["kind"]["enum"].append("c"),
-     "request-enum-widened", False, True, f"{CREATE}/properties/kind/enum", f"{CREATE}/properties/kind/enum"),
+     "request-enum-widened", "info", True, f"{CREATE}/properties/kind/enum", f"{CREATE}/properties/kind/enum"),
     ("request type changed", lambda d: at(d, CREATE)["properties"]["name"].update(type="integer"),
-     "request-type-changed", True, True, f"{CREATE}/properties/name", f"{CREATE}/properties/name"),
+     "request-type-changed", "error", True, f"{CREATE}/properties/name", f"{CREATE}/properties/name"),
     ("request value no longer nullable", lambda d: at(d, CREATE)["properties"]["note"].pop("nullable"),
-     "request-nullable-removed", True, False, f"{CREATE}/properties/note", f"{CREATE}/properties/note"),
-    ("response field removed", lambda d: at(d, ITEM)["properties"].pop("note"),
-     "response-property-removed", True, False, f"{ITEM}/properties/note", f"{ITEM}/properties"),
+     "request-nullable-removed", "error", False, f"{CREATE}/properties/note", f"{CREATE}/properties/note"),
+    ("optional response field removed", lambda d: at(d, ITEM)["properties"].pop("note"),
+     "response-optional-property-removed", "warning", False, f"{ITEM}/properties/note", f"{ITEM}/properties"),
     ("optional response field added", lambda d: at(d, ITEM)["properties"].update(url={"type": "string"}),
-     "response-property-added", False, False, f"{ITEM}/properties", f"{ITEM}/properties/url"),
+     "response-property-added", "info", False, f"{ITEM}/properties", f"{ITEM}/properties/url"),
     ("required response field added", lambda d: at(d, ITEM).update(
         required=["id", "name", "url"], properties={**at(d, ITEM)["properties"], "url": {"type": "string"}}),
-     "response-property-added-required", False, True, f"{ITEM}/properties", f"{ITEM}/properties/url"),
+     "response-property-added-required", "info", True, f"{ITEM}/properties", f"{ITEM}/properties/url"),
     ("response field made optional", lambda d: at(d, ITEM)["required"].remove("name"),
-     "response-property-made-optional", True, False, f"{ITEM}/properties/name", f"{ITEM}/properties/name"),
+     "response-property-made-optional", "error", False, f"{ITEM}/properties/name", f"{ITEM}/properties/name"),
     ("response field made nullable", lambda d: at(d, ITEM)["properties"]["note"].update(nullable=True),
-     "response-nullable-added", True, False, f"{ITEM}/properties/note", f"{ITEM}/properties/note"),
+     "response-nullable-added", "error", False, f"{ITEM}/properties/note", f"{ITEM}/properties/note"),
     ("response enum widened", lambda d: at(d, ITEM)["properties"]["kind"]["enum"].append("c"),
-     "response-enum-widened", True, False, f"{ITEM}/properties/kind/enum", f"{ITEM}/properties/kind/enum"),
+     "response-enum-widened", "warning", False, f"{ITEM}/properties/kind/enum", f"{ITEM}/properties/kind/enum"),
     ("response enum narrowed", lambda d: at(d, ITEM)["properties"]["kind"]["enum"].remove("b"),
-     "response-enum-narrowed", False, True, f"{ITEM}/properties/kind/enum", f"{ITEM}/properties/kind/enum"),
+     "response-enum-narrowed", "info", True, f"{ITEM}/properties/kind/enum", f"{ITEM}/properties/kind/enum"),
     ("response type changed", lambda d: at(d, ITEM)["properties"]["id"].update(type="integer"),
-     "response-type-changed", True, True, f"{ITEM}/properties/id", f"{ITEM}/properties/id"),
+     "response-type-changed", "error", True, f"{ITEM}/properties/id", f"{ITEM}/properties/id"),
     ("success status changed",
      lambda d: at(d, ITEMS_POST)["responses"].update({"200": at(d, ITEMS_POST)["responses"].pop("201")}),
-     "success-status-changed", True, True, f"{ITEMS_POST}/responses", f"{ITEMS_POST}/responses"),
+     "success-status-changed", "error", True, f"{ITEMS_POST}/responses", f"{ITEMS_POST}/responses"),
     ("security added", lambda d: at(d, ITEMS_POST).update(security=[{"ApiKeyAuth": []}]),
-     "security-added", True, False, ITEMS_POST, f"{ITEMS_POST}/security"),
+     "security-added", "error", False, ITEMS_POST, f"{ITEMS_POST}/security"),
     ("security removed", lambda d: at(d, ITEMS_GET).pop("security"),
-     "security-removed", False, True, f"{ITEMS_GET}/security", ITEMS_GET),
+     "security-removed", "info", True, f"{ITEMS_GET}/security", ITEMS_GET),
     ("summary changed", lambda d: at(d, ITEMS_GET).update(summary="List all the items"),
-     "doc-changed", False, False, f"{ITEMS_GET}/summary", f"{ITEMS_GET}/summary"),
+     "doc-changed", "info", False, f"{ITEMS_GET}/summary", f"{ITEMS_GET}/summary"),
     ("field description added", lambda d: at(d, ITEM)["properties"]["id"].update(description="the id"),
-     "doc-changed", False, False, f"{ITEM}/properties/id", f"{ITEM}/properties/id"),
+     "doc-changed", "info", False, f"{ITEM}/properties/id", f"{ITEM}/properties/id"),
 ]
 
 
-@pytest.mark.parametrize(("mutate", "rule", "clients", "servers", "old", "new"),
+@pytest.mark.parametrize(("mutate", "rule", "level", "servers", "old", "new"),
                          [case[1:] for case in RULE_CASES], ids=[case[0] for case in RULE_CASES])
-def test_each_rule_is_found_once_at_its_place_and_classified(mutate, rule, clients, servers, old, new):
+def test_each_rule_is_found_once_at_its_place_and_classified(mutate, rule, level, servers, old, new):
     before = small_spec()
     after = copy.deepcopy(before)
     mutate(after)
     changes = Comparison(before, after).changes
-    assert [(c.rule, c.clients, c.servers, c.old, c.new) for c in changes] == [(rule, clients, servers, old, new)]
+    assert [(c.rule, c.level, c.servers, c.old, c.new) for c in changes] == [(rule, level, servers, old, new)]
 
 
 def test_a_spec_compared_with_itself_has_no_change():
@@ -279,8 +279,8 @@ def test_text_report_groups_breaking_changes_first_with_both_locations(full_docu
     new = must_show_copy(full_document, tmp_path / "new.json")
     assert main(["diff", str(full_spec_path()), str(new)]) == 1
     out = capsys.readouterr().out
-    assert "2 breaking, 1 non-breaking for clients" in out.splitlines()[0]
-    assert out.index("Breaking for clients (2):") < out.index("Non-breaking (1):")
+    assert "2 breaking (error), 0 warning, 1 info" in out.splitlines()[0]
+    assert out.index("Errors: breaking for clients (2):") < out.index("Info (1):")
     assert f"new: {new}:" in out and f"old: {full_spec_path()}:" in out
 
 
@@ -326,9 +326,9 @@ def test_markdown_is_a_table_per_group(tmp_path, capsys):
     old, new = write_pair(tmp_path, lambda d: (at(d, CREATE)["required"].append("kind"), add_optional_field(d)))
     main(["diff", old, new, "--format", "markdown"])
     out = capsys.readouterr().out
-    assert out.startswith("### API changes: 1 breaking, 1 non-breaking for clients")
-    assert "#### Breaking for clients (1)" in out and "#### Non-breaking (1)" in out
-    assert "| `request-property-made-required`: request field `kind` made required | POST /items |" in out
+    assert out.startswith("### API changes: 1 breaking (error), 0 warning, 1 info")
+    assert "#### Errors: breaking for clients (1)" in out and "#### Info (1)" in out
+    assert "| `request-property-made-required`: request property `kind` made required | POST /items |" in out
 
 
 def test_git_sources_are_read_with_git_show(tmp_path, capsys, monkeypatch):
@@ -372,3 +372,33 @@ def test_an_overlay_applies_to_both_specs_before_comparing(tmp_path, capsys):
     overlay.write_text("overlay: 1.0.0\ninfo: {title: t, version: '1'}\nactions:\n"
                        "  - target: $.components.schemas.CreateItem.properties.kind\n    remove: true\n")
     assert main(["diff", old, new, "--overlay", str(overlay)]) == 0
+
+
+MALFORMED: list[tuple[str, Callable[[dict], None]]] = [
+    ("properties as a list", lambda d: at(d, CREATE).update(properties=["name"])),
+    ("required holding a mapping", lambda d: at(d, ITEM).update(required=[{"id": True}])),
+    ("parameters not a list", lambda d: at(d, ITEMS_GET).update(parameters={"limit": 1})),
+    ("responses as a list", lambda d: at(d, ITEMS_POST).update(responses=["201"])),
+    ("security as text", lambda d: at(d, ITEMS_GET).update(security="ApiKeyAuth")),
+    ("a parameter's `in` a mapping", lambda d: at(d, ITEMS_GET)["parameters"][0].update({"in": {}})),
+    ("an operation that is a list", lambda d: d["paths"]["/items"].update(post=[])),
+    ("enum as text", lambda d: at(d, CREATE)["properties"]["kind"].update(enum="a,b")),
+]
+
+
+@pytest.mark.parametrize("mutate", [m[1] for m in MALFORMED], ids=[m[0] for m in MALFORMED])
+def test_a_malformed_spec_is_compared_without_the_gate_breaking(tmp_path, capsys, mutate):
+    old, new = write_pair(tmp_path, mutate)
+    assert main(["diff", old, new]) in (0, 1)
+    assert main(["diff", new, old, "--format", "github"]) in (0, 1)
+
+
+def test_yaml_statuses_read_as_numbers_are_the_json_ones(tmp_path, capsys):
+    old = tmp_path / "old.yaml"
+    import yaml
+
+    old.write_text(yaml.safe_dump(small_spec(), sort_keys=False).replace("'200':", "200:").replace("'201':", "201:"))
+    assert yaml.safe_load(old.read_text())["paths"]["/items"]["get"]["responses"].keys() == {200}
+    _, new = write_pair(tmp_path, lambda d: None)
+    assert main(["diff", str(old), new]) == 0
+    assert "no changes" in capsys.readouterr().out

@@ -1,9 +1,10 @@
 """The store contract: what every backend of the `Store` interface does, pinned once and run on
 each (`memory`, `redis`), so the domain services above it never learn which one they have.
 
-Every test opens its stores through `open_store`, as the app does. The Redis stores of one test
-share a database of their own (`redis_url`), so two stores opened on the same namespace are two
-"processes" of one deployment; the last section pins what they must share.
+Every test opens its stores through `open_store`, as the app does, each inside a `Replica` (what
+one mock process runs around it: clock, ids, lifecycle, outbox, API keys). The Redis stores of
+one test share a database of their own (`redis_url`), so two replicas on the same namespace are
+two processes of one deployment; the last section pins what they must share.
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ import pytest
 from mock_server.core.failures import Conflict, Invalid, Unavailable
 from mock_server.core.times import micros, when
 from mock_server.domain.clock import Clock
-from mock_server.storage.store import ApiKey, Filter, Store, hash_key, open_store
+from mock_server.domain.replica import Replica
+from mock_server.storage.opening import open_store
+from mock_server.storage.store import ApiKey, Filter, Store, hash_key
 
 from .redis_server import RedisServer, free_port, require_redis_server
 
@@ -28,7 +31,7 @@ UNIQUE = {CUSTOMERS: ("external_id",), PLANS: ("lookup_key",)}
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 BACKENDS = ["memory", "redis"]
 
-Opener = Callable[..., Store]
+Opener = Callable[..., Replica]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -37,30 +40,44 @@ def backend(request: pytest.FixtureRequest) -> str | None:
     return None if request.param == "memory" else request.getfixturevalue("redis_url")
 
 
-def opener(url: str | None, opened: list[Store]) -> Opener:
-    """Open stores on `url` (same namespace: same shared state), `ready()` as the app makes them
-    once its hooks are registered unless told `ready=False`; each is closed after the test."""
-    def open_one(namespace: str = "default", ready: bool = True, **options) -> Store:
-        store = open_store(url, **{"unique_keys": UNIQUE, **options}, namespace=namespace)
-        opened.append(store)
+def opener(url: str | None, opened: list[Replica]) -> Opener:
+    """Open replicas on `url` (same namespace: same shared state), `ready()` as the app makes
+    them once its hooks are registered unless told `ready=False`; each is closed after the test."""
+    def open_one(namespace: str = "default", ready: bool = True, clock: Clock | None = None) -> Replica:
+        replica = Replica(open_store(url, unique_keys=UNIQUE, namespace=namespace), clock)
+        opened.append(replica)
         if ready:
-            store.ready()
-        return store
+            replica.lifecycle.ready()
+        return replica
 
     return open_one
 
 
 @pytest.fixture
 def open_backend(backend: str | None):
-    opened: list[Store] = []
+    opened: list[Replica] = []
     yield opener(backend, opened)
-    for store in opened:
-        store.close()
+    for replica in opened:
+        replica.store.close()
 
 
 @pytest.fixture
-def store(open_backend: Opener) -> Store:
+def replica(open_backend: Opener) -> Replica:
     return open_backend()
+
+
+@pytest.fixture
+def store(replica: Replica) -> Store:
+    return replica.store
+
+
+def owners(replica: Replica) -> dict[str, str]:
+    """secret id -> the SHA-256 of its raw key, as state export lists keys (never the raw key)."""
+    return {key.secret_id: sha256 for sha256, key in replica.store.key_digests() if key.secret_id}
+
+
+def add_key(replica: Replica, raw: str, secret_id: str, expires_at: datetime | None) -> None:
+    replica.keys.add_digest(hash_key(raw), secret_id, expires_at)
 
 
 def customer(n: int, **fields) -> dict:
@@ -253,55 +270,63 @@ def test_dump_is_every_record_by_resource_oldest_first(store: Store) -> None:
 
 
 # -- API keys --------------------------------------------------------------------------------------
-def test_an_added_key_authenticates_and_nothing_else_does(store: Store) -> None:
-    store.add_key("sk_live_one", "secret_1", None)
-    assert store.authenticate("sk_live_one")
-    assert not store.authenticate("sk_live_two")
-    assert not store.authenticate("")
-    assert not store.authenticate(None)
+def test_an_added_key_authenticates_and_nothing_else_does(replica: Replica) -> None:
+    add_key(replica, "sk_live_one", "secret_1", None)
+    assert replica.keys.authenticate("sk_live_one")
+    assert not replica.keys.authenticate("sk_live_two")
+    assert not replica.keys.authenticate("")
+    assert not replica.keys.authenticate(None)
 
 
-def test_a_key_authenticates_until_its_wall_clock_expiry(store: Store) -> None:
+def test_a_key_authenticates_until_its_wall_clock_expiry(replica: Replica) -> None:
     now = datetime.now(timezone.utc)
-    store.add_key("sk_expired", "secret_1", now - timedelta(seconds=1))
-    store.add_key("sk_expiring", "secret_2", now + timedelta(hours=1))
-    assert not store.authenticate("sk_expired")
-    assert store.authenticate("sk_expiring")
+    add_key(replica, "sk_expired", "secret_1", now - timedelta(seconds=1))
+    add_key(replica, "sk_expiring", "secret_2", now + timedelta(hours=1))
+    assert not replica.keys.authenticate("sk_expired")
+    assert replica.keys.authenticate("sk_expiring")
 
 
 def test_key_expiry_follows_wall_time_not_the_billing_clock(open_backend: Opener) -> None:
-    store = open_backend(clock=Clock(datetime.now(timezone.utc)))
-    store.add_key("sk_expiring", "secret_1", datetime.now(timezone.utc) + timedelta(hours=1))
-    store.clock.advance("P1M")
-    assert store.authenticate("sk_expiring")
+    replica = open_backend(clock=Clock(datetime.now(timezone.utc)))
+    add_key(replica, "sk_expiring", "secret_1", datetime.now(timezone.utc) + timedelta(hours=1))
+    replica.clock.advance("P1M")
+    assert replica.keys.authenticate("sk_expiring")
 
 
-def test_a_key_known_by_its_digest_authenticates_with_the_raw_key(store: Store) -> None:
-    store.add_key_digest(hash_key("sk_from_fixture"), "secret_f")
-    assert store.authenticate("sk_from_fixture")
-    assert store.key_hashes() == {"secret_f": hash_key("sk_from_fixture")}
+def test_a_key_known_by_its_digest_authenticates_with_the_raw_key(replica: Replica) -> None:
+    replica.keys.add_digest(hash_key("sk_from_fixture"), "secret_f")
+    assert replica.keys.authenticate("sk_from_fixture")
+    assert owners(replica) == {"secret_f": hash_key("sk_from_fixture")}
 
 
-def test_revoking_a_secret_ends_its_keys_only(store: Store) -> None:
-    store.add_key("sk_a1", "secret_a", None)
-    store.add_key("sk_a2", "secret_a", datetime.now(timezone.utc) + timedelta(days=1))
-    store.add_key("sk_b", "secret_b", None)
-    store.revoke_keys_of("secret_a")
-    assert not store.authenticate("sk_a1") and not store.authenticate("sk_a2")
-    assert store.authenticate("sk_b")
-    assert store.key_hashes() == {"secret_b": hash_key("sk_b")}
-    store.revoke_keys_of("secret_unknown")
-    assert store.authenticate("sk_b")
+def test_an_issued_key_is_new_prefixed_by_its_kind_and_authenticates(replica: Replica) -> None:
+    private = replica.keys.issue("private_key", "secret_1", None)
+    public = replica.keys.issue("publishable_key", "secret_2", None)
+    assert private.startswith("sk_") and public.startswith("pk_") and private[3:] != public[3:]
+    assert replica.keys.authenticate(private) and replica.keys.authenticate(public)
+    assert owners(replica) == {"secret_1": hash_key(private), "secret_2": hash_key(public)}
+
+
+def test_revoking_a_secret_ends_its_keys_only(replica: Replica) -> None:
+    add_key(replica, "sk_a1", "secret_a", None)
+    add_key(replica, "sk_a2", "secret_a", datetime.now(timezone.utc) + timedelta(days=1))
+    add_key(replica, "sk_b", "secret_b", None)
+    replica.keys.revoke("secret_a")
+    assert not replica.keys.authenticate("sk_a1") and not replica.keys.authenticate("sk_a2")
+    assert replica.keys.authenticate("sk_b")
+    assert owners(replica) == {"secret_b": hash_key("sk_b")}
+    replica.keys.revoke("secret_unknown")
+    assert replica.keys.authenticate("sk_b")
 
 
 def test_key_exports_hold_digests_owners_and_expiries_never_raw_keys(open_backend: Opener) -> None:
-    store = open_backend()
-    store.add_bootstrap_key("sk_bootstrap")
+    replica = open_backend()
+    replica.keys.add_bootstrap("sk_bootstrap")
     expiry = datetime(2030, 5, 6, 7, 8, 9, 123456, tzinfo=timezone.utc)
-    store.add_key("sk_one", "secret_1", expiry)
-    store.add_key("sk_two", "secret_2", None)
-    assert store.key_hashes() == {"secret_1": hash_key("sk_one"), "secret_2": hash_key("sk_two")}
-    assert dict(store.key_digests()) == {
+    add_key(replica, "sk_one", "secret_1", expiry)
+    add_key(replica, "sk_two", "secret_2", None)
+    assert owners(replica) == {"secret_1": hash_key("sk_one"), "secret_2": hash_key("sk_two")}
+    assert dict(replica.keys.digests()) == {
         hash_key("sk_bootstrap"): ApiKey("", None),
         hash_key("sk_one"): ApiKey("secret_1", expiry),
         hash_key("sk_two"): ApiKey("secret_2", None),
@@ -309,21 +334,21 @@ def test_key_exports_hold_digests_owners_and_expiries_never_raw_keys(open_backen
 
 
 def test_bootstrap_keys_survive_a_reset_and_every_other_key_goes(open_backend: Opener) -> None:
-    store = open_backend()
-    store.add_bootstrap_key("sk_bootstrap")
-    store.add_key("sk_made", "secret_1", None)
-    store.reset()
-    assert store.authenticate("sk_bootstrap")
-    assert not store.authenticate("sk_made")
-    assert store.key_hashes() == {}
-    assert dict(store.key_digests()) == {hash_key("sk_bootstrap"): ApiKey("", None)}
+    replica = open_backend()
+    replica.keys.add_bootstrap("sk_bootstrap")
+    add_key(replica, "sk_made", "secret_1", None)
+    replica.lifecycle.reset()
+    assert replica.keys.authenticate("sk_bootstrap")
+    assert not replica.keys.authenticate("sk_made")
+    assert owners(replica) == {}
+    assert dict(replica.keys.digests()) == {hash_key("sk_bootstrap"): ApiKey("", None)}
 
 
 # -- usage events ----------------------------------------------------------------------------------
-def test_an_event_reads_back_whole_with_the_stores_environment(store: Store) -> None:
+def test_an_event_reads_back_whole(store: Store) -> None:
     at, sent = event("evt-1", "2026-01-05T10:00:00.000Z", tokens="40")
     store.add_events([(at, sent)])
-    assert store.event("evt-1") == {**sent, "environment_id": store.environment_id}
+    assert store.event("evt-1") == sent
     assert store.event("evt-unknown") is None
 
 
@@ -341,8 +366,7 @@ def test_events_of_is_one_customers_events_of_one_name_in_the_window_oldest_firs
     assert [e["id"] for e in store.events_of("A", "llm")] == ["evt-1", "evt-2", "evt-3", "evt-4"]
     assert [e["id"] for e in store.events_of("A", "llm", start)] == ["evt-2", "evt-3", "evt-4"]
     assert [e["id"] for e in store.events_of("A", "llm", None, end)] == ["evt-1", "evt-2", "evt-3"]
-    assert store.events_of("A", "llm", start, end)[0] == {**event("evt-2", "2026-01-02T00:00:00.000Z", tokens="2")[1],
-                                                          "environment_id": store.environment_id}
+    assert store.events_of("A", "llm", start, end)[0] == event("evt-2", "2026-01-02T00:00:00.000Z", tokens="2")[1]
     assert store.events_of("C", "llm") == []
 
 
@@ -398,7 +422,7 @@ def test_all_events_is_every_stored_event_whole(store: Store) -> None:
             event("evt-2", "2026-01-02T00:00:00.000Z", customer_id="B", name="other")]
     store.add_events(sent)
     found = {e["id"]: e for e in store.all_events()}
-    assert found == {e["id"]: {**e, "environment_id": store.environment_id} for _, e in sent}
+    assert found == {e["id"]: e for _, e in sent}
 
 
 # -- sequences, ids, the clock --------------------------------------------------------------------
@@ -408,79 +432,81 @@ def test_sequences_count_from_one_per_name(store: Store) -> None:
     assert store.next_in_sequence("invoice:2026-01") == 4
 
 
-def test_ids_carry_their_prefix_and_a_ulid_and_never_repeat(store: Store) -> None:
-    made = [store.ids.new("cust") for _ in range(500)]
+def test_ids_carry_their_prefix_and_a_ulid_and_never_repeat(replica: Replica) -> None:
+    made = [replica.ids.new("cust") for _ in range(500)]
     assert len(set(made)) == 500
     assert all(i.startswith("cust_") and len(i) == len("cust_") + 26 for i in made)
-    assert [store.tenant_id[:7], store.environment_id[:4], store.user_id[:5]] == ["tenant_", "env_", "user_"]
+    tenant = replica.tenant
+    assert [tenant.tenant_id[:7], tenant.environment_id[:4], tenant.user_id[:5]] == ["tenant_", "env_", "user_"]
 
 
-def test_the_store_keeps_the_clock_it_was_given(open_backend: Opener) -> None:
-    store = open_backend(clock=Clock(START))
-    assert store.clock.now() == START
-    store.clock.advance("P1D")
-    assert store.clock.now() == START + timedelta(days=1)
+def test_the_replica_keeps_the_clock_it_was_given(open_backend: Opener) -> None:
+    replica = open_backend(clock=Clock(START))
+    assert replica.clock.now() == START
+    replica.clock.advance("P1D")
+    assert replica.clock.now() == START + timedelta(days=1)
 
 
 # -- reset -----------------------------------------------------------------------------------------
 def test_reset_clears_records_events_keys_sequences_outbox_and_the_clock(open_backend: Opener) -> None:
-    store = open_backend(clock=Clock(START))
+    replica = open_backend(clock=Clock(START))
+    store = replica.store
     fill(store, 3)
-    store.add_key("sk_made", "secret_1", None)
+    add_key(replica, "sk_made", "secret_1", None)
     store.add_events([event("evt-1", "2026-01-01T00:00:00.000Z")])
     store.next_in_sequence("invoice")
-    store.record_change("customer.created", "customer", customer(1))
-    store.clock.advance("P1M")
-    store.reset()
+    replica.outbox.record("customer.created", "customer", customer(1))
+    replica.clock.advance("P1M")
+    replica.lifecycle.reset()
     assert store.dump() == {}
     assert list(store.select(CUSTOMERS)) == []
     assert store.find(CUSTOMERS, "external_id", "ext-1") is None
-    assert not store.authenticate("sk_made")
+    assert not replica.keys.authenticate("sk_made")
     assert store.all_events() == [] and store.event("evt-1") is None and store.events_of("A", "llm") == []
     assert store.next_in_sequence("invoice") == 1
-    assert list(store.outbox) == []
-    assert store.clock.now() == START
+    assert replica.outbox.entries() == []
+    assert replica.clock.now() == START
     store.insert(CUSTOMERS, customer(1))
 
 
 def test_on_reset_hooks_run_when_added_and_after_every_reset(open_backend: Opener) -> None:
     """The process that sets an empty store up runs them as they are registered."""
-    store = open_backend(ready=False)
-    calls: list[Store] = []
+    replica = open_backend(ready=False)
+    calls: list[str] = []
 
-    def seed(target: Store) -> None:
-        calls.append(target)
-        target.insert(CUSTOMERS, customer(len(calls), name="seeded"))
+    def seed() -> None:
+        calls.append("seed")
+        replica.store.insert(CUSTOMERS, customer(len(calls), name="seeded"))
 
-    store.on_reset(seed)
-    store.ready()
-    assert calls == [store]
-    store.insert(CUSTOMERS, customer(50))
-    store.reset()
-    assert calls == [store, store]
-    assert [r["id"] for r in store.select(CUSTOMERS)] == ["cust_0002"]
+    replica.lifecycle.on_reset(seed)
+    replica.lifecycle.ready()
+    assert calls == ["seed"]
+    replica.store.insert(CUSTOMERS, customer(50))
+    replica.lifecycle.reset()
+    assert calls == ["seed", "seed"]
+    assert [r["id"] for r in replica.store.select(CUSTOMERS)] == ["cust_0002"]
 
 
-def test_on_local_reset_hooks_run_when_added_and_after_every_reset(store: Store) -> None:
-    calls: list[Store] = []
-    store.on_local_reset(calls.append)
-    assert calls == [store]
-    store.reset()
-    assert calls == [store, store]
+def test_on_local_reset_hooks_run_when_added_and_after_every_reset(replica: Replica) -> None:
+    calls: list[str] = []
+    replica.lifecycle.on_local_reset(lambda: calls.append("local"))
+    assert calls == ["local"]
+    replica.lifecycle.reset()
+    assert calls == ["local", "local"]
 
 
 # -- the outbox ------------------------------------------------------------------------------------
 def test_each_recorded_change_is_in_the_outbox_in_order_and_told_to_listeners(open_backend: Opener) -> None:
-    store = open_backend(clock=Clock(START))
+    replica = open_backend(clock=Clock(START))
     heard: list[dict] = []
-    store.on_change(heard.append)
-    first = store.record_change("customer.created", "customer", customer(1))
-    second = store.record_change("customer.updated", "customer", customer(1, name="x"))
+    replica.outbox.on_change(heard.append)
+    first = replica.outbox.record("customer.created", "customer", customer(1))
+    second = replica.outbox.record("customer.updated", "customer", customer(1, name="x"))
     assert first["id"].startswith("sys_event_") and first["id"] != second["id"]
     assert {k: v for k, v in first.items() if k != "id"} == {
         "event_type": "customer.created", "entity": "customer", "timestamp": "2026-01-01T00:00:00.000Z",
         "payload": customer(1)}
-    assert list(store.outbox) == [first, second]
+    assert replica.outbox.entries() == [first, second]
     assert heard == [first, second]
 
 
@@ -506,22 +532,22 @@ def test_read_modify_writes_inside_atomic_lose_no_update(store: Store) -> None:
     assert store.get("/wallets", "wallet_1")["balance"] == 200
 
 
-# -- Redis: two stores on one namespace are two processes of one deployment ---------------------------
+# -- Redis: two replicas on one namespace are two processes of one deployment -------------------------
 @pytest.fixture
 def redis_opener(redis_url: str):
-    opened: list[Store] = []
+    opened: list[Replica] = []
     yield opener(redis_url, opened)
-    for store in opened:
-        store.close()
+    for replica in opened:
+        replica.store.close()
 
 
 @pytest.fixture
-def pair(redis_opener: Opener) -> tuple[Store, Store]:
+def pair(redis_opener: Opener) -> tuple[Replica, Replica]:
     return redis_opener(), redis_opener()
 
 
 def test_records_written_through_one_process_are_read_through_the_other(pair) -> None:
-    one, other = pair
+    one, other = (r.store for r in pair)
     one.insert(CUSTOMERS, customer(1))
     other.insert(CUSTOMERS, customer(2))
     assert other.get(CUSTOMERS, "cust_0001") == customer(1)
@@ -535,15 +561,15 @@ def test_records_written_through_one_process_are_read_through_the_other(pair) ->
 
 def test_a_key_made_through_one_process_authenticates_through_the_other_until_revoked(pair) -> None:
     one, other = pair
-    one.add_key("sk_shared", "secret_1", None)
-    assert other.authenticate("sk_shared")
-    assert other.key_hashes() == {"secret_1": hash_key("sk_shared")}
-    other.revoke_keys_of("secret_1")
-    assert not one.authenticate("sk_shared")
+    add_key(one, "sk_shared", "secret_1", None)
+    assert other.keys.authenticate("sk_shared")
+    assert owners(other) == {"secret_1": hash_key("sk_shared")}
+    other.keys.revoke("secret_1")
+    assert not one.keys.authenticate("sk_shared")
 
 
 def test_a_unique_key_taken_through_one_process_is_refused_through_the_other(pair) -> None:
-    one, other = pair
+    one, other = (r.store for r in pair)
     one.insert(CUSTOMERS, customer(1))
     with pytest.raises(Conflict):
         other.insert(CUSTOMERS, customer(2, external_id="ext-1"))
@@ -555,7 +581,7 @@ def test_a_unique_key_taken_through_one_process_is_refused_through_the_other(pai
 
 
 def test_a_unique_key_raced_from_both_processes_is_won_exactly_once(pair) -> None:
-    one, other = pair
+    one, other = (r.store for r in pair)
     wins: list[str] = []
     barrier = threading.Barrier(16)
 
@@ -567,7 +593,7 @@ def test_a_unique_key_raced_from_both_processes_is_won_exactly_once(pair) -> Non
         except Conflict:
             pass
 
-    workers = [threading.Thread(target=claim, args=(pair[n % 2], n)) for n in range(16)]
+    workers = [threading.Thread(target=claim, args=((one, other)[n % 2], n)) for n in range(16)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -578,52 +604,61 @@ def test_a_unique_key_raced_from_both_processes_is_won_exactly_once(pair) -> Non
 
 
 def test_read_modify_writes_inside_atomic_lose_nothing_across_processes(pair) -> None:
-    one, other = pair
+    one, other = (r.store for r in pair)
     one.insert("/wallets", {"id": "wallet_1", "balance": 0})
     read_modify_write([one, other], threads_per_store=4, increments=25)
     assert other.get("/wallets", "wallet_1")["balance"] == 200
 
 
 def test_ids_and_sequences_never_repeat_across_processes(pair) -> None:
-    one, other = pair
     ids = [target.ids.new("cust") for _ in range(300) for target in pair]
     assert len(set(ids)) == 600
-    numbers = [target.next_in_sequence("invoice") for _ in range(50) for target in pair]
+    numbers = [target.store.next_in_sequence("invoice") for _ in range(50) for target in pair]
     assert sorted(numbers) == list(range(1, 101))
 
 
 def test_events_sent_through_one_process_are_counted_through_the_other(pair) -> None:
-    one, other = pair
+    one, other = (r.store for r in pair)
     one.add_events([event("evt-1", "2026-01-01T00:00:00.000Z", tokens="1")])
     other.add_events([event("evt-2", "2026-01-02T00:00:00.000Z", tokens="2")])
     one.add_events([event("evt-2", "2026-01-03T00:00:00.000Z", tokens="3")])
     assert [e["properties"] for e in other.events_of("A", "llm")] == [{"tokens": "1"}, {"tokens": "3"}]
-    assert other.event("evt-1")["environment_id"] == one.environment_id
+    assert other.event("evt-1") == one.event("evt-1")
 
 
 def test_both_processes_share_one_tenant_and_one_clock(redis_opener: Opener) -> None:
     one, other = redis_opener(clock=Clock(START)), redis_opener(clock=Clock(START))
-    assert (one.tenant_id, one.environment_id, one.user_id) == (other.tenant_id, other.environment_id, other.user_id)
+    assert one.tenant == other.tenant
     one.clock.advance("P1M")
-    other.sync()
+    other.lifecycle.sync()
     assert other.clock.now() == datetime(2026, 2, 1, tzinfo=timezone.utc)
 
 
 def test_a_reset_through_one_process_resets_what_the_other_sees(pair) -> None:
     one, other = pair
-    one.add_bootstrap_key("sk_bootstrap")
-    other.add_bootstrap_key("sk_bootstrap")
-    one.insert(CUSTOMERS, customer(1))
-    one.add_key("sk_made", "secret_1", None)
-    one.add_events([event("evt-1", "2026-01-01T00:00:00.000Z")])
-    other.reset()
-    one.sync()
-    assert one.get(CUSTOMERS, "cust_0001") is None
-    assert not one.authenticate("sk_made")
-    assert one.authenticate("sk_bootstrap")
-    assert one.all_events() == []
-    assert (one.tenant_id, one.environment_id) == (other.tenant_id, other.environment_id)
-    one.insert(CUSTOMERS, customer(1))
+    one.keys.add_bootstrap("sk_bootstrap")
+    other.keys.add_bootstrap("sk_bootstrap")
+    one.store.insert(CUSTOMERS, customer(1))
+    add_key(one, "sk_made", "secret_1", None)
+    one.store.add_events([event("evt-1", "2026-01-01T00:00:00.000Z")])
+    other.lifecycle.reset()
+    one.lifecycle.sync()
+    assert one.store.get(CUSTOMERS, "cust_0001") is None
+    assert not one.keys.authenticate("sk_made")
+    assert one.keys.authenticate("sk_bootstrap")
+    assert one.store.all_events() == []
+    assert one.tenant == other.tenant
+    one.store.insert(CUSTOMERS, customer(1))
+
+
+def test_each_process_keeps_its_own_bootstrap_keys_through_another_ones_reset(pair) -> None:
+    one, other = pair
+    one.keys.add_bootstrap("sk_one")
+    other.keys.add_bootstrap("sk_other")
+    other.lifecycle.reset()
+    assert not other.keys.authenticate("sk_one")  # until `one` hears of the reset
+    one.lifecycle.sync()
+    assert one.keys.authenticate("sk_one") and other.keys.authenticate("sk_other")
 
 
 def test_a_change_is_told_to_the_listeners_of_the_process_that_made_it_only(pair) -> None:
@@ -631,9 +666,9 @@ def test_a_change_is_told_to_the_listeners_of_the_process_that_made_it_only(pair
     one, other = pair
     heard_one: list[dict] = []
     heard_other: list[dict] = []
-    one.on_change(heard_one.append)
-    other.on_change(heard_other.append)
-    change = one.record_change("customer.created", "customer", customer(1))
+    one.outbox.on_change(heard_one.append)
+    other.outbox.on_change(heard_other.append)
+    change = one.outbox.record("customer.created", "customer", customer(1))
     assert heard_one == [change]
     assert heard_other == []
 
@@ -642,21 +677,21 @@ def test_the_first_process_on_an_empty_namespace_sets_it_up_and_the_others_adopt
     """Fixtures are loaded once, whatever the number of processes."""
     seeded: list[str] = []
 
-    def seed(name: str) -> Callable[[Store], None]:
-        def hook(target: Store) -> None:
+    def seed(replica: Replica, name: str) -> Callable[[], None]:
+        def hook() -> None:
             seeded.append(name)
-            target.insert(CUSTOMERS, customer(len(seeded), name=name))
+            replica.store.insert(CUSTOMERS, customer(len(seeded), name=name))
         return hook
 
     first = redis_opener(ready=False)
-    first.on_reset(seed("first"))
-    first.ready()
+    first.lifecycle.on_reset(seed(first, "first"))
+    first.lifecycle.ready()
     second = redis_opener(ready=False)
-    second.on_reset(seed("second"))
-    second.ready()
+    second.lifecycle.on_reset(seed(second, "second"))
+    second.lifecycle.ready()
     assert seeded == ["first"]
-    assert second.get(CUSTOMERS, "cust_0001") == customer(1, name="first")
-    second.reset()
+    assert second.store.get(CUSTOMERS, "cust_0001") == customer(1, name="first")
+    second.lifecycle.reset()
     assert seeded == ["first", "second"]
 
 
@@ -664,26 +699,26 @@ def test_a_reset_by_another_process_runs_this_ones_local_hooks_at_its_next_sync(
     one, other = pair
     local: list[str] = []
     shared: list[str] = []
-    one.on_local_reset(lambda _store: local.append("one"))
-    one.on_reset(lambda _store: shared.append("one"))
+    one.lifecycle.on_local_reset(lambda: local.append("one"))
+    one.lifecycle.on_reset(lambda: shared.append("one"))
     local.clear()
-    other.reset()
+    other.lifecycle.reset()
     assert local == []
-    one.sync()
+    one.lifecycle.sync()
     assert local == ["one"] and shared == []
 
 
 def test_a_process_hears_at_its_next_sync_that_another_changed_the_state(pair) -> None:
     one, other = pair
     stale: list[int] = []
-    one.on_stale(lambda: stale.append(1))
-    one.insert(CUSTOMERS, customer(1))
-    one.sync()
+    one.lifecycle.on_stale(lambda: stale.append(1))
+    one.store.insert(CUSTOMERS, customer(1))
+    one.lifecycle.sync()
     assert stale == []
-    other.insert(CUSTOMERS, customer(2))
-    one.sync()
+    other.store.insert(CUSTOMERS, customer(2))
+    one.lifecycle.sync()
     assert stale == [1]
-    one.sync()
+    one.lifecycle.sync()
     assert stale == [1]
 
 
@@ -697,26 +732,26 @@ def test_a_namespace_that_could_overlap_another_is_refused(redis_url: str, names
 
 def test_two_namespaces_on_one_redis_see_nothing_of_each_other(redis_opener: Opener) -> None:
     ci_1, ci_2 = redis_opener("ci-1"), redis_opener("ci-2")
-    ci_1.insert(CUSTOMERS, customer(1))
-    ci_1.add_key("sk_ci_1", "secret_1", None)
-    ci_1.add_events([event("evt-1", "2026-01-01T00:00:00.000Z")])
-    ci_1.next_in_sequence("invoice")
-    assert ci_2.get(CUSTOMERS, "cust_0001") is None
-    assert ci_2.dump() == {}
-    assert not ci_2.authenticate("sk_ci_1")
-    assert ci_2.all_events() == []
-    assert ci_2.next_in_sequence("invoice") == 1
-    ci_2.insert(CUSTOMERS, customer(2, external_id="ext-1"))
-    ci_2.reset()
-    assert ci_1.get(CUSTOMERS, "cust_0001") == customer(1)
-    assert ci_1.authenticate("sk_ci_1")
+    ci_1.store.insert(CUSTOMERS, customer(1))
+    add_key(ci_1, "sk_ci_1", "secret_1", None)
+    ci_1.store.add_events([event("evt-1", "2026-01-01T00:00:00.000Z")])
+    ci_1.store.next_in_sequence("invoice")
+    assert ci_2.store.get(CUSTOMERS, "cust_0001") is None
+    assert ci_2.store.dump() == {}
+    assert not ci_2.keys.authenticate("sk_ci_1")
+    assert ci_2.store.all_events() == []
+    assert ci_2.store.next_in_sequence("invoice") == 1
+    ci_2.store.insert(CUSTOMERS, customer(2, external_id="ext-1"))
+    ci_2.lifecycle.reset()
+    assert ci_1.store.get(CUSTOMERS, "cust_0001") == customer(1)
+    assert ci_1.keys.authenticate("sk_ci_1")
 
 
 # -- Redis: unreachable ----------------------------------------------------------------------------
-def test_opening_a_store_on_a_redis_that_is_not_there_is_unavailable() -> None:
+def test_joining_a_redis_that_is_not_there_is_unavailable_within_seconds() -> None:
     started = time.monotonic()
     with pytest.raises(Unavailable):
-        open_store(f"redis://127.0.0.1:{free_port()}/0", unique_keys=UNIQUE)
+        Replica(open_store(f"redis://127.0.0.1:{free_port()}/0", unique_keys=UNIQUE))
     assert time.monotonic() - started < 5
 
 
@@ -728,10 +763,11 @@ def own_redis(tmp_path):
 
 @pytest.mark.parametrize("fault", ["kill", "pause"])
 def test_a_lost_redis_is_unavailable_within_seconds_and_serves_again_with_what_it_acknowledged(own_redis, fault: str) -> None:
-    store = open_store(own_redis.url(0), unique_keys=UNIQUE)
+    replica = Replica(open_store(own_redis.url(0), unique_keys=UNIQUE))
+    store = replica.store
     try:
         store.insert(CUSTOMERS, customer(1))
-        store.add_key("sk_kept", "secret_1", None)
+        add_key(replica, "sk_kept", "secret_1", None)
         getattr(own_redis, fault)()
         for call in (lambda: store.get(CUSTOMERS, "cust_0001"), lambda: store.insert(CUSTOMERS, customer(2))):
             started = time.monotonic()
@@ -740,7 +776,7 @@ def test_a_lost_redis_is_unavailable_within_seconds_and_serves_again_with_what_i
             assert time.monotonic() - started < 5
         own_redis.ensure_running()
         assert store.get(CUSTOMERS, "cust_0001") == customer(1)
-        assert store.authenticate("sk_kept")
+        assert replica.keys.authenticate("sk_kept")
         store.insert(CUSTOMERS, customer(3))
         # the refused insert may still land once a paused Redis reads its socket: a 503 promises nothing
         assert {r["id"] for r in store.select(CUSTOMERS)} - {"cust_0002"} == {"cust_0001", "cust_0003"}

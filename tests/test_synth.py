@@ -6,7 +6,8 @@ import pytest
 
 from flexprice_spec.document import Spec
 from flexprice_spec.resources import infer
-from mock_server.spec.synth import Schemas, Synth
+from mock_server.schemas.checks import Schemas
+from mock_server.schemas.synth import Synth
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from mock_server import MockServer
 from mock_server.devtools.webhook_payloads import Payloads
 from mock_server.devtools.webhook_receiver import WebhookReceiver, new_secret
 from mock_server.devtools.webhooks import WebhookOptions
-from mock_server.spec.synth import Schemas
+from mock_server.schemas.checks import Schemas
 
 from .conftest import SAMPLES
 
@@ -264,13 +264,15 @@ def test_a_burst_of_1000_changes_is_delivered_1000_times_none_lost_none_duplicat
 
 
 def test_a_hanging_receiver_does_not_hold_up_the_api(full_spec):
-    with MockServer(spec=full_spec, webhooks=WebhookOptions(retries=2, backoff=0.05, timeout=0.5)) as mock:
+    """A create answers in a fraction of one attempt's 2 s timeout: it never waits on the receiver
+    (the margin is wide, so a loaded machine's slow answers do not read as waiting)."""
+    with MockServer(spec=full_spec, webhooks=WebhookOptions(retries=2, backoff=0.05, timeout=2)) as mock:
         receiver = receive(mock, hang=True)
         with httpx.Client(base_url=mock.url + "/", headers={"x-api-key": mock.api_key}, timeout=10) as http:
             for n in range(20):
                 started = time.monotonic()
                 assert http.post("customers", json={"external_id": f"hang-{n}", "name": "Ada"}).status_code == 201
-                assert time.monotonic() - started < 0.25  # an attempt holds for its whole timeout (0.5 s here)
+                assert time.monotonic() - started < 1.0
         wait_until(lambda: len(mock.app.webhooks.deliveries()) == 20)
         [first, *_] = wait_until(lambda: [d for d in mock.app.webhooks.deliveries() if d["status"] == "failed"],
                                  timeout=30)

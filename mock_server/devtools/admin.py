@@ -1,17 +1,18 @@
-"""The admin endpoints under `/_mock/`, outside the served spec: reset, state, fixtures, journal,
-stubs, the billing clock (`GET|POST /_mock/clock`: `{"advance": "P1M"}` or `{"to": RFC 3339}`) and
-webhook endpoints with their deliveries (`/_mock/webhooks`, see `webhooks.py`).
+"""The admin endpoints under `/_mock/`, outside the served spec: reset, state (with snapshots,
+`snapshots.py`), fixtures, journal, stubs, the billing clock (`GET|POST /_mock/clock`:
+`{"advance": "P1M"}` or `{"to": RFC 3339}`, `clock_moves.py`), webhook endpoints with their
+deliveries (`/_mock/webhooks`, see `webhooks.py`), and the dashboard's pages (`dashboard/`).
 
 They are answered before Connexion sees the request, so they are never routed, validated,
 journaled or fuzzed, and cannot collide with an API path. Without a token anyone who can reach the
 mock's address can call them (the CLI binds loopback only, and refuses any other address unless
-given `--admin-token` or `--no-admin`); with `token` every call needs `Authorization: Bearer
-TOKEN`, compared in constant time, and the token is never logged or journaled. `--no-admin`
-leaves them out, and then they are 404 like any unknown path.
+given `--admin-token` or `--no-admin`); with a token every call needs `Authorization: Bearer
+TOKEN` or the dashboard's session cookie (`admin_auth.py`), and the token is never logged or
+journaled; the dashboard's pages then answer its login form instead. `--no-admin` leaves them
+out, and then they are 404 like any unknown path.
 """
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 
 import orjson
@@ -19,13 +20,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..core.failures import DomainError
+from ..core.failures import Failure, Invalid
 from ..http import errors
-from ..http.asgi import header
 from ..http.handlers import json_response
-from ..http.limits import BodyRejected, parse_json
-from ..http.stubs import StubError, Stubs
-from .fixtures import FixtureError, Fixtures, parse
+from ..http.limits import parse_json
+from ..http.stubs import Stubs
+from . import snapshots
+from .admin_auth import AdminAuth
+from .clock_moves import move_clock
+from .dashboard import Dashboard
+from .fixtures import Fixtures, parse
 from .journal import Journal
 from .webhooks import Webhooks
 
@@ -34,18 +38,22 @@ REQUEST_BODY = "request body"
 
 
 class AdminMiddleware:
-    def __init__(self, app: ASGIApp, fixtures: Fixtures, journal: Journal, token: str | None = None,
-                 stubs: Stubs | None = None, webhooks: Webhooks | None = None) -> None:
+    def __init__(self, app: ASGIApp, fixtures: Fixtures, journal: Journal, auth: AdminAuth | None = None,
+                 stubs: Stubs | None = None, webhooks: Webhooks | None = None,
+                 dashboard: Dashboard | None = None) -> None:
         self.app = app
-        self.expected = f"Bearer {token}".encode() if token else None
+        self.auth = auth or AdminAuth()
+        self.dashboard = dashboard
         self.fixtures = fixtures
-        self.store = fixtures.api.store
+        self.backend = fixtures.backend
         self.journal = journal
         self.stubs = stubs
         self.webhooks = webhooks
         self.routes: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {
             ("POST", "/_mock/reset"): self.reset,
             ("GET", "/_mock/state"): self.state,
+            ("GET", "/_mock/state/export"): self.export_state,
+            ("POST", "/_mock/state/import"): self.import_state,
             ("POST", "/_mock/fixtures"): self.load,
             ("GET", "/_mock/requests"): self.requests,
             ("DELETE", "/_mock/requests"): self.forget_requests,
@@ -57,6 +65,7 @@ class AdminMiddleware:
                 ("DELETE", "/_mock/webhooks/{id}"): self.remove_webhook,
                 ("GET", "/_mock/webhooks/deliveries"): self.deliveries,
                 ("POST", "/_mock/webhooks/deliveries/{id}/retry"): self.retry_delivery} if webhooks is not None else {}),
+            **(dashboard.routes if dashboard is not None else {}),
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -65,9 +74,8 @@ class AdminMiddleware:
             return
         path = scope["path"].rstrip("/")
         handler, params = self._route(scope["method"], path)
-        if not self.authorized(scope):
-            response = errors.error_response(401, "the admin endpoints need 'Authorization: Bearer <admin token>'",
-                                             "permission_denied", headers={"WWW-Authenticate": "Bearer"})
+        if not (self.auth.allows(scope) or (self.dashboard is not None and self.dashboard.public(handler))):
+            response = self.refusal(scope, path)
         elif handler is not None:
             response = await self.answer(handler, Request({**scope, "path_params": params}, receive))
         elif allowed := sorted(method for method, route in self.routes if _match(route, path) is not None):
@@ -78,37 +86,46 @@ class AdminMiddleware:
         await response(scope, receive, send)
 
     async def answer(self, handler: Callable[[Request], Awaitable[Response]], request: Request) -> Response:
-        """The handler's answer, with the state as other processes left it; a store that cannot
-        be reached is a 503 in the envelope, like any refusal of the domain."""
+        """The handler's answer, with the state as other processes left it. The one place the
+        admin surface's refusals are answered: in the envelope, like the API's (a store that
+        cannot be reached is a 503)."""
         try:
-            self.store.sync()
+            self.backend.lifecycle.sync()
             return await handler(request)
-        except DomainError as exc:
-            return errors.from_api_error(errors.from_domain(exc))
+        except Failure as exc:
+            return errors.answer(exc)
 
-    def authorized(self, scope: Scope) -> bool:
-        if self.expected is None:
-            return True
-        given = (header(scope["headers"], b"authorization") or "").encode("latin-1")
-        return hmac.compare_digest(given, self.expected)
+    def refusal(self, scope: Scope, path: str) -> Response:
+        """The dashboard's login form for one of its pages, else the 401 envelope."""
+        if self.dashboard is not None and scope["method"] == "GET" and self.dashboard.page(path):
+            return self.dashboard.login_form(scope)
+        return errors.error_response(401, "the admin endpoints need 'Authorization: Bearer <admin token>'",
+                                     "permission_denied", headers={"WWW-Authenticate": "Bearer"})
 
     async def reset(self, _request: Request) -> Response:
         """Back to the fixtures the mock started with; the journal is emptied too."""
-        self.store.reset()
+        self.backend.reset()
         return json_response({"records": self._counts()})
 
     async def state(self, _request: Request) -> Response:
         return json_response(self.fixtures.export())
 
+    async def export_state(self, _request: Request) -> Response:
+        """A snapshot to keep (`snapshots.py`), offered as a file to a browser."""
+        response = json_response(snapshots.export(self.fixtures))
+        response.headers["content-disposition"] = 'attachment; filename="flexprice-mock-snapshot.json"'
+        return response
+
+    async def import_state(self, request: Request) -> Response:
+        """Back to a snapshot taken by `GET /_mock/state/export`."""
+        loaded = snapshots.restore(self.fixtures, parse_json(await request.body()))
+        return json_response({"loaded": loaded, "records": self._counts()})
+
     async def load(self, request: Request) -> Response:
         """More fixtures (YAML or JSON body) into the current state; a reset drops them again."""
         body = await request.body()
-        try:
-            with self.store.atomic():
-                loaded = self.fixtures.load([(REQUEST_BODY, parse(body.decode("utf-8", "replace"), REQUEST_BODY))])
-        except FixtureError as exc:
-            where = {"object": exc.object, "field": exc.field}
-            return errors.error_response(400, str(exc), details={k: v for k, v in where.items() if v})
+        with self.backend.store.atomic():
+            loaded = self.fixtures.load([(REQUEST_BODY, parse(body.decode("utf-8", "replace"), REQUEST_BODY))])
         return json_response({"loaded": loaded, "records": self._counts()})
 
     async def requests(self, _request: Request) -> Response:
@@ -119,7 +136,7 @@ class AdminMiddleware:
         return Response(status_code=204)
 
     async def clock(self, _request: Request) -> Response:
-        return json_response(self.store.clock.describe())
+        return json_response(self.backend.clock.describe())
 
     async def move_clock(self, request: Request) -> Response:
         """Forward only; every subscription period that ends on the way is billed and renewed,
@@ -127,23 +144,15 @@ class AdminMiddleware:
         try:
             body = orjson.loads(await request.body() or b"{}")
         except orjson.JSONDecodeError:
-            return errors.error_response(400, "the body must be JSON: {\"advance\": \"P1M\"} or {\"to\": \"<RFC 3339>\"}")
+            raise Invalid(None, "the body must be JSON: {\"advance\": \"P1M\"} or {\"to\": \"<RFC 3339>\"}") from None
         if not isinstance(body, dict) or len({"advance", "to"} & body.keys()) != 1:
-            return errors.error_response(400, 'send exactly one of {"advance": "P1M"} or {"to": "<RFC 3339>"}',
-                                         details={"field": "advance"})
-        clock = self.store.clock
-        with self.store.atomic():  # one move at a time, from where the last one left the clock
-            clock.advance(body["advance"]) if "advance" in body else clock.to(body["to"])
-        return json_response(clock.describe())
+            raise Invalid("advance", 'send exactly one of {"advance": "P1M"} or {"to": "<RFC 3339>"}')
+        how = "advance" if "advance" in body else "to"
+        return json_response(move_clock(self.backend, how, body[how]))
 
     async def add_stub(self, request: Request) -> Response:
         """The next `times` requests of an operation answer `status` (and `body`); see `stubs.py`."""
-        try:
-            stub = self.stubs.add(parse_json(await request.body()))
-        except BodyRejected as exc:
-            return errors.error_response(exc.status, str(exc))
-        except StubError as exc:
-            return errors.error_response(400, str(exc), details={"field": exc.field} if exc.field else None)
+        stub = self.stubs.add(parse_json(await request.body()))
         return json_response({"stub": stub.public()}, 201)
 
     async def list_stubs(self, _request: Request) -> Response:
@@ -155,36 +164,24 @@ class AdminMiddleware:
 
     async def add_webhook(self, request: Request) -> Response:
         """`{"url", "secret"?, "events"?}`: a receiver for those event types (all when absent)."""
-        try:
-            body = parse_json(await request.body() or b"{}")
-        except BodyRejected as exc:
-            return errors.error_response(exc.status, str(exc))
+        body = parse_json(await request.body() or b"{}")
         if not isinstance(body, dict):
-            return errors.error_response(400, "the body must be a JSON object")
-        try:
-            endpoint = self.webhooks.add(body.get("url"), body.get("secret"), body.get("events"))
-        except DomainError as exc:
-            return errors.from_api_error(errors.from_domain(exc))
+            raise Invalid(None, "the body must be a JSON object")
+        endpoint = self.webhooks.add(body.get("url"), body.get("secret"), body.get("events"))
         return json_response(endpoint.describe(), 201)
 
     async def list_webhooks(self, _request: Request) -> Response:
         return json_response({"endpoints": self.webhooks.endpoints()})
 
     async def remove_webhook(self, request: Request) -> Response:
-        try:
-            self.webhooks.remove(request.path_params["id"])
-        except DomainError as exc:
-            return errors.from_api_error(errors.from_domain(exc))
+        self.webhooks.remove(request.path_params["id"])
         return Response(status_code=204)
 
     async def deliveries(self, _request: Request) -> Response:
         return json_response({"deliveries": self.webhooks.deliveries()})
 
     async def retry_delivery(self, request: Request) -> Response:
-        try:
-            return json_response(self.webhooks.retry(request.path_params["id"]), 202)
-        except DomainError as exc:
-            return errors.from_api_error(errors.from_domain(exc))
+        return json_response(self.webhooks.retry(request.path_params["id"]), 202)
 
     def _route(self, method: str, path: str) -> tuple[Callable[[Request], Awaitable[Response]] | None, dict]:
         handler = self.routes.get((method, path))
@@ -197,7 +194,7 @@ class AdminMiddleware:
         return None, {}
 
     def _counts(self) -> dict[str, int]:
-        return {name.lstrip("/"): len(records) for name, records in self.store.dump().items()}
+        return {name.lstrip("/"): len(records) for name, records in self.backend.store.dump().items()}
 
 
 def _match(route: str, path: str) -> dict | None:

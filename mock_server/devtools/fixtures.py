@@ -27,11 +27,10 @@ import yaml
 from flexprice_spec.document import shipped
 from flexprice_spec.resources import Resource
 
-from ..core.failures import DomainError
-from ..http.errors import ApiError
-from ..http.handlers import Api
+from ..core.failures import Failure, Invalid
+from ..domain.backend import Backend
 from ..http.stubs import StubError, Stubs
-from ..storage.store import Store, hash_key
+from ..storage.store import hash_key
 
 API_KEYS = "api_keys"
 STUBS = "stubs"
@@ -43,13 +42,14 @@ KEY_FIELDS = {"key", "sha256", "secret_id", "expires_at"}
 SAMPLE = "sample"
 
 
-class FixtureError(ValueError):
+class FixtureError(Invalid, ValueError):
     """Names the file, the object and the field, in that order, before what is wrong."""
 
     def __init__(self, source: str, message: str, obj: str | None = None, field: str | None = None) -> None:
-        self.source, self.object, self.field = source, obj, field
         where = ", ".join(part for part in (source, obj, f"field '{field}'" if field else None) if part)
-        super().__init__(f"{where}: {message}")
+        super().__init__(field, f"{where}: {message}")
+        self.source, self.object = source, obj
+        self.details = {k: v for k, v in {"object": obj, "field": field}.items() if v} or None
 
 
 class _Loader(yaml.SafeLoader):
@@ -110,24 +110,24 @@ class _Key:
 class Fixtures:
     """The fixtures a mock started with (reloaded after every reset) and loading of more."""
 
-    def __init__(self, api: Api, documents: Iterable[tuple[str, dict]] = (), stubs: Stubs | None = None) -> None:
-        self.api = api
+    def __init__(self, backend: Backend, documents: Iterable[tuple[str, dict]] = (), stubs: Stubs | None = None) -> None:
+        self.backend = backend
         self.stubs = stubs
         self.documents = list(documents)
-        model = api.model
+        model = backend.model
         self.resources = {r.collection.lstrip("/"): r for r in model.resources.values()}
         self.create_schemas = {
             op.resource.collection: op.request_schema
             for op in model.operations if op.role == "create" and op.resource is not None and op.request_schema
         }
-        api.store.on_reset(self._reload)
-        api.store.on_local_reset(self._restub)
+        backend.lifecycle.on_reset(self._reload)
+        backend.lifecycle.on_local_reset(self._restub)
 
-    def _reload(self, _store: Store) -> None:
+    def _reload(self) -> None:
         """The data, once per reset (in the one process that makes it when several share a store)."""
         self.load(self.documents, stubs=False)
 
-    def _restub(self, _store: Store) -> None:
+    def _restub(self) -> None:
         """The stubs, in every process: each keeps its own."""
         self.load([(source, {STUBS: document[STUBS]}) for source, document in self.documents if STUBS in document])
 
@@ -153,7 +153,7 @@ class Fixtures:
                 resource = self._resource(source, name)
                 objects += [self._object(source, name, i, resource, item) for i, item in enumerate(items)]
         for key in keys:
-            self.api.store.add_key_digest(key.digest, key.secret_id, key.expires_at)
+            self.backend.keys.add_digest(key.digest, key.secret_id, key.expires_at)
         counts = {API_KEYS: len(keys)} if keys else {}
         for obj in self._ordered(objects):
             self._create(obj)
@@ -174,11 +174,11 @@ class Fixtures:
         keys = [
             {"sha256": digest, **({"secret_id": key.secret_id} if key.secret_id else {}),
              **({"expires_at": key.expires_at.isoformat().replace("+00:00", "Z")} if key.expires_at else {})}
-            for digest, key in self.api.store.key_digests()
+            for digest, key in self.backend.keys.digests()
         ]
-        own = {self.api.store.tenant_id, self.api.store.user_id}  # every mock makes its own
+        own = {self.backend.tenant.tenant_id, self.backend.tenant.user_id}  # every mock makes its own
         records = {name.lstrip("/"): [r for r in found if r.get("id") not in own and not derived(r)]
-                   for name, found in self.api.store.dump().items() if name.lstrip("/") in self.resources}
+                   for name, found in self.backend.store.dump().items() if name.lstrip("/") in self.resources}
         return {API_KEYS: keys, **{name: found for name, found in records.items() if found}}
 
     # -- checks ---------------------------------------------------------------------------------
@@ -222,14 +222,14 @@ class Fixtures:
                 _timestamp(source, label, kept[stamp], stamp)
         fields = {key: value for key, value in item.items() if key not in KEPT and key not in SERVER_SET}
         schema = self.create_schemas.get(resource.collection) or resource.record_schema
-        spec = self.api.spec
+        spec = self.backend.spec
         known = set(spec.properties(schema)) | set(spec.properties(resource.record_schema))
         for field in fields:
             if known and field not in known:
                 names = " nor ".join(filter(None, (spec.schema_name(schema), spec.schema_name(resource.record_schema))))
                 raise FixtureError(source, f"unknown field (not in {names or 'the schema'})", label, field)
         if schema is not None:
-            problems = sorted(self.api.schemas.validator(schema).iter_errors(fields), key=lambda e: list(map(str, e.path)))
+            problems = sorted(self.backend.schemas.validator(schema).iter_errors(fields), key=lambda e: list(map(str, e.path)))
             if problems:
                 raise FixtureError(source, problems[0].message, label, _field_of(problems[0]))
         return _Object(source, label, resource, fields, kept)
@@ -240,7 +240,7 @@ class Fixtures:
         groups: dict[str, list[_Object]] = {}
         for obj in objects:
             groups.setdefault(obj.resource.collection, []).append(obj)
-        model = self.api.model
+        model = self.backend.model
         depends = {
             name: [target.collection for obj in group for field in obj.fields if field.endswith("_id")
                    and (target := model.resource_for_key(field)) is not None and target.collection in groups]
@@ -264,13 +264,13 @@ class Fixtures:
     def _create(self, obj: _Object) -> None:
         """The create path a `POST` takes (billing rules included: a subscription gets its line
         items and opening invoice), under the record's own id; then its timestamps, if given."""
-        store, collection = self.api.store, obj.resource.collection
+        store, collection = self.backend.store, obj.resource.collection
         wanted = obj.kept.get("id")
         if wanted is not None and store.get(collection, wanted) is not None:
             raise FixtureError(obj.source, f"id {wanted!r} is already taken", obj.label, "id")
         try:
-            record = self.api.create(obj.resource, obj.fields, wanted)
-        except (ApiError, DomainError) as exc:
+            record = self.backend.create(obj.resource, obj.fields, wanted)
+        except Failure as exc:
             details = exc.details or {}
             field = details.get("field") if isinstance(details.get("field"), str) else next(iter(details), None)
             raise FixtureError(obj.source, exc.message, obj.label, field) from None

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from flexprice_spec.document import Spec
 
-from ..spec.synth import Schemas
+from ..schemas.checks import Schemas
 
 EVENT_PAGE = "/webhook-events/"
 

@@ -1,6 +1,6 @@
 """Webhooks: the endpoints that receive domain events, and their delivery, signing and retries.
 
-Every change the store records (`Store.record_change`) is heard here (`Store.on_change`): it
+Every change the domain records (`Outbox.record`) is heard here (`Outbox.on_change`): it
 joins the log of what was emitted (`MockServer.webhooks`) and, for each endpoint that wants its
 event type, becomes a delivery. The caller (an API request, the clock's period job) only appends
 the change to a hand-over list; making the deliveries, shaping the body and sending happen in
@@ -19,8 +19,9 @@ Per endpoint, first attempts go out one at a time in the order the changes happe
 answer, a refused connection or a timeout (5 s an attempt) is retried `retries` times on its own
 schedule (`backoff` x 1, 2, 4, ... seconds) while later messages go on, then recorded as failed;
 a full queue is recorded as failed too. Nothing is dropped silently: `deliveries()` lists every
-delivery with its attempts and last status or error (the last `LOG_SIZE`: one that leaves the log
-is still sent and retried, only no longer listed), and `retry(id)` sends one again.
+delivery with its attempts (each one's time, status or error and duration), the headers and the
+start of the receiver's answer of the last (the last `LOG_SIZE`: one that leaves the log is still
+sent and retried, only no longer listed), and `retry(id)` sends one again.
 
 With a secret (`whsec_` + base64) a delivery is signed as Svix signs it (`svix-id`,
 `svix-timestamp` in wall-clock seconds, `svix-signature`), the same id on every attempt, so a
@@ -37,6 +38,7 @@ import base64
 import binascii
 import itertools
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,7 +50,9 @@ import orjson
 
 from ..core.failures import Invalid, NotFound, Refused
 from ..core.times import utc_now
-from ..storage.store import IdFactory, Store
+from ..domain.events import Outbox
+from ..domain.ids import IdFactory
+from ..domain.lifecycle import Lifecycle
 from .webhook_payloads import Payloads
 
 QUEUE_SIZE = 10_000  # waiting first attempts per endpoint; beyond that a delivery fails at once
@@ -56,6 +60,7 @@ LOG_SIZE = 10_000  # emitted events and deliveries kept for inspection; the olde
 ATTEMPT_TIMEOUT = 5.0
 GATHER = 0.01  # seconds the sender waits to take changes in one pass
 SECRET_PREFIX = "whsec_"
+ANSWER_LIMIT = 2048  # characters of a receiver's answer kept for inspection
 
 
 @dataclass(slots=True)
@@ -121,7 +126,10 @@ class Batch:
         return {"id": f"whd_{message_id[4:]}_{self.endpoint.ordinal}", "message_id": message_id,
                 "event_type": change["event_type"], "endpoint_id": self.endpoint.id, "url": self.endpoint.url,
                 "status": state[0], "attempts": state[1], "last_status": state[2], "last_error": state[3],
-                "created_at": self.created_at}
+                "created_at": self.created_at,
+                "attempt_log": list(delivery.log) if delivery is not None else [],
+                "request_headers": dict(delivery.headers) if delivery is not None else {},
+                "response_body": delivery.answer if delivery is not None else None}
 
 
 @dataclass(slots=True)
@@ -135,6 +143,9 @@ class Delivery:
     last_status: int | None = None
     last_error: str | None = None
     body: bytes = field(default=b"", repr=False)  # shaped at the first attempt
+    log: list[dict] = field(default_factory=list)  # every attempt: when, status or error, milliseconds
+    headers: dict[str, str] = field(default_factory=dict)  # those the last attempt sent (the signature)
+    answer: str | None = None  # the start of the receiver's last answer
 
     @property
     def change(self) -> dict:
@@ -153,8 +164,9 @@ class Delivery:
 
 
 class Webhooks:
-    def __init__(self, store: Store, payloads: Payloads, options: WebhookOptions | None = None, seed: int = 0) -> None:
-        self.store, self.payloads = store, payloads
+    def __init__(self, outbox: Outbox, lifecycle: Lifecycle, payloads: Payloads, options: WebhookOptions | None = None,
+                 seed: int = 0) -> None:
+        self.payloads = payloads
         self.ids = IdFactory(seed)  # its own, so configuring webhooks never changes the records' ids
         self.options = options = options or WebhookOptions()
         self._lock = threading.Lock()
@@ -170,8 +182,8 @@ class Webhooks:
         self._server_loop: asyncio.AbstractEventLoop | None = None
         for url in options.urls:
             self.add(url, options.secret, permanent=True)
-        store.on_change(self.on_change)
-        store.on_local_reset(self._reset)
+        outbox.on_change(self.on_change)
+        lifecycle.on_local_reset(self._reset)
 
     # -- endpoints ------------------------------------------------------------------------------
     def add(self, url: object, secret: object = None, events: object = None, permanent: bool = False) -> Endpoint:
@@ -202,7 +214,7 @@ class Webhooks:
 
     # -- what changed ---------------------------------------------------------------------------
     def on_change(self, change: dict) -> None:
-        """Runs in the caller of `record_change`, under the store's lock: log it and hand it over,
+        """Runs in the caller of `Outbox.record`, under the outbox's lock: log it and hand it over,
         no more (a pass on the sender's loop makes the deliveries)."""
         with self._lock:
             self._emitted.append(change)
@@ -239,10 +251,19 @@ class Webhooks:
                 for c in changes]
 
     # -- deliveries -----------------------------------------------------------------------------
-    def deliveries(self) -> list[dict]:
-        """Oldest first (those one pass made, which share their `created_at`, endpoint by endpoint)."""
+    def deliveries(self, last: int | None = None) -> list[dict]:
+        """Oldest first (those one pass made, which share their `created_at`, endpoint by endpoint);
+        `last`: only that many of the newest, read from the end of the log."""
         with self._lock:
-            return [batch.describe(i) for batch in self._log for i in range(batch.start, len(batch.changes))]
+            if last is None:
+                return [batch.describe(i) for batch in self._log for i in range(batch.start, len(batch.changes))]
+            newest: list[dict] = []
+            for batch in reversed(self._log):
+                for i in range(len(batch.changes) - 1, batch.start - 1, -1):
+                    if len(newest) == last:
+                        return newest[::-1]
+                    newest.append(batch.describe(i))
+            return newest[::-1]
 
     def retry(self, delivery_id: str) -> dict:
         """Send a delivery again (same message id), with its retries, whatever became of it."""
@@ -339,7 +360,7 @@ class Webhooks:
             self._sender = Sender(self, self._server_loop)
         return self._sender
 
-    def _reset(self, _store: Store) -> None:
+    def _reset(self) -> None:
         with self._lock:
             self._generation += 1
             self._log.clear()
@@ -497,17 +518,24 @@ class Sender:
         """One POST; True when the receiver answered 2xx."""
         delivery.attempts += 1
         delivery.body = delivery.body or self.webhooks.body(delivery.change)
+        delivery.headers = _headers(delivery)
+        at, started, ok = utc_now(), time.perf_counter(), False
         try:
             response = await self._http().post(delivery.endpoint.url, content=delivery.body,
-                                               headers=_headers(delivery), timeout=self.options.timeout)
+                                               headers=delivery.headers, timeout=self.options.timeout)
         except httpx.HTTPError as exc:
             delivery.last_status, delivery.last_error = None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            return False
-        delivery.last_status = response.status_code
-        delivery.last_error = None if response.is_success else f"HTTP {response.status_code}"
-        if response.is_success:
-            delivery.status = "delivered"
-        return response.is_success
+            delivery.answer = None
+        else:
+            delivery.last_status = response.status_code
+            delivery.last_error = None if response.is_success else f"HTTP {response.status_code}"
+            delivery.answer = response.text[:ANSWER_LIMIT]
+            ok = response.is_success
+            if ok:
+                delivery.status = "delivered"
+        delivery.log.append({"at": at, "status": delivery.last_status, "error": delivery.last_error,
+                             "ms": round((time.perf_counter() - started) * 1000, 1)})
+        return ok
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:

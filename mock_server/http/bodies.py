@@ -12,7 +12,7 @@ from connexion.utils import is_nullable
 
 from flexprice_spec.document import Spec
 
-from ..spec.synth import Schemas
+from ..schemas.checks import Schemas
 from .asgi import header
 from .errors import ApiError, problem_message
 from .limits import parse_json

@@ -21,12 +21,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flexprice_spec.resources import Operation
 
+from ..core.failures import Failure
 from . import errors
 from .asgi import header
 from .bodies import RequestBody
 from .errors import ApiError
 from .handlers import Api
-from .limits import BodyRejected, read_body
+from .limits import read_body
 from .params import Parameters
 from .prefer import Prefer
 from .stubs import Stubs
@@ -53,7 +54,7 @@ class Endpoint:
         self.op = op
         self.handler = handler
         self.wiring = wiring
-        self.authenticate = api.store.authenticate if op.secured else None
+        self.authenticate = api.backend.keys.authenticate if op.secured else None
         self.parameters = Parameters(api.spec, api.schemas, op.parameters)
         self.body = RequestBody(api.spec, api.schemas, raw.get("requestBody"))
         self.responses = raw.get("responses", {})
@@ -61,11 +62,18 @@ class Endpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             response = await self.respond(scope, receive)
-        except ApiError as exc:
-            response = errors.from_api_error(exc)
-        except BodyRejected as exc:
-            response = errors.error_response(exc.status, str(exc))
+        except Failure as exc:  # the one place the API's refusals are answered
+            response = errors.answer(exc, self.shape)
         await response(scope, receive, send)
+
+    def shape(self, status: int, body: dict) -> dict:
+        """An operation that documents its own error body for a status (`/rbac/roles/{id}`'s 404
+        is a map of strings) gets the envelope's fields that fit it, the real server's `error`
+        among them."""
+        declared = self.op.error_schemas.get(status)
+        if declared is None:
+            return body
+        return self.wiring.api.schemas.conform({**body, "error": body["message"]}, declared)
 
     async def respond(self, scope: Scope, receive: Receive) -> Response:
         if self.authenticate is not None and not self.authenticate(header(scope["headers"], b"x-api-key")):

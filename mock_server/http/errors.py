@@ -1,12 +1,15 @@
 """Every error the mock sends is built here, in the served spec's `errors.ErrorResponse` shape.
 
-Connexion raises problem+json exceptions and Starlette raises `HTTPException`; both are turned
-into the Flexprice envelope `{code, message, http_status_code, details}` by `error_response`,
-so no other shape can leave the server.
+A `Failure` raised anywhere under an endpoint or an admin call is answered by `answer`, one
+wording per fault; Connexion's problem+json exceptions and Starlette's `HTTPException` (404 and
+405 before any endpoint runs) by `from_problem` and `from_http_exception`. All end in the
+Flexprice envelope `{code, message, http_status_code, details}`, so no other shape can leave
+the server.
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import orjson
 from connexion.exceptions import ProblemException
@@ -15,7 +18,7 @@ from starlette.responses import Response
 
 from ..core.failures import (
     Conflict,
-    DomainError,
+    Failure,
     Invalid,
     InvalidOperation,
     NotFound,
@@ -46,14 +49,14 @@ CODES = {
 INVALID_API_KEY = "Invalid API key"
 
 
-class ApiError(Exception):
-    """Raised by handlers and the store; carries everything the envelope needs."""
+class ApiError(Failure):
+    """A fault of the request itself rather than of what it asks for, answered with its own
+    status: no key (401), a body too large (413) or of another media type (415), a `Prefer` the
+    operation does not document."""
 
     def __init__(self, status: int, message: str, details: dict | None = None, code: str | None = None):
-        super().__init__(message)
+        super().__init__(message, details)
         self.status = status
-        self.message = message
-        self.details = details
         self.code = code or CODES.get(status, "invalid_operation" if status < 500 else "internal_error")
 
 
@@ -62,21 +65,27 @@ DOMAIN_STATUS = {Invalid: (400, "validation_error"), NotFound: (404, "not_found"
                  Conflict: (409, "already_exists"), Refused: (400, "validation_error"),
                  InvalidOperation: (400, "invalid_operation"), Unavailable: (503, "service_unavailable")}
 
+Shape = Callable[[int, dict], dict]  # an operation's own error schema, fitted to the envelope
 
-def from_domain(exc: DomainError) -> ApiError:
-    """A service's or the store's refusal as the API answers it."""
-    status, code = DOMAIN_STATUS.get(type(exc), (400, "invalid_operation"))
+
+def status_of(failure: Failure) -> tuple[int, str]:
+    """The status and `code` a failure is answered with."""
+    if isinstance(failure, ApiError):
+        return failure.status, failure.code
+    kind = next((k for k in type(failure).__mro__ if k in DOMAIN_STATUS), None)
+    return DOMAIN_STATUS[kind] if kind is not None else (400, "invalid_operation")
+
+
+def answer(failure: Failure, shape: Shape | None = None, headers: dict | None = None) -> Response:
+    """The one place a failure becomes the error envelope. `shape` fits the envelope to the
+    operation's own documented error body where it has one (`/rbac/roles/{id}`'s 404 map)."""
+    status, code = status_of(failure)
     if status == 503:
-        log.warning("answering 503: %s", exc.message)
-    return ApiError(status, exc.message, exc.details, code)
-
-
-def not_found(entity: str, key: str) -> ApiError:
-    return ApiError(404, f"{entity} not found", {"id": key})
-
-
-def validation(message: str, field: str | None = None) -> ApiError:
-    return ApiError(400, message, {"field": field} if field else None)
+        log.warning("answering 503: %s", failure.message)
+    body = envelope(status, failure.message, code, failure.details)
+    if shape is not None:
+        body = shape(status, body)
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
 def envelope(status: int, message: str, code: str | None = None, details: dict | None = None) -> dict:
@@ -92,10 +101,6 @@ def error_response(status: int, message: str, code: str | None = None, details: 
                    headers: dict | None = None) -> Response:
     body = orjson.dumps(envelope(status, message, code, details))
     return Response(body, status_code=status, media_type="application/json", headers=headers)
-
-
-def from_api_error(exc: ApiError) -> Response:
-    return error_response(exc.status, exc.message, exc.code, exc.details)
 
 
 def from_problem(exc: ProblemException) -> Response:

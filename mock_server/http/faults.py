@@ -61,7 +61,7 @@ class Faults:
     def active(self) -> bool:
         return self.latency[1] > 0 or self.error_rate > 0
 
-    def reseed(self, _store: object = None) -> None:
+    def reseed(self) -> None:
         self.random = random.Random(self.seed)
 
     def delay(self) -> float:

@@ -37,12 +37,11 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _LONG_NUMBER = re.compile(rb"\d{19}")
 
 
-class BodyRejected(ValueError):
-    """Why a body cannot be served; becomes a 400 (or `status`) in the error envelope."""
+class BodyRejected(errors.ApiError):
+    """Why a body cannot be served: a 400 (or `status`: 413 too large) in the error envelope."""
 
     def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(status, message)
 
 
 async def read_body(scope: Scope, receive: Receive, max_body: int) -> bytes:

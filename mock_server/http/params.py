@@ -20,7 +20,7 @@ from starlette.types import Scope
 
 from flexprice_spec.document import Spec
 
-from ..spec.synth import Schemas
+from ..schemas.checks import Schemas
 from .errors import ApiError, problem_message
 from .limits import INT64
 from .prefer import QUERY_PREFIX

@@ -18,11 +18,13 @@ from starlette.types import Scope
 
 from flexprice_spec.resources import Operation
 
+from ..core.failures import Invalid
+from ..schemas.synth import Synth
 from . import errors
 from .asgi import header
 from .errors import ApiError
 from .faults import Faults, injected_error, parse_duration, wait
-from .handlers import Api, json_response
+from .handlers import json_response
 
 QUERY_PREFIX = b"__"  # `params.py` leaves these out of the arguments handlers get
 
@@ -51,21 +53,21 @@ def parse(header: str | None, query: list[tuple[str, str]]) -> Preferences:
     prefs = Preferences(example=found.get("example") or None, dynamic=found.get("dynamic", "").lower() == "true")
     if "code" in found:
         if not found["code"].isdigit() or not 100 <= int(found["code"]) <= 599:
-            raise errors.validation(f"Prefer code must be an HTTP status, got {found['code']!r}", "code")
+            raise Invalid("code", f"Prefer code must be an HTTP status, got {found['code']!r}")
         prefs.code = int(found["code"])
     if "latency" in found:
         try:
             prefs.latency = parse_duration(found["latency"])
         except ValueError as exc:
-            raise errors.validation(f"Prefer {exc}", "latency") from None
+            raise Invalid("latency", f"Prefer {exc}") from None
     return prefs
 
 
 class Prefer:
     """Applies `Prefer` and the configured faults to a request routed to an operation."""
 
-    def __init__(self, api: Api, faults: Faults | None = None) -> None:
-        self.api = api
+    def __init__(self, fake: Synth, faults: Faults | None = None) -> None:
+        self.fake = fake  # the fake data `dynamic=true` answers with
         self.faults = faults if faults is not None and faults.active else None
 
     async def response(self, scope: Scope, op: Operation, responses: dict) -> Response | None:
@@ -75,10 +77,7 @@ class Prefer:
             return None
         ours = [(k, v) for k, v in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
                 if k.startswith("__")]
-        try:
-            prefs = parse(prefer, ours)
-        except ApiError as exc:
-            return errors.from_api_error(exc)
+        prefs = parse(prefer, ours)
         if prefs.latency is not None:
             await wait(prefs.latency)
         elif self.faults is not None:
@@ -87,10 +86,7 @@ class Prefer:
             return injected_error(set(responses))
         if not prefs.shapes_response:
             return None
-        try:
-            return self.preferred(op, responses, prefs)
-        except ApiError as exc:
-            return errors.from_api_error(exc)
+        return self.preferred(op, responses, prefs)
 
     def preferred(self, op: Operation, responses: dict, prefs: Preferences) -> Response | None:
         code = prefs.code or op.status
@@ -98,7 +94,7 @@ class Prefer:
         if str(code) not in responses and "default" not in responses:
             raise ApiError(400, f"Prefer code={code} is not documented for {op.operation_id}; "
                                 f"documented: {', '.join(documented)}", {"code": code})
-        media = self.api.spec.resolve(responses.get(str(code), responses.get("default"))).get("content", {}).get(
+        media = self.fake.spec.resolve(responses.get(str(code), responses.get("default"))).get("content", {}).get(
             "application/json") or {}
         if prefs.example is not None:
             return json_response(self.example(op, code, media, prefs.example), code)
@@ -109,12 +105,12 @@ class Prefer:
             return Response(status_code=code)
         if code >= 400:
             message = f"{op.operation_id}: status {code} requested with Prefer"
-            if self.api.schemas.is_valid(errors.envelope(code, message), schema):
+            if self.fake.schemas.is_valid(errors.envelope(code, message), schema):
                 return errors.error_response(code, message)
-        return json_response(self.api.fake.value(schema), code)
+        return json_response(self.fake.value(schema), code)
 
     def example(self, op: Operation, code: int, media: dict, name: str) -> object:
-        examples = {key: self.api.spec.resolve(value).get("value") for key, value in media.get("examples", {}).items()}
+        examples = {key: self.fake.spec.resolve(value).get("value") for key, value in media.get("examples", {}).items()}
         if "example" in media:
             examples.setdefault("default", media["example"])
         if name not in examples:

@@ -18,23 +18,24 @@ from dataclasses import dataclass
 
 from starlette.responses import Response
 
-from flexprice_spec.document import ERROR_SCHEMA
-from flexprice_spec.resources import Operation
+from flexprice_spec.document import ERROR_SCHEMA, Spec
+from flexprice_spec.resources import Model, Operation
 
+from ..core.failures import Invalid
+from ..schemas.synth import Synth
 from . import errors
 from .faults import parse_duration, wait
-from .handlers import Api, json_response
+from .handlers import json_response
 
 FIELDS = ("operation", "method", "path", "status", "body", "times", "delay")
 ABSENT = object()
 
 
-class StubError(ValueError):
+class StubError(Invalid, ValueError):
     """Why a stub is refused, and the field at fault."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
-        self.field = field
-        super().__init__(message)
+        super().__init__(field, message)
 
 
 @dataclass(slots=True)
@@ -62,10 +63,10 @@ class Stubs:
     """The stubs set on one mock, in the order they were set; the first live one for an operation
     answers."""
 
-    def __init__(self, api: Api) -> None:
-        self.api = api
-        self.operations = api.model.by_operation_id()
-        self.by_method_path = {(op.method.upper(), op.path): op for op in api.model.operations}
+    def __init__(self, spec: Spec, model: Model, fake: Synth) -> None:
+        self.spec, self.fake = spec, fake  # the fake data a stubbed 2xx without a body answers with
+        self.operations = model.by_operation_id()
+        self.by_method_path = {(op.method.upper(), op.path): op for op in model.operations}
         self._stubs: list[Stub] = []
         self._lock = threading.Lock()
         self._count = 0
@@ -101,7 +102,7 @@ class Stubs:
         with self._lock:
             return [stub.public() for stub in self._stubs]
 
-    def clear(self, _store: object = None) -> None:
+    def clear(self) -> None:
         with self._lock:
             self._stubs.clear()
 
@@ -131,7 +132,7 @@ class Stubs:
             return self.operations[name]
         if not isinstance(method, str) or not isinstance(path, str):
             raise StubError("a stub needs operation (an operationId), or method and path", "operation")
-        base = self.api.spec.base_path
+        base = self.spec.base_path
         template = path[len(base):] if base and path.startswith(base + "/") else path
         op = self.by_method_path.get((method.upper(), template))
         if op is None:
@@ -142,7 +143,7 @@ class Stubs:
     def _body(self, op: Operation, status: int, body: object) -> object:
         """The body to answer with: the one given, checked against the documented response for
         `status`, or a default (the error envelope, or fake data for the documented schema)."""
-        spec, schemas = self.api.spec, self.api.schemas
+        spec, schemas = self.spec, self.fake.schemas
         raw = spec.document["paths"][op.path][op.method].get("responses", {})
         documented = raw.get(str(status), raw.get("default"))
         if documented is None:
@@ -169,6 +170,6 @@ class Stubs:
         if status >= 400:
             message = f"{op.operation_id}: status {status} stubbed with POST /_mock/stubs"
             envelope = errors.envelope(status, message, "service_unavailable" if status == 503 else None)
-            if schema is None or self.api.schemas.is_valid(envelope, schema):
+            if schema is None or self.fake.schemas.is_valid(envelope, schema):
                 return envelope
-        return self.api.fake.value(schema)
+        return self.fake.value(schema)

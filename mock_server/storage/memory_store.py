@@ -19,8 +19,7 @@ import orjson
 
 from ..core.failures import Conflict
 from ..core.times import micros, when
-from ..domain.clock import Clock
-from .store import ApiKey, Filter, IdFactory, Records, Store, pack, stored_event
+from .store import ApiKey, Filter, Records, Store, pack, stored_event
 
 
 @dataclass(slots=True)
@@ -66,16 +65,15 @@ class EventSeries:
 
 
 class MemoryStore(Store):
-    def __init__(self, unique_keys: dict[str, tuple[str, ...]] | None = None, seed: int = 0,
-                 clock: Clock | None = None) -> None:
-        super().__init__(unique_keys, seed, clock)
+    def __init__(self, unique_keys: dict[str, tuple[str, ...]] | None = None) -> None:
+        super().__init__(unique_keys)
         self._lock = threading.RLock()
         self._writes = threading.RLock()
+        self._settings: dict[str, str] = {}
         self._clear()
 
-    # -- lifecycle ------------------------------------------------------------------------------
+    # -- shared settings: nobody else shares them -------------------------------------------------
     def _clear(self) -> None:
-        self.ids = IdFactory(self._seed)
         self._collections: dict[str, Collection] = {
             name: Collection(keys) for name, keys in self._unique_keys.items()
         }
@@ -84,17 +82,18 @@ class MemoryStore(Store):
         self._events: dict[str, str] = {}  # id -> the event's JSON without its id and empty fields
         self._series: dict[tuple[str, str], EventSeries] = {}
         self._sequences: dict[str, int] = {}
-        self.clock.reset()
-        self.tenant_id = self.ids.new("tenant")
-        self.environment_id = self.ids.new("env")
-        self.user_id = self.ids.new("user")
-        for key in self._initial_digests:
-            self._keys[key] = ""
 
-    def reset(self) -> None:
+    def join(self) -> None:
+        return None  # this process sets its own state up
+
+    def publish(self, settings: dict[str, str], ready: bool) -> None:
         with self._writes, self._lock:
             self._clear()
-            self._run_reset_hooks()
+            self._settings = dict(settings)
+
+    def save_setting(self, name: str, value: str) -> None:
+        with self._lock:
+            self._settings[name] = value
 
     def atomic(self):
         return self._writes
@@ -102,13 +101,13 @@ class MemoryStore(Store):
     # -- API keys -------------------------------------------------------------------------------
     # Keys are held as raw SHA-256 digests (32 bytes, not 64 hex characters) mapped to their
     # secret's id; the few that expire have their expiry beside. Hex appears only at the edges.
-    def _add_digest(self, key: bytes, secret_id: str, expires_at: datetime | None) -> None:
+    def put_key(self, key: bytes, secret_id: str, expires_at: datetime | None) -> None:
         with self._lock:
             self._keys[key] = secret_id
             if expires_at is not None:
                 self._expiries[key] = expires_at
 
-    def _key(self, key: bytes) -> ApiKey | None:
+    def key(self, key: bytes) -> ApiKey | None:
         with self._lock:
             owner = self._keys.get(key)
             return None if owner is None else ApiKey(owner, self._expiries.get(key))

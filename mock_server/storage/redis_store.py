@@ -3,8 +3,9 @@ namespace, so N replicas behind a load balancer serve one consistent API.
 
 Everything lives under `flexprice-mock:<namespace>:`:
 
-    meta                    hash: tenant/environment/user ids, the clock (JSON), generation,
-                            version (moved on by every write), ready (set-up finished)
+    meta                    hash: the shared settings (the tenant's ids, the clock's state, as
+                            `domain.lifecycle` writes them), generation, version (moved on by
+                            every write), ready (set-up finished)
     r:<resource>            hash: id -> the record's JSON
     o:<resource>            sorted set: ids in insertion order
     u:<resource>            hash: "<field>\\x1f<value>" -> id, one entry per unique key
@@ -21,8 +22,8 @@ Everything lives under `flexprice-mock:<namespace>:`:
 A write that checks unique keys is one Lua script, so a key is unique across processes; updates
 merge in Python and are written only if the record is still what was read (compare and set).
 Writes that read first run under `atomic()`, a Redis lock with a TTL (a crashed holder frees it
-within `LOCK_TTL`). Each request starts with `sync()`: one read of `meta` brings this process's
-clock, ids and caches up to date with what the others did. Any Redis failure is `Unavailable`
+within `LOCK_TTL`). Each request starts with a `poll()`: one read of `meta` says what the others
+did (a reset, a write, the clock moved), which `domain.lifecycle` acts on. Any Redis failure is `Unavailable`
 (503 in the envelope): socket timeouts bound every call, so a lost Redis never hangs a request,
 and the connection pool reconnects once it is back. Redis Cluster is not supported (the scripts
 name keys the prefix builds).
@@ -46,8 +47,7 @@ from redis.exceptions import LockError, NoScriptError, RedisError
 from redis.retry import Retry
 
 from ..core.failures import Conflict, Invalid, Unavailable
-from ..domain.clock import Clock
-from .store import ApiKey, Filter, IdFactory, Store, pack, stored_event
+from .store import ApiKey, Filter, Poll, Store, pack, stored_event
 
 log = logging.getLogger("mock_server")
 
@@ -59,6 +59,7 @@ CONNECT_TIMEOUT, COMMAND_TIMEOUT = 1.0, 2.0
 LOCK_TTL, LOCK_WAIT = 30.0, 5.0  # the write lock frees itself; a writer waits this long for it
 SETUP_WAIT = 60.0  # how long a process waits for another to finish setting a namespace up
 CHUNK = 5_000  # ids read per script call (Lua's unpack has a limit)
+SETTING = "s:"  # a shared setting's field in `meta`
 SEP = "\x1f"  # between a unique key's field and value; the scripts join entries with \x1e
 
 PUT = """
@@ -208,10 +209,11 @@ class RedisRecords(Sequence[dict]):
 
 
 class RedisStore(Store):
+    shared = True
+
     def __init__(self, url: str, unique_keys: dict[str, tuple[str, ...]] | None = None,
-                 clock: Clock | None = None, namespace: str = "default") -> None:
-        super().__init__(unique_keys, None, clock)
-        self.ids = IdFactory(None)  # from the OS: processes sharing the state never draw the same ids
+                 namespace: str = "default") -> None:
+        super().__init__(unique_keys)
         self.namespace = checked_namespace(namespace)
         self._prefix = f"{KEY_PREFIX}:{namespace}:"
         try:
@@ -227,51 +229,52 @@ class RedisStore(Store):
         self._lock = self._redis.lock(self._k("lock"), timeout=LOCK_TTL, sleep=0.002,
                                       blocking_timeout=LOCK_WAIT, thread_local=False)
         self._generation = self._version = -1
-        self._setting_up = False
-        self.clock.on_save(self._save_clock)
-        self._join()
 
     def _k(self, name: str) -> str:
         return self._prefix + name
 
-    # -- lifecycle ------------------------------------------------------------------------------
-    def _join(self) -> None:
-        """Adopt the namespace's state, or set it up if this process finds it empty (it then
-        runs the reset hooks as they are registered, until `ready()`)."""
+    # -- shared settings and coordination -------------------------------------------------------
+    def join(self) -> dict[str, str] | None:
+        """Adopt the namespace's settings, or claim its set-up if it is empty; a process that
+        finds another setting it up waits for it, up to `SETUP_WAIT`."""
         deadline = time.monotonic() + SETUP_WAIT
         while True:
             meta = self._redis.hgetall(self._k("meta"))
             if meta.get("ready"):
-                self._adopt(meta)
-                return
+                self._generation, self._version = int(meta["generation"]), int(meta.get("version") or 0)
+                return _settings(meta)
             if self._redis.set(self._k("setup"), uuid.uuid4().hex, nx=True, ex=int(SETUP_WAIT)):
-                self._setting_up = True
-                self._wipe()
-                self._write_meta(ready=False)
-                return
+                return None
             if time.monotonic() > deadline:
                 raise Unavailable(f"namespace {self.namespace!r} is still being set up by another process")
             time.sleep(0.05)
 
-    @property
-    def sets_up(self) -> bool:
-        return self._setting_up
+    def publish(self, settings: dict[str, str], ready: bool) -> None:
+        self._wipe()
+        self._generation = self._redis.incr(self._k("generation"))
+        self._version = 0
+        meta = {**{SETTING + k: v for k, v in settings.items()}, "generation": self._generation, "version": 0}
+        self._redis.hset(self._k("meta"), mapping={**meta, **({"ready": "1"} if ready else {})})
 
-    def ready(self) -> None:
-        if self._setting_up:
-            self._redis.hset(self._k("meta"), "ready", "1")
-            self._redis.delete(self._k("setup"))
-            self._setting_up = False
+    def mark_ready(self) -> None:
+        self._redis.hset(self._k("meta"), "ready", "1")
+        self._redis.delete(self._k("setup"))
 
-    def reset(self) -> None:
-        with self.atomic():
-            self._wipe()
-            self.clock.reset()
-            self._write_meta(ready=True)
-            self._run_reset_hooks()
+    def save_setting(self, name: str, value: str) -> None:
+        self._redis.hset(self._k("meta"), SETTING + name, value)
+
+    def poll(self) -> Poll:
+        meta = self._redis.hgetall(self._k("meta"))
+        if not meta.get("ready"):
+            return Poll(lost=True, reset=False, wrote=False, settings={})
+        generation, version = int(meta["generation"]), int(meta.get("version") or 0)
+        reset = generation != self._generation
+        wrote = reset or version != self._version
+        self._generation, self._version = generation, version
+        return Poll(lost=False, reset=reset, wrote=wrote, settings=_settings(meta))
 
     def _wipe(self) -> None:
-        """Every key of the namespace but the lock and the generation counter."""
+        """Every key of the namespace but the lock, the generation counter and the set-up claim."""
         kept = {self._k("lock"), self._k("generation"), self._k("setup")}
         batch = []
         for key in self._redis.scan_iter(match=self._prefix + "*", count=1000):
@@ -282,52 +285,6 @@ class RedisStore(Store):
                 batch = []
         if batch:
             self._redis.unlink(*batch)
-
-    def _write_meta(self, ready: bool) -> None:
-        self.tenant_id, self.environment_id, self.user_id = (self.ids.new(p) for p in ("tenant", "env", "user"))
-        self._generation = self._redis.incr(self._k("generation"))
-        self._version = 0
-        meta = {"tenant_id": self.tenant_id, "environment_id": self.environment_id, "user_id": self.user_id,
-                "clock": pack(self.clock.state()), "generation": self._generation, "version": 0}
-        self._redis.hset(self._k("meta"), mapping={**meta, **({"ready": "1"} if ready else {})})
-        for key in self._initial_digests:
-            self._add_digest(key, "", None)
-
-    def _adopt(self, meta: dict) -> None:
-        self.tenant_id, self.environment_id, self.user_id = meta["tenant_id"], meta["environment_id"], meta["user_id"]
-        self.clock.restore(orjson.loads(meta["clock"]))
-        self._generation, self._version = int(meta["generation"]), int(meta.get("version") or 0)
-
-    def sync(self) -> None:
-        meta = self._redis.hgetall(self._k("meta"))
-        if not meta.get("ready"):
-            if not self._setting_up:
-                self._set_up_again()
-            return
-        generation, version = int(meta["generation"]), int(meta.get("version") or 0)
-        if generation != self._generation:
-            self._adopt(meta)
-            self._run_reset_hooks(shared=False)
-            self._notify_stale()
-            return
-        self.clock.restore(orjson.loads(meta["clock"]))
-        if version != self._version:
-            self._version = version
-            self._notify_stale()
-
-    def _set_up_again(self) -> None:
-        """Redis lost the namespace (restarted without persistence, or flushed): set it up as a
-        reset does, once, whichever process notices first."""
-        with self.atomic():
-            if not self._redis.hget(self._k("meta"), "ready"):
-                log.warning("the shared store lost namespace %r: setting it up again", self.namespace)
-                self.reset()
-                return
-        self.sync()
-
-    def _notify_stale(self) -> None:
-        for listener in self._on_stale:
-            listener()
 
     def _wrote(self, version: int) -> None:
         """Our own write moved the version on: no news, unless another process wrote too."""
@@ -348,7 +305,8 @@ class RedisStore(Store):
                 raise Unavailable(f"the shared store's write lock stayed taken for {LOCK_WAIT:g} s", {"store": "redis"})
             self._depth = 1
             try:
-                self.sync()  # what the last holder wrote, the clock included
+                if self.caught_up is not None:
+                    self.caught_up()  # what the last holder wrote, the clock included
                 yield
             finally:
                 self._depth = 0
@@ -360,14 +318,11 @@ class RedisStore(Store):
     def close(self) -> None:
         self._redis.close()
 
-    def _save_clock(self, state: dict) -> None:
-        self._redis.hset(self._k("meta"), "clock", pack(state))
-
     # -- API keys -------------------------------------------------------------------------------
-    def _add_digest(self, key: bytes, secret_id: str, expires_at: datetime | None) -> None:
+    def put_key(self, key: bytes, secret_id: str, expires_at: datetime | None) -> None:
         self._redis.hset(self._k("k"), key.hex(), pack([secret_id, expires_at.isoformat() if expires_at else None]))
 
-    def _key(self, key: bytes) -> ApiKey | None:
+    def key(self, key: bytes) -> ApiKey | None:
         found = self._redis.hget(self._k("k"), key.hex())
         return None if found is None else _api_key(found)
 
@@ -471,6 +426,10 @@ class RedisStore(Store):
 
     def _all_event_texts(self) -> list[tuple[str, str]]:
         return list(self._redis.hscan_iter(self._k("e"), count=1000))
+
+
+def _settings(meta: dict[str, str]) -> dict[str, str]:
+    return {key[len(SETTING):]: value for key, value in meta.items() if key.startswith(SETTING)}
 
 
 def _api_key(found: str) -> ApiKey:

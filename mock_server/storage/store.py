@@ -1,50 +1,43 @@
-"""The store: all state of a running mock, behind one interface the domain services use.
+"""The store: where the state of a running mock is kept, behind one interface.
 
 Records by resource with unique-key indexes, API-key digests, usage events indexed by customer
-and event name in time order, per-name sequences, the billing clock and the outbox of domain
-events. Methods are named in domain terms, take plain dicts and filters as data (`Filter`), and
-raise domain errors only (`Conflict`; `Unavailable` when a shared backend cannot be reached).
+and event name in time order, per-name sequences, and a few shared settings (the tenant's ids,
+the clock's state) with what the domain needs to coordinate processes sharing them (`join`,
+`publish`, `poll`). Methods are named in storage terms, take plain dicts and filters as data
+(`Filter`), and raise `core.failures` only (`Conflict`; `Unavailable` when a shared backend
+cannot be reached). The store knows nothing of billing, clocks or HTTP: `domain.lifecycle`
+decides what a set-up, a reset or another process's change means.
 
 Two backends: `MemoryStore` (`memory_store.py`, the default: one process, nothing to start) and
-`RedisStore` (`redis_store.py`: several processes or machines serving one consistent API).
-`open_store(url)` picks one; nothing above this module knows which it has.
+`RedisStore` (`redis_store.py`: several processes or machines serving one consistent API);
+`opening.open_store(url)` picks one.
 
 Every read returns a fresh dict, so no caller can change a stored record behind the store's back.
 Writes that read first (a top-up reads the balance it adds to) run inside `atomic()`, which
-serializes them across every process sharing the state. `on_reset` hooks rebuild shared data
-(fixtures, the tenant) once per reset, in the process that resets; `on_local_reset` hooks
-rebuild what each process keeps for itself (journal, stubs), in every process.
+serializes them across every process sharing the state.
 """
 from __future__ import annotations
 
 import hashlib
-import random
-import threading
 from abc import ABC, abstractmethod
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import NamedTuple
 
 import orjson
-from ulid import ULID
-
-from ..domain.clock import Clock
 
 EVENT_DEFAULTS = {"customer_id": "", "source": "", "properties": {}}  # empty fields are not stored
 UNSTORED = frozenset({"id", "environment_id"})  # the key, and what every event of the store shares
-OUTBOX_SIZE = 10_000  # domain events kept for delivery and inspection; the oldest go first
-MEMORY = "memory"
-
-
-def hash_key(raw: str) -> str:
-    return digest(raw).hex()
 
 
 def digest(raw: str) -> bytes:
     return hashlib.sha256(raw.encode()).digest()
+
+
+def hash_key(raw: str) -> str:
+    return digest(raw).hex()
 
 
 def pack(record: dict) -> str:
@@ -57,24 +50,20 @@ def stored_event(event: dict) -> str:
     return pack({k: v for k, v in event.items() if v and k not in UNSTORED})
 
 
-class IdFactory:
-    """`<prefix>_<ULID>` ids: time-ordered like the real server's, random part seeded for replay
-    (`seed=None`: from the OS, so processes sharing a store never draw the same ids)."""
-
-    def __init__(self, seed: int | None) -> None:
-        self._random = random.Random(seed)
-
-    def new(self, prefix: str) -> str:
-        ulid = ULID.from_timestamp(datetime.now(timezone.utc).timestamp())
-        raw = bytes(ulid)[:6] + self._random.randbytes(10)
-        return f"{prefix}_{ULID.from_bytes(raw)}" if prefix else str(ULID.from_bytes(raw))
-
-
 class ApiKey(NamedTuple):
     """A key as state export describes it."""
 
     secret_id: str
     expires_at: datetime | None
+
+
+class Poll(NamedTuple):
+    """What other processes did to the shared state since this store last looked."""
+
+    lost: bool  # the shared state is gone (a flushed or restarted Redis) or was never set up
+    reset: bool  # another process reset it: `settings` are the new ones
+    wrote: bool  # another process wrote to it
+    settings: dict[str, str]
 
 
 class Records(Sequence[dict]):
@@ -118,113 +107,57 @@ class Filter:
 
 
 class Store(ABC):
-    """What every backend keeps and how the services reach it."""
+    """What every backend keeps, and the primitives processes sharing it coordinate with."""
 
-    clock: Clock
-    ids: IdFactory
-    tenant_id: str
-    environment_id: str
-    user_id: str
+    shared = False  # whether other processes may share this state
 
-    def __init__(self, unique_keys: dict[str, tuple[str, ...]] | None, seed: int | None, clock: Clock | None) -> None:
+    def __init__(self, unique_keys: dict[str, tuple[str, ...]] | None) -> None:
         self._unique_keys = dict(unique_keys or {})
-        self._seed = seed
-        self.clock = clock or Clock()
-        self.outbox: deque[dict] = deque(maxlen=OUTBOX_SIZE)  # this process's changes
-        self._changes = threading.Lock()
-        self._initial_digests: list[bytes] = []  # bootstrap keys, kept as digests like every other key
-        self._on_reset: list[Callable[[Store], None]] = []
-        self._on_local_reset: list[Callable[[Store], None]] = []
-        self._on_change: list[Callable[[dict], None]] = []
-        self._on_stale: list[Callable[[], None]] = []
+        self.caught_up: Callable[[], None] | None = None  # run when `atomic()` is first entered
 
-    # -- lifecycle ------------------------------------------------------------------------------
+    # -- shared settings and coordination -------------------------------------------------------
     @abstractmethod
-    def reset(self) -> None:
-        """Everything back to what it was after construction, for every process sharing it;
-        then the reset hooks run."""
+    def join(self) -> dict[str, str] | None:
+        """The settings of a state another process set up, or None once this process has
+        claimed the set-up (it then `publish`es and, when done, `mark_ready`s)."""
 
-    def on_reset(self, hook: Callable[[Store], None]) -> None:
-        """Run `hook` now (if this process sets the state up) and after every reset it makes:
-        shared bootstrap data such as fixtures, written once whatever the number of processes."""
-        self._on_reset.append(hook)
-        if self.sets_up:
-            hook(self)
+    @abstractmethod
+    def publish(self, settings: dict[str, str], ready: bool) -> None:
+        """Empty every record, key, event and sequence and start a new generation with
+        `settings`; `ready=False` while this process is still setting it up."""
 
-    def on_local_reset(self, hook: Callable[[Store], None]) -> None:
-        """Run `hook` now and after every reset, whichever process made it: what one process
-        keeps for itself (its journal, its stubs)."""
-        self._on_local_reset.append(hook)
-        hook(self)
+    def mark_ready(self) -> None:
+        """The set-up this process claimed is complete: others may serve it."""
 
-    def on_stale(self, listener: Callable[[], None]) -> None:
-        """Call `listener` when another process has changed the state since this one last
-        looked (`sync`): what a service caches from the store is to be read again."""
-        self._on_stale.append(listener)
+    @abstractmethod
+    def save_setting(self, name: str, value: str) -> None: ...
 
-    @property
-    def sets_up(self) -> bool:
-        """Whether this process writes the shared bootstrap data now."""
-        return True
-
-    def _run_reset_hooks(self, shared: bool = True) -> None:
-        """After a reset: the shared hooks if this process made it, then the local ones."""
-        with self._changes:
-            self.outbox.clear()
-        for hook in self._on_reset if shared else ():
-            hook(self)
-        for hook in self._on_local_reset:
-            hook(self)
-
-    def ready(self) -> None:
-        """Every hook is registered: a set-up this process made is complete, others may serve."""
-
-    def sync(self) -> None:
-        """Catch up with what other processes changed (clock, a reset): at the start of a request."""
+    def poll(self) -> Poll | None:
+        """What other processes did since this store last looked; None when none can share it."""
+        return None
 
     @abstractmethod
     def atomic(self) -> AbstractContextManager:
-        """A write that reads first runs inside: one at a time across every process (reentrant)."""
+        """A write that reads first runs inside: one at a time across every process (reentrant).
+        On the outermost entry `caught_up` runs, so it sees what the last holder wrote."""
 
     def close(self) -> None:
         """Release connections; the state stays where it is kept."""
 
     # -- API keys -------------------------------------------------------------------------------
-    def add_bootstrap_key(self, raw: str) -> None:
-        self._initial_digests.append(digest(raw))
-        self._add_digest(digest(raw), "", None)
-
-    def add_key(self, raw: str, secret_id: str, expires_at: datetime | None) -> None:
-        self._add_digest(digest(raw), secret_id, expires_at)
-
-    def add_key_digest(self, sha256: str, secret_id: str = "", expires_at: datetime | None = None) -> None:
-        """A key known by its SHA-256 (hex) only (fixtures, replayed state): no raw key is ever needed."""
-        self._add_digest(bytes.fromhex(sha256), secret_id, expires_at)
+    @abstractmethod
+    def put_key(self, key: bytes, secret_id: str, expires_at: datetime | None) -> None:
+        """Keep a key's SHA-256 digest with its owner (\"\" for bootstrap keys) and expiry."""
 
     @abstractmethod
-    def _add_digest(self, key: bytes, secret_id: str, expires_at: datetime | None) -> None: ...
-
-    def authenticate(self, raw: str | None) -> bool:
-        """Whether `raw` is a live key. Keys are looked up by the SHA-256 of the presented key,
-        never compared as raw strings, so timing reveals nothing about a stored key."""
-        if not raw:
-            return False
-        found = self._key(digest(raw))
-        return found is not None and (found.expires_at is None or found.expires_at > datetime.now(timezone.utc))
-
-    @abstractmethod
-    def _key(self, key: bytes) -> ApiKey | None: ...
+    def key(self, key: bytes) -> ApiKey | None: ...
 
     @abstractmethod
     def revoke_keys_of(self, secret_id: str) -> None: ...
 
     @abstractmethod
     def key_digests(self) -> list[tuple[str, ApiKey]]:
-        """Every live key as (SHA-256, owner and expiry), for state export."""
-
-    def key_hashes(self) -> dict[str, str]:
-        """secret id -> SHA-256 of its raw key, for state export (never the raw key)."""
-        return {key.secret_id: sha256 for sha256, key in self.key_digests() if key.secret_id}
+        """Every key as (SHA-256 in hex, owner and expiry)."""
 
     # -- records --------------------------------------------------------------------------------
     @abstractmethod
@@ -280,11 +213,12 @@ class Store(ABC):
     @abstractmethod
     def _all_event_texts(self) -> list[tuple[str, str]]: ...
 
-    def _event(self, event_id: str, packed: str) -> dict:
+    @staticmethod
+    def _event(event_id: str, packed: str) -> dict:
         event = orjson.loads(packed)
         for name, empty in EVENT_DEFAULTS.items():
             event.setdefault(name, empty)
-        event["id"], event["environment_id"] = event_id, self.environment_id
+        event["id"] = event_id
         return event
 
     def event(self, event_id: str) -> dict | None:
@@ -306,34 +240,3 @@ class Store(ABC):
     def all_events(self) -> list[dict]:
         """Every stored event, for raw queries that filter on anything."""
         return [self._event(i, packed) for i, packed in self._all_event_texts()]
-
-    # -- outbox ---------------------------------------------------------------------------------
-    def record_change(self, event_type: str, entity: str, payload: dict) -> dict:
-        """A domain event for every state change a service makes, in the order they happen. It
-        stays with the process that made the change, which delivers it: once in all."""
-        change = {"id": self.ids.new("sys_event"), "event_type": event_type, "entity": entity,
-                  "timestamp": self.clock.stamp(), "payload": payload}
-        with self._changes:
-            self.outbox.append(change)
-            for listener in self._on_change:
-                listener(change)
-        return change
-
-    def on_change(self, listener: Callable[[dict], None]) -> None:
-        """Call `listener` with every change recorded from now on, in outbox order (under a
-        lock, so it must only hand the change on: webhooks queue it)."""
-        with self._changes:
-            self._on_change.append(listener)
-
-
-def open_store(url: str | None = None, unique_keys: dict[str, tuple[str, ...]] | None = None, seed: int = 0,
-               clock: Clock | None = None, namespace: str = "default") -> Store:
-    """The store `url` names: `memory` (or None), or `redis://HOST:PORT/DB`. `namespace`
-    prefixes every Redis key, so several mocks share one Redis without seeing each other."""
-    if url in (None, "", MEMORY):
-        from .memory_store import MemoryStore
-
-        return MemoryStore(unique_keys, seed=seed, clock=clock)
-    from .redis_store import RedisStore
-
-    return RedisStore(url, unique_keys, clock=clock, namespace=namespace)

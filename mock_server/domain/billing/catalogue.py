@@ -7,8 +7,8 @@ must name a meter; metered, static and config entitlements are always enabled.
 from __future__ import annotations
 
 from ...core.failures import Invalid
+from ..records import Records
 from . import pricing
-from .records import Records
 from .usage import Usage
 
 ALWAYS_ENABLED = frozenset({"metered", "static", "config"})
@@ -28,7 +28,7 @@ class Catalogue:
             meter = self._meter_of(fields)
             fields.update(meter_id=meter["id"], meter=meter)
         feature = self.records.new("feature", fields, record_id)
-        self.records.store.record_change("feature.created", "feature", feature)
+        self.records.changed("feature.created", "feature", feature)
         return feature
 
     def _meter_of(self, fields: dict) -> dict:
@@ -75,7 +75,7 @@ class Catalogue:
         if kind == "metered":
             fields.setdefault("usage_reset_period", "MONTHLY")
         entitlement = self.records.new("entitlement", fields, record_id)
-        self.records.store.record_change("entitlement.created", "entitlement", entitlement)
+        self.records.changed("entitlement.created", "entitlement", entitlement)
         return entitlement
 
     def plan_prices(self, plan_id: str) -> list[dict]:

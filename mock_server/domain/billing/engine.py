@@ -1,18 +1,19 @@
 """`Billing`: the billing services wired together over one store and one clock.
 
-Handlers reach every rule through it; fixtures create through `create`, so a fixture
-subscription gets its line items and opening invoice like one made by `POST /subscriptions`.
+Built from the generic record rules (`domain.records.Records`), never from the HTTP layer; the
+backend dispatches creates to `creators`, so a fixture subscription gets its line items and
+opening invoice like one made by `POST /subscriptions`.
 When the clock moves, the subscription period job runs for every period that ended.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..records import Records
 from .catalogue import Catalogue
 from .entitlements import Entitlements
 from .invoices import Invoices
 from .payments import Payments
-from .records import Records
 from .subscriptions import Subscriptions
 from .usage import Usage
 from .wallets import Wallets
@@ -29,8 +30,8 @@ CHANGE_EVENTS = {
 
 
 class Billing:
-    def __init__(self, api) -> None:
-        self.records = records = Records(api)
+    def __init__(self, records: Records) -> None:
+        self.records = records
         self.store, self.clock = records.store, records.clock
         self.usage = Usage(records)
         self.catalogue = Catalogue(records, self.usage)
@@ -57,6 +58,6 @@ class Billing:
         subscription changed outside its service may have a new period end to watch."""
         event_type = CHANGE_EVENTS.get(entity, {}).get(verb)
         if event_type:
-            self.store.record_change(event_type, entity, record)
+            self.records.changed(event_type, entity, record)
         if entity == "subscription":
             self.subscriptions.forget_due()

@@ -13,8 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from ...core.times import when
+from ..records import Records
 from .money import ZERO, text
-from .records import Records
 from .subscriptions import live_subscriptions
 from .usage import Usage
 

@@ -15,10 +15,10 @@ from decimal import Decimal
 
 from ...core.failures import Invalid, Refused
 from ...core.times import parse_instant, stamp, when
+from ..records import Records
 from . import money, pricing
 from .money import ZERO, rounded, same_currency, text
 from .periods import next_period_end, shifted
-from .records import Records
 from .usage import Usage
 
 DUE_DAYS = 1
@@ -116,7 +116,7 @@ class Invoices:
 
     def _line(self, subscription: dict, item: dict, units: Decimal, amount: Decimal, start: datetime, end: datetime) -> dict:
         return {
-            "id": self.store.ids.new("inv_line"),
+            "id": self.records.ids.new("inv_line"),
             "subscription_id": subscription["id"], "subscription_line_item_id": item["id"],
             "customer_id": subscription.get("customer_id"), "price_id": item.get("price_id"),
             "price_type": item.get("price_type"), "entity_id": item.get("entity_id"),
@@ -134,7 +134,7 @@ class Invoices:
             lines = [line for line in lines if money.decimal(line["amount"], "amount") != 0]
         subtotal = sum((money.decimal(line["amount"], "amount") for line in lines), ZERO)
         return {
-            "id": self.store.ids.new("inv"), "customer_id": subscription.get("customer_id"),
+            "id": self.records.ids.new("inv"), "customer_id": subscription.get("customer_id"),
             "subscription_id": subscription["id"], "invoice_type": "SUBSCRIPTION", "invoice_status": "DRAFT",
             "payment_status": "PENDING", "billing_reason": reason, "currency": subscription["currency"],
             "subtotal": text(subtotal), "total": text(subtotal), "amount_due": text(subtotal),
@@ -153,7 +153,8 @@ class Invoices:
         invoice = self.draft(subscription, start, end, "period_end", "SUBSCRIPTION_CYCLE", hide_zero)
         now = self.clock.stamp()
         return {**invoice, "metadata": {"is_preview": "true"}, "created_at": now, "updated_at": now,
-                "tenant_id": self.store.tenant_id, "environment_id": self.store.environment_id}
+                "tenant_id": self.records.lifecycle.tenant.tenant_id,
+                "environment_id": self.records.lifecycle.tenant.environment_id}
 
     def issue(self, subscription: dict, start: datetime, end: datetime, reference: str, reason: str) -> dict:
         """A subscription invoice stored and finalized; SKIPPED when it comes to nothing."""
@@ -163,7 +164,7 @@ class Invoices:
             invoice["invoice_status"] = "SKIPPED"
             return self.records.new("invoice", invoice, record_id)
         stored = self.records.new("invoice", invoice, record_id)
-        self.store.record_change("invoice.update", "invoice", stored)
+        self.records.changed("invoice.update", "invoice", stored)
         return self.finalize(stored["id"])
 
     def usage_charges(self, subscription_id: object, start_time: object, end_time: object, lifetime: bool) -> dict:
@@ -213,7 +214,7 @@ class Invoices:
                    "invoice_type": fields.get("invoice_type"), "version": 1}
         invoice.pop("invoice_number", None)
         stored = self.records.new("invoice", {k: v for k, v in invoice.items() if v is not None}, record_id)
-        self.store.record_change("invoice.update", "invoice", stored)
+        self.records.changed("invoice.update", "invoice", stored)
         if fields.get("invoice_type") in AUTO_FINALIZED_TYPES or wanted == "FINALIZED":
             return self.finalize(stored["id"])
         return stored
@@ -221,7 +222,7 @@ class Invoices:
     def _one_off_line(self, fields: dict, index: int, line: dict) -> dict:
         for name in ("amount", "quantity"):
             money.decimal(line.get(name), f"line_items[{index}].{name}", None)
-        return {**line, "id": self.store.ids.new("inv_line"), "currency": fields.get("currency"),
+        return {**line, "id": self.records.ids.new("inv_line"), "currency": fields.get("currency"),
                 "customer_id": fields.get("customer_id"), "status": "published"}
 
     # -- transitions ----------------------------------------------------------------------------
@@ -237,7 +238,7 @@ class Invoices:
         if money.decimal(invoice.get("total"), "total") == 0:
             changes["payment_status"] = "SUCCEEDED"
         finalized = self.records.update("invoice", invoice_id, changes)
-        self.store.record_change("invoice.update.finalized", "invoice", finalized)
+        self.records.changed("invoice.update.finalized", "invoice", finalized)
         return finalized
 
     def _number(self, now: datetime) -> str:
@@ -264,7 +265,7 @@ class Invoices:
             refund(invoice, owed)
             changes.update(payment_status="REFUNDED", refunded_amount=text(owed))
         voided = self.records.update("invoice", invoice_id, changes)
-        self.store.record_change("invoice.update.voided", "invoice", voided)
+        self.records.changed("invoice.update.voided", "invoice", voided)
         return voided
 
     def record_payment(self, invoice_id: str, status: str, amount: object) -> dict:
@@ -296,7 +297,7 @@ class Invoices:
                 raise Invalid("amount", f"amount {text(given)} exceeds the amount due ({text(due)})")
             changes.update(amount_paid=text(given), amount_remaining=text(due - given))
         updated = self.records.update("invoice", invoice_id, changes)
-        self.store.record_change("invoice.update.payment", "invoice", updated)
+        self.records.changed("invoice.update.payment", "invoice", updated)
         return updated
 
     # -- summaries ------------------------------------------------------------------------------

@@ -20,9 +20,9 @@ import hashlib
 from decimal import Decimal
 
 from ...core.failures import Invalid, InvalidOperation, NotFound
+from ..records import Records
 from . import money
 from .money import ZERO, same_currency, text
-from .records import Records
 from .wallets import Wallets
 
 TRANSITIONS = {  # the real server's ValidateTransitionTo; a self-move is a no-op
@@ -284,7 +284,7 @@ class Payments:
         return updated
 
     def _announce(self, event_type: str, payment: dict) -> None:
-        self.store.record_change(event_type, "payment", self.view(payment))
+        self.records.changed(event_type, "payment", self.view(payment))
 
 
 def _idempotency_key(payment: dict) -> str:

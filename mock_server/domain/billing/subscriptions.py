@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ...core.failures import DomainError, Invalid, Refused
+from ...core.failures import Failure, Invalid, Refused
 from ...core.times import parse_instant, stamp, when
+from ..records import Records
 from .catalogue import Catalogue
 from .invoices import Invoices
 from .money import same_currency
 from .periods import calendar_anchor, next_period_end, period_end
-from .records import Records
 
 LIVE = ("active", "trialing")
 RENEWALS_PER_CALL = 400
@@ -33,8 +33,8 @@ class Subscriptions:
         self.clock = records.clock
         self.store = records.store
         self._next_due: datetime | None = None  # earliest period end of a live subscription; None: unknown
-        self.store.on_local_reset(lambda _store: self.forget_due())
-        self.store.on_stale(self.forget_due)  # another process may have made or moved one
+        records.lifecycle.on_local_reset(self.forget_due)
+        records.lifecycle.on_stale(self.forget_due)  # another process may have made or moved one
 
     def forget_due(self) -> None:
         """The earliest period end is looked up again at the next tick."""
@@ -70,7 +70,7 @@ class Subscriptions:
         }, record_id)
         for price in prices:
             self._line_item(subscription, plan, price, start)
-        self.store.record_change("subscription.created", "subscription", subscription)
+        self.records.changed("subscription.created", "subscription", subscription)
         end = when(subscription["current_period_end"])
         if status == "active":
             self.invoices.issue(subscription, start, end, "period_start", "SUBSCRIPTION_CREATE")
@@ -170,7 +170,7 @@ class Subscriptions:
             if effective < when(subscription["current_period_end"]):
                 changes["current_period_end"] = stamp(effective)
         updated = self.records.update("subscription", subscription["id"], changes)
-        self.store.record_change("subscription.updated", "subscription", updated)
+        self.records.changed("subscription.updated", "subscription", updated)
         self.forget_due()
 
     def _end_items(self, subscription: dict, at: datetime) -> None:
@@ -180,8 +180,8 @@ class Subscriptions:
 
     def _cancelled(self, subscription: dict, changes: dict) -> dict:
         updated = self.records.update("subscription", subscription["id"], {**changes, "subscription_status": "cancelled"})
-        self.store.record_change("subscription.updated", "subscription", updated)
-        self.store.record_change("subscription.cancelled", "subscription", updated)
+        self.records.changed("subscription.updated", "subscription", updated)
+        self.records.changed("subscription.cancelled", "subscription", updated)
         return updated
 
     # -- the period job -------------------------------------------------------------------------
@@ -206,7 +206,7 @@ class Subscriptions:
                 return
             try:
                 self._renew(first)
-            except DomainError:
+            except Failure:
                 skipped.add(first["id"])
         self._next_due = None
 
@@ -217,7 +217,7 @@ class Subscriptions:
                 continue
             try:
                 end = when(subscription.get("current_period_end") or "")
-            except DomainError:
+            except Failure:
                 skipped.add(subscription["id"])
                 continue
             if earliest is None or end < earliest:
@@ -245,7 +245,7 @@ class Subscriptions:
             following = min(following, end_date)
         moved = self.records.update("subscription", subscription["id"], {
             "current_period_start": stamp(end), "current_period_end": stamp(following)})
-        self.store.record_change("subscription.updated", "subscription", moved)
+        self.records.changed("subscription.updated", "subscription", moved)
 
 
 def live_subscriptions(records: Records, customer_id: str, currency: str | None = None) -> list[dict]:

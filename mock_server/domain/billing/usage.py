@@ -15,11 +15,11 @@ from decimal import Decimal
 
 import orjson
 
-from ...core.failures import Invalid
+from ...core.failures import Invalid, NotFound
 from ...core.times import micros, parse_instant, stamp, when
+from ..records import Records
 from . import money
 from .money import ZERO, quantity
-from .records import Records
 
 AGGREGATIONS = ("COUNT", "SUM", "AVG", "COUNT_UNIQUE", "LATEST", "SUM_WITH_MULTIPLIER", "MAX", "WEIGHTED_SUM")
 NEEDS_FIELD = frozenset(AGGREGATIONS) - {"COUNT"}
@@ -105,7 +105,7 @@ class Usage:
             raise Invalid(field_prefix + "external_customer_id", "external_customer_id is required")
         at = self.clock.now() if not fields.get("timestamp") else parse_instant(fields["timestamp"], field_prefix + "timestamp")
         event = {
-            "id": str(fields.get("event_id") or self.store.ids.new("event")),
+            "id": str(fields.get("event_id") or self.records.ids.new("event")),
             "event_name": name,
             "external_customer_id": customer,
             "customer_id": str(fields.get("customer_id") or ""),
@@ -226,7 +226,18 @@ class Usage:
         found = [e for e in found if all(e.get(k) == v for k, v in wanted.items())
                  and _inside(e["timestamp"], start, end)
                  and matches(e, properties)]
-        return sorted(found, key=lambda e: e["timestamp"], reverse=True)
+        return [self._as_read(e) for e in sorted(found, key=lambda e: e["timestamp"], reverse=True)]
+
+    def stored_event(self, event_id: str) -> dict:
+        """One ingested event by id, as `GET /events/{id}` answers it."""
+        event = self.store.event(event_id)
+        if event is None:
+            raise NotFound("event", event_id)
+        return self._as_read(event)
+
+    def _as_read(self, event: dict) -> dict:
+        """An event with what the store leaves out because every event shares it."""
+        return {**event, "environment_id": self.records.lifecycle.tenant.environment_id}
 
 
 def _inside(timestamp: str, start: datetime | None, end: datetime | None) -> bool:

@@ -14,10 +14,10 @@ from decimal import Decimal
 
 from ...core.failures import Conflict, Invalid, InvalidOperation
 from ...core.times import when
+from ..records import Records
 from . import money
 from .invoices import Invoices
 from .money import ZERO, same_currency, text
-from .records import Records
 from .subscriptions import live_subscriptions
 
 TOP_UP_REASONS = ("FREE_CREDIT_GRANT", "PURCHASED_CREDIT_DIRECT", "PURCHASED_CREDIT_INVOICED",
@@ -52,7 +52,7 @@ class Wallets:
             "conversion_rate": text(rate), "topup_conversion_rate": text(top_up_rate if top_up_rate > 0 else rate),
             "balance": "0", "credit_balance": "0", "config": {"allowed_price_types": ALLOWED_PRICE_TYPES[kind]},
         }, record_id)
-        self.store.record_change("wallet.created", "wallet", wallet)
+        self.records.changed("wallet.created", "wallet", wallet)
         if initial > 0:
             wallet = self.credit(wallet, initial, {"transaction_reason": "FREE_CREDIT_GRANT"})[0]
         return wallet
@@ -94,8 +94,8 @@ class Wallets:
             **{k: request[k] for k in ("description", "idempotency_key", "metadata", "priority") if k in request},
         })
         updated = self.records.update("wallet", wallet["id"], {"credit_balance": text(after), "balance": text(after * rate)})
-        self.store.record_change("wallet.transaction.created", "transaction", transaction)
-        self.store.record_change("wallet.updated", "wallet", updated)
+        self.records.changed("wallet.transaction.created", "transaction", transaction)
+        self.records.changed("wallet.updated", "wallet", updated)
         return updated, transaction
 
     def debit(self, wallet: dict, amount: Decimal, request: dict) -> dict:
@@ -127,7 +127,7 @@ class Wallets:
         })
         self.records.update("wallet", wallet["id"], {"credit_balance": text(before - credits),
                                                      "balance": text((before - credits) * rate)})
-        self.store.record_change("wallet.transaction.created", "transaction", transaction)
+        self.records.changed("wallet.transaction.created", "transaction", transaction)
         return transaction
 
     def refund(self, invoice: dict, amount: Decimal) -> None:
@@ -146,7 +146,7 @@ class Wallets:
         if wallet.get("wallet_status") == "closed":
             raise InvalidOperation("wallet is already closed", {"wallet_id": wallet_id})
         closed = self.records.update("wallet", wallet_id, {"wallet_status": "closed"})
-        self.store.record_change("wallet.terminated", "wallet", closed)
+        self.records.changed("wallet.terminated", "wallet", closed)
         return closed
 
     def real_time(self, wallet_id: str) -> dict:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from ...core.failures import NotFound
 from ..handlers import Api, Call, json_response
 from .registry import behaviour
 
@@ -43,10 +42,7 @@ def list_raw_events(api: Api, call: Call) -> Response:
 
 @behaviour("getEvent")
 def get_event(api: Api, call: Call) -> Response:
-    key = str(call.params.get("id", ""))
-    event = api.store.event(key)
-    if event is None:
-        raise NotFound("event", key)
+    event = api.billing.usage.stored_event(str(call.params.get("id", "")))
     return json_response({"event": event, "status": "processed", "processed_events": []}, call.op.status)
 
 
