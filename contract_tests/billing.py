@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from .billing_rules import ZERO, money
-from .chain import SETTLE_SECONDS, chain, subscribe, tag
+from .chain import chain, subscribe, tag
 from .client import Exchange
 from .reads import readable
 from .records import create_record, op_for, record_of, remember
@@ -156,7 +156,7 @@ def wallet_top_up(ctx: Context) -> None:
 def usage_aggregates_events(ctx: Context) -> None:
     """A fresh customer's usage is the aggregation of the events just sent to it: SUM and COUNT,
     an event re-sent with the same id counted once. Ingest is asynchronous on the real server,
-    so the usage is read until it settles (`SETTLE_SECONDS`)."""
+    so the usage is read until it settles (`--settle` seconds)."""
     customer, event_name = tag(ctx, "usage"), tag(ctx, "usage", "_")
     now = datetime.now(timezone.utc).replace(microsecond=0)
     events = [
@@ -177,9 +177,9 @@ def usage_aggregates_events(ctx: Context) -> None:
 
 
 def settled(ctx: Context, read, value_of, expected: Any) -> tuple[Exchange, Any]:
-    """Read until the value is what is expected or `SETTLE_SECONDS` pass: the real server ingests
+    """Read until the value is what is expected or `ctx.settle` seconds pass: the real server ingests
     and invoices asynchronously, and a late write only ever moves the value towards it."""
-    deadline = time.monotonic() + SETTLE_SECONDS
+    deadline = time.monotonic() + ctx.settle
     while True:
         exchange = read()
         if exchange.status != 200:

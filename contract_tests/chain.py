@@ -24,7 +24,6 @@ from .records import Record, create_record, items_of, joined, op_for, record_of
 from .semantic import Context
 
 INGEST = "ingestEvent"
-SETTLE_SECONDS = 5.0  # ingest and invoicing may be asynchronous on the real server
 TOKENS = (40, 70, 60)  # the first is sent twice with the same event id: it counts once
 REQUESTS = 3
 ALLOWANCE = 2  # the plan's entitlement on requests: 3 sent, 1 billable
@@ -153,7 +152,7 @@ def opening_invoice(ctx: Context, subscription_id: str) -> dict | None:
     search, get = ctx.operations.get("queryInvoice"), ctx.operations.get("getInvoice")
     if search is None or get is None:
         return None
-    deadline = time.monotonic() + SETTLE_SECONDS
+    deadline = time.monotonic() + ctx.settle
     while True:
         found = items_of(ctx.call(search, body={"subscription_ids": [subscription_id], "limit": 10})) or []
         if found or time.monotonic() > deadline:

@@ -23,6 +23,7 @@ from .config import (
     DEFAULT_PROFILE,
     DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_SEED,
+    DEFAULT_SETTLE,
     PROFILES,
     GateConfig,
     parse_rate_limit,
@@ -91,6 +92,9 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT,
                    help=("seconds; a slower response is a response_time failure, and after two an operation is not "
                          f"called again (default: {DEFAULT_REQUEST_TIMEOUT:g})"))
+    p.add_argument("--settle", type=float, default=DEFAULT_SETTLE, metavar="S",
+                   help=("seconds a read of usage, an invoice or a payment waits for the server to catch up (the real "
+                         f"server ingests and invoices asynchronously; default: {DEFAULT_SETTLE:g})"))
     p.add_argument("--no-fuzz", action="store_true", help="run only the Flexprice semantic checks (default: off)")
     p.add_argument("--show", type=int, default=DEFAULT_SHOW, metavar="N", help=f"examples printed per failed check (default: {DEFAULT_SHOW})")
     p.add_argument("--junit-xml", type=Path, help="also write a JUnit XML report with every failure here (default: none)")
@@ -169,7 +173,7 @@ def _config(args: argparse.Namespace, spec: Path, api_key: str, base_url: str, *
             max_examples=args.max_examples if args.max_examples is not None else profile.max_examples,
             seed=args.seed, read_only=args.read_only, rate_limit=args.rate_limit,
             include=tuple(args.include_operation), exclude=tuple(args.exclude_operation),
-            request_timeout=args.request_timeout,
+            request_timeout=args.request_timeout, settle=args.settle,
             time_budget=args.time_budget if args.time_budget is not None else profile.time_budget,
             budget_source="--time-budget" if args.time_budget is not None else f"the {args.profile} profile's bound",
             fuzz=not args.no_fuzz, phases=phases, overlays=tuple(args.overlay), **extra,

@@ -35,6 +35,7 @@ DEFAULT_MAX_EXAMPLES = PROFILES[DEFAULT_PROFILE].max_examples
 DEFAULT_TIME_BUDGET = PROFILES[DEFAULT_PROFILE].time_budget
 DEFAULT_SEED = 1
 DEFAULT_REQUEST_TIMEOUT = 5.0
+DEFAULT_SETTLE = 5.0  # how long reads wait for an asynchronous server (ingest, invoicing) to catch up
 
 
 def default_spec() -> Path:
@@ -67,6 +68,7 @@ class GateConfig:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    settle: float = DEFAULT_SETTLE
     time_budget: float = DEFAULT_TIME_BUDGET
     fuzz: bool = True
     phases: tuple[str, ...] = ALL_PHASES

@@ -17,6 +17,7 @@ from .config import (
     DEFAULT_PROFILE,
     DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_SEED,
+    DEFAULT_SETTLE,
     PROFILES,
     GateConfig,
 )
@@ -38,6 +39,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--include-operation", action="append", default=[], metavar="OPERATION_ID")
     group.addoption("--exclude-operation", action="append", default=[], metavar="OPERATION_ID")
     group.addoption("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT)
+    group.addoption("--settle", type=float, default=DEFAULT_SETTLE, help="seconds reads wait for an asynchronous server")
     group.addoption("--time-budget", type=float, default=None, help="default: the profile's")
     group.addoption("--overlay", action="append", default=[], metavar="FILE",
                     help="OpenAPI Overlay 1.0 file applied to the spec in memory (repeatable)")
@@ -63,7 +65,7 @@ def gate_config(pytestconfig: pytest.Config) -> Iterator[GateConfig]:
             max_examples=profile.max_examples if option("--max-examples") is None else option("--max-examples"),
             seed=option("--seed"), read_only=option("--read-only"), rate_limit=option("--rate-limit"),
             include=tuple(option("--include-operation")), exclude=tuple(option("--exclude-operation")),
-            request_timeout=option("--request-timeout"), phases=profile.phases, overlays=overlays,
+            request_timeout=option("--request-timeout"), settle=option("--settle"), phases=profile.phases, overlays=overlays,
             time_budget=profile.time_budget if option("--time-budget") is None else option("--time-budget"),
         )
 

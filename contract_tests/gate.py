@@ -119,7 +119,7 @@ def _context(config: GateConfig, operations: dict[str, Operation], report: Repor
         (raw.operation.get("operationId", ""), status) for raw in spec.operations() for status in spec.error_schemas(raw)
     }
     ctx = semantic.Context(client, operations, report, config.seed, config.read_only, plain_errors, model, spec,
-                           key_shown=config.key_shown)
+                           key_shown=config.key_shown, settle=config.settle)
     client.observers.append(ctx.observe)
     return ctx
 

@@ -72,6 +72,7 @@ class Context:
     spec: Spec | None = None
     check: str = ""
     key_shown: str = API_KEY_PLACEHOLDER  # how reproduce commands write the gate's key
+    settle: float = 5.0  # seconds a read of usage, invoices or payments waits for the server to catch up
     created: list[str] = field(default_factory=list)
     records: list[tuple[Operation, str]] = field(default_factory=list)  # (its delete, id) for clean-up
     samples: dict[str, Any] = field(default_factory=dict)  # one record per resource, shared by checks

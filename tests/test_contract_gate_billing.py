@@ -27,6 +27,7 @@ from tests.broken.serve import broken_server
 from .conftest import spec_subset
 
 API_KEY = "sk_contract_gate_test_key"
+SETTLE = 1.0  # the mock is synchronous: a wrong value never settles, so do not wait the default 5 s for it
 BILLING_CHECKS = {
     "invoice_totals", "wallet_top_up", "usage_aggregates_events", "payment_moves_invoice", "price_read_back",
     "subscription_line_items", "subscription_period", "subscription_usage", "preview_usage_lines",
@@ -58,7 +59,7 @@ def closed_customers(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run_gate(url: str, spec: Path, overlay: Path, only: tuple[str, ...] = (), **options: object) -> Report:
     config = GateConfig(base_url=url, api_key=API_KEY, spec=spec, fuzz=False, request_timeout=5, overlays=(overlay,),
-                        **options)
+                        settle=SETTLE, **options)
     return gate.run(config, only=only)
 
 
