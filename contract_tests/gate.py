@@ -56,7 +56,9 @@ def run(config: GateConfig, only: tuple[str, ...] = (), progress: Progress | Non
     _hint_on_missing_base_path(ctx.client, spec, config, report)
     if config.fuzz and not report.cut and (not only or "schemathesis" in only):
         document = overlay.build(spec, config.include, config.exclude, config.read_only)
-        plan = fuzz_plan(config, len(fuzz.operation_ids(document)), config.time_budget - (time.monotonic() - start))
+        labels = fuzz.operation_ids(document)
+        reads = sum(label.startswith("GET ") for label in labels)
+        plan = fuzz_plan(config, reads, len(labels) - reads, config.time_budget - (time.monotonic() - start))
         report.notes += plan.notes
         fuzz.run(document, config, report, config.time_budget - (time.monotonic() - start), progress, ctx.client.slow, plan)
     report.elapsed = time.monotonic() - start
