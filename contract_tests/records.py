@@ -164,6 +164,7 @@ def refused(ctx: Context, resource: Resource, why: str, exchange: Exchange | Non
         f"{why}. A correct server accepts this body; if this server does not offer {create.operation_id}, "
         f"leave it out with --exclude-operation {create.operation_id} (or an overlay)",
         ctx.curl(exchange) if exchange else "", [*ctx.trace] if exchange else [],
+        "200 <= status < 300" if exchange else "",
     ))
 
 
