@@ -1,7 +1,8 @@
 """Take the screenshot of the contract gate's HTML report that docs/contract-gate.md shows.
 
 Runs `flexprice-contract` on the full spec against this project's mock (profile `quick` unless
-told otherwise), writes its `--report` page, and has headless Chromium render the page's top.
+told otherwise; the docs' picture is `-- --profile default`), writes its `--report` page, and has
+headless Chromium render the page's top (the resources, down to /subscriptions).
 
     python scripts/report_screenshot.py [--spec PATH] [--out PNG] [-- more gate options]
 
@@ -26,7 +27,7 @@ def main() -> int:
     parser.add_argument("--spec", type=Path, default=FULL_SPEC)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images" / "contract-gate-report.png")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
-    parser.add_argument("--size", default="1400,1900", help="window width,height in pixels (default: 1400,1900)")
+    parser.add_argument("--size", default="1400,3000", help="window width,height in pixels (default: 1400,3000)")
     parser.add_argument("gate", nargs="*", help="more flexprice-contract options (default: --profile quick)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
