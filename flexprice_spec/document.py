@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import jsonschema
 import yaml
 
+from . import remote
 from .overlays import Applied, apply_files
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -66,18 +67,28 @@ class Spec:
         self.schemas: dict = document.get("components", {}).get("schemas", {})
         self.digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
         self.overlays: list[Applied] = []
+        self.note: str | None = None  # how a spec named by URL was had, when not fresh from its server
 
     @classmethod
     def load(cls, path: str | Path | None = None, overlays: Iterable[str | Path] = ()) -> Spec:
-        """Read `path` (the seed spec by default) and apply the overlay files to it, in order;
-        the result is checked enough that everything derived from it can trust its shape (a
-        `SpecError` otherwise)."""
-        path = Path(path) if path else default_spec_path()
-        document = _parse(path)
-        _check_shape(path, document)
+        """Read `path` (the seed spec by default; an http(s) URL is downloaded and cached,
+        `remote.py`) and apply the overlay files to it, in order; the result is checked enough
+        that everything derived from it can trust its shape (a `SpecError` otherwise)."""
+        note = None
+        if remote.is_url(path):
+            try:
+                fetched = remote.fetch(str(path))
+            except remote.FetchError as exc:
+                raise SpecError(path, str(exc)) from None
+            local, source, note = fetched.path, str(path), fetched.note
+        else:
+            local = Path(path) if path else default_spec_path()
+            source = str(local)
+        document = _parse(local, source)
+        _check_shape(source, document)
         applied = apply_files(document, overlays)
-        spec = cls(document, source=str(path))
-        spec.overlays = applied
+        spec = cls(document, source=source)
+        spec.overlays, spec.note = applied, note
         spec.check_references()
         return spec
 
@@ -211,21 +222,22 @@ class Spec:
         return copy.deepcopy(self.document)
 
 
-def _parse(path: Path) -> dict:
-    """JSON or YAML text as a mapping; every way that fails is one `SpecError`."""
+def _parse(path: Path, source: str) -> dict:
+    """JSON or YAML text as a mapping; every way that fails is one `SpecError` naming `source`
+    (the file, or the URL it was downloaded from)."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise SpecError(path, f"not UTF-8 text (byte {exc.start})") from None
+        raise SpecError(source, f"not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
-        raise SpecError(path, f"cannot read it: {exc.strerror}") from None
+        raise SpecError(source, f"cannot read it: {exc.strerror}") from None
     if not text.strip():
-        raise SpecError(path, "the file is empty")
+        raise SpecError(source, "the file is empty")
     if path.suffix == ".json":
         try:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise SpecError(path, f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+            raise SpecError(source, f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     else:
         try:
             document = yaml.safe_load(text)
@@ -233,13 +245,13 @@ def _parse(path: Path) -> dict:
             mark = getattr(exc, "problem_mark", None)
             problem = getattr(exc, "problem", None) or type(exc).__name__
             where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-            raise SpecError(path, f"not valid YAML: {problem}{where}") from None
+            raise SpecError(source, f"not valid YAML: {problem}{where}") from None
     if not isinstance(document, dict):
-        raise SpecError(path, f"not an OpenAPI document (a {type(document).__name__}, not a mapping)")
+        raise SpecError(source, f"not an OpenAPI document (a {type(document).__name__}, not a mapping)")
     return document
 
 
-def _check_shape(path: Path, document: dict) -> None:
+def _check_shape(path: str | Path, document: dict) -> None:
     """An OpenAPI 3 document whose paths are mappings of operations (what `operations()` walks)."""
     version = document.get("openapi")
     if not isinstance(version, str) or not version.startswith("3."):

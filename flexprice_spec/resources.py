@@ -24,7 +24,8 @@ ID_PREFIXES = {
     "task_scheduled": "task", "group": "group", "cost": "cost", "checkout_session": "cs",
     "alert_setting": "alert_set", "user": "user", "tenant": "tenant", "environment": "env",
     "event": "event", "secret_api_key": "secret", "coupon_association": "coupon_assoc",
-    "subscription_schedule": "sched", "meter": "meter",
+    "subscription_schedule": "sched", "meter": "meter", "creditgrant_application": "cga",
+    "addon_association": "addon_assoc",
 }
 # Unique keys the real server enforces that no lookup path reveals.
 EXTRA_UNIQUE_KEYS = {"plan": ("lookup_key",), "feature": ("lookup_key",)}

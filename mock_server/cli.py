@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 import sys
+from dataclasses import asdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ import click
 
 from flexprice_spec.document import Spec, SpecError
 from flexprice_spec.overlays import OverlayError
+from flexprice_spec.remote import is_url
 from flexprice_spec.resources import infer
 
 from . import config, logs
@@ -20,14 +22,17 @@ from .core.failures import Invalid, Unavailable
 from .core.times import parse_instant
 from .devtools.fixtures import FixtureError
 from .http.faults import Faults
+from .http.proxy import MODES, ProxyOptions
 from .http.limits import DEFAULT_MAX_BODY
 from .runner import base_url, bind, server_for
 from .schemas.checks import Schemas
 from .schemas.synth import Synth
+from .state_file import DEFAULT_INTERVAL, StateFile, StateFileError
 from .storage.opening import MEMORY
 from .workers import build, serve
 
-SPEC_HELP = "OpenAPI document to serve (default: the seed spec shipped with the package)."
+SPEC_HELP = ("OpenAPI document to serve: a file, or an http(s) URL (downloaded once, cached in the user's cache "
+             "folder, served from there offline). Default: the seed spec shipped with the package.")
 OVERLAY_HELP = "OpenAPI Overlay 1.0 file applied to the spec in memory (repeatable, in order); the spec file is not changed."
 EXIT_USAGE = 2
 
@@ -37,6 +42,18 @@ class UsageProblem(click.ClickException):
     malformed spec, an exposed admin API, a bad option value."""
 
     exit_code = EXIT_USAGE
+
+
+class SpecSource(click.Path):
+    """A spec file that exists, or an http(s) URL (`flexprice_spec/remote.py` fetches it)."""
+
+    name = "spec"
+
+    def __init__(self) -> None:
+        super().__init__(exists=True, dir_okay=False)
+
+    def convert(self, value, param, ctx):
+        return value if is_url(value) else super().convert(value, param, ctx)
 
 
 def overlay_option(command):
@@ -51,6 +68,8 @@ def load_spec(spec_path: str | None, overlay_paths: tuple[str, ...]) -> Spec:
         spec = Spec.load(spec_path, overlay_paths)
     except (OverlayError, SpecError) as exc:  # a document the mock cannot serve: a usage error
         raise UsageProblem(str(exc)) from None
+    if spec.note:
+        click.echo(f"warning: {spec.source}: {spec.note}", err=True)
     for applied in spec.overlays:
         click.echo(applied.summary(), err=True)
         for line in applied.unmatched():
@@ -87,7 +106,7 @@ def explained(spec: Spec) -> Iterator[None]:
 @click.option("--config", type=click.Path(dir_okay=False), is_eager=True, expose_value=False, callback=apply_config,
               metavar="FILE", help="TOML file of option defaults (a pyproject.toml: its [tool.flexprice-mock]); "
                                    "flags given here win. Default: ./pyproject.toml if it has that table.")
-@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help=SPEC_HELP)
+@click.option("--spec", "spec_path", type=SpecSource(), metavar="PATH|URL", help=SPEC_HELP)
 @overlay_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes the mock to the network.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
@@ -134,10 +153,27 @@ def explained(spec: Spec) -> Iterator[None]:
                    "namespaces do not see each other's state.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
               help="Processes serving the port; more than one needs a shared store (--store redis://...).")
+@click.option("--proxy", "proxy_url", default=None, metavar="URL",
+              help="A real Flexprice server's base URL (https://api.example/v1) to forward to: what --proxy-mode says.")
+@click.option("--proxy-key", default=None, envvar="FLEXPRICE_MOCK_PROXY_KEY", metavar="KEY",
+              help="The API key forwarded requests carry to --proxy, in place of the client's "
+                   "(env FLEXPRICE_MOCK_PROXY_KEY); never recorded or logged.")
+@click.option("--proxy-mode", default="fallback", show_default=True, type=click.Choice(MODES),
+              help="fallback: serve what the mock models, forward the rest; record: forward everything and save "
+                   "each exchange to --recording; replay: answer from --recording, the mock where nothing matches.")
+@click.option("--recording", default=None, metavar="PATH", type=click.Path(dir_okay=False),
+              help="The recording file (JSON Lines, keys and secrets masked) that record appends to and replay "
+                   "answers from; with fallback, forwarded exchanges are saved there too.")
+@click.option("--state-file", default=None, metavar="PATH", type=click.Path(dir_okay=False),
+              help="Keep the state in PATH: restored at start if it exists, saved every --state-interval seconds "
+                   "and at shutdown (atomically: a killed mock leaves the last whole snapshot).")
+@click.option("--state-interval", default=DEFAULT_INTERVAL, show_default=True, metavar="SECONDS",
+              type=click.FloatRange(min=0, min_open=True), help="Seconds between saves of --state-file.")
 @click.pass_context
 def main(ctx: click.Context, spec_path, overlay_paths, host, port, api_keys, strict, seed, log_level, max_body,
          cors_origins, log_format, fixture_paths, no_admin, admin_token, latency, error_rate, clock_start,
-         webhook_urls, webhook_secret, webhook_retries, webhook_backoff, store_url, namespace, workers) -> None:
+         webhook_urls, webhook_secret, webhook_retries, webhook_backoff, store_url, namespace, workers,
+         proxy_url, proxy_key, proxy_mode, recording, state_file, state_interval) -> None:
     """Serve the Flexprice API statefully from its OpenAPI spec."""
     if ctx.invoked_subcommand is not None:
         return
@@ -149,6 +185,7 @@ def main(ctx: click.Context, spec_path, overlay_paths, host, port, api_keys, str
     if workers > 1 and store_url == MEMORY:
         raise UsageProblem(f"--workers {workers} needs a shared store: the memory store lives in one process; "
                            "pass --store redis://HOST:PORT/DB")
+    proxy = proxy_options(proxy_url, proxy_key, proxy_mode, recording)
     spec = load_spec(spec_path, overlay_paths)
     try:
         Faults.parse(latency, error_rate, seed)
@@ -164,6 +201,7 @@ def main(ctx: click.Context, spec_path, overlay_paths, host, port, api_keys, str
         "error_rate": error_rate, "seed": seed, "log_level": log_level, "log_format": log_format,
         "webhooks": {"urls": list(webhook_urls), "secret": webhook_secret, "retries": webhook_retries,
                      "backoff": webhook_backoff},
+        "proxy": None if proxy is None else asdict(proxy),
         "app": {"api_keys": list(api_keys or (DEFAULT_API_KEY,)), "strict": strict, "seed": seed, "max_body": max_body,
                 "cors_origins": list(cors_origins), "fixtures": list(fixture_paths), "admin": not no_admin,
                 "admin_token": admin_token, "store": store_url, "namespace": namespace},
@@ -178,17 +216,54 @@ def main(ctx: click.Context, spec_path, overlay_paths, host, port, api_keys, str
     except Invalid as exc:  # a webhook URL or secret (never repeated), the store URL or namespace
         hint = f"--{exc.field}" if exc.field in ("store", "namespace") else f"--webhook-{exc.field}"
         raise click.BadParameter(exc.message, param_hint=hint) from None
+    saver = StateFile(state_file, app.state, state_interval) if state_file else None
     try:
         sock = bind(host, port)
     except OSError as exc:
         raise click.ClickException(f"cannot bind {host}:{port}: {exc.strerror}") from exc
-    if workers > 1:
-        app.state.store.close()  # the workers build their own; this one only set the state up
-        serve(sock, workers, options, base_url(sock, spec))
+    with persisted(saver):
+        if workers > 1:
+            if saver is None:
+                app.state.store.close()  # the workers build their own; this one only set the state up
+            serve(sock, workers, options, base_url(sock, spec))
+            return
+        server = server_for(app, log_level=log_level, announce=base_url(sock, spec))
+        logs.configure(log_level, log_format)  # after uvicorn's Config, which sets its own up
+        server.run(sockets=[sock])
+
+
+@contextmanager
+def persisted(saver: StateFile | None) -> Iterator[None]:
+    """`--state-file`: its snapshot restored, saved in the background while the server runs and
+    once more when it stops."""
+    if saver is None:
+        yield
         return
-    server = server_for(app, log_level=log_level, announce=base_url(sock, spec))
-    logs.configure(log_level, log_format)  # after uvicorn's Config, which sets its own up
-    server.run(sockets=[sock])
+    try:
+        saver.load()
+        saver.start()
+    except StateFileError as exc:
+        raise UsageProblem(f"--state-file {exc}") from None
+    try:
+        yield
+    finally:
+        saver.stop()
+
+
+def proxy_options(url: str | None, key: str | None, mode: str, recording: str | None) -> ProxyOptions | None:
+    """What `--proxy`, `--proxy-key`, `--proxy-mode` and `--recording` ask for, or a usage error
+    saying what is missing."""
+    if url is None and recording is None:
+        return None
+    if url is not None and not is_url(url):
+        raise click.BadParameter(f"{url!r} is not an http(s) URL (e.g. https://api.example/v1)", param_hint="--proxy")
+    if mode != "replay" and url is None:
+        raise UsageProblem(f"--proxy-mode {mode} forwards to a real server: pass --proxy URL")
+    if mode in ("record", "replay") and recording is None:
+        raise UsageProblem(f"--proxy-mode {mode} needs --recording PATH")
+    if mode == "replay" and not Path(recording).is_file():
+        raise UsageProblem(f"--recording {recording}: no such file to replay (record one with --proxy-mode record)")
+    return ProxyOptions(mode, url, key, recording)
 
 
 def redacted(url: str) -> str:
@@ -211,7 +286,7 @@ def exposed(host: str) -> bool:
 
 
 @main.command()
-@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help=SPEC_HELP)
+@click.option("--spec", "spec_path", type=SpecSource(), metavar="PATH|URL", help=SPEC_HELP)
 @overlay_option
 @click.option("--markdown", is_flag=True, help="Print a Markdown table (what docs/coverage.md holds).")
 def routes(spec_path, overlay_paths, markdown) -> None:
@@ -234,7 +309,7 @@ def routes(spec_path, overlay_paths, markdown) -> None:
 
 
 @main.command()
-@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False), help=SPEC_HELP)
+@click.option("--spec", "spec_path", type=SpecSource(), metavar="PATH|URL", help=SPEC_HELP)
 @click.option("--strict", is_flag=True, help="Exit 1 on any defect, even one the mock works around.")
 @overlay_option
 def lint(spec_path, overlay_paths, strict) -> None:

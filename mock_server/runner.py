@@ -79,6 +79,9 @@ class MockServer:
     `mock.clock.advance("P1M")` moves it and bills what that ends.
     `mock.webhooks` lists the webhook bodies emitted since the last reset;
     `mock.add_webhook(url, secret)` delivers them to a receiver (`webhooks.py`).
+    `world = mock.snapshot()` keeps the whole state; `mock.restore(world)` goes back to it in
+    milliseconds, as a reset goes back to the start-up state (build a rich world once, restore
+    it before each test).
     """
 
     def __init__(
@@ -139,15 +142,24 @@ class MockServer:
         """Back to the fixtures the mock started with; the journal is emptied too."""
         self.backend.reset()
 
+    def snapshot(self) -> dict:
+        """The whole state (records, key digests, events, sequences, clock) as a JSON document,
+        the one `GET /_mock/state/export` answers."""
+        return self.backend.snapshot()
+
+    def restore(self, snapshot: dict) -> dict[str, int]:
+        """Back to `snapshot`, as a reset would go back to the start-up state: the journal, stubs
+        and outbox are emptied too. The records restored, by resource."""
+        return self.backend.restore(snapshot)
+
     def stub(self, operation: str | None = None, *, status: int, body: object = None, times: int = 1,
              delay: str | None = None, method: str | None = None, path: str | None = None) -> dict:
         """The next `times` requests of `operation` (an operationId, or `method` and `path`) answer
         `status` with `body` (default: the error envelope, or fake data for a documented 2xx),
         until a reset; `stubs.StubError` says why a stub is refused."""
         fields = {"operation": operation, "method": method, "path": path, "body": body, "delay": delay}
-        stub = self.app.stubs.add({**{k: v for k, v in fields.items() if v is not None}, "status": status,
+        return self.app.stubs.add({**{k: v for k, v in fields.items() if v is not None}, "status": status,
                                    "times": times})
-        return stub.public()
 
     def load_fixtures(self, source: str | Path | dict) -> dict[str, int]:
         """More fixtures (a file, a folder or a document) until the next reset."""

@@ -28,6 +28,7 @@ from .core.times import parse_instant
 from .devtools.webhooks import WebhookOptions
 from .domain.clock import Clock
 from .http.faults import Faults
+from .http.proxy import ProxyOptions
 from .http.limits import GuardedHttpProtocol
 
 OPTIONS = "FLEXPRICE_MOCK_WORKER_OPTIONS"  # the CLI's options, as JSON, for the spawned workers
@@ -41,8 +42,9 @@ def build(options: dict, spec: Spec | None = None):
     clock = Clock(parse_instant(options["clock"], "clock")) if options["clock"] else None
     faults = Faults.parse(options["latency"], options["error_rate"], options["seed"])
     webhooks = options["webhooks"]
+    proxy = ProxyOptions(**options["proxy"]) if options.get("proxy") else None
     return create_app(spec, clock=clock, faults=faults, webhooks=WebhookOptions(**{**webhooks, "urls": tuple(webhooks["urls"])}),
-                      **options["app"])
+                      proxy=proxy, **options["app"])
 
 
 def app():

@@ -153,3 +153,58 @@ def worked_subscription(api, allowance: object = 100, reset: str = "MONTHLY") ->
 def pay(api, invoice_id: str, status: str, amount: str | None = None):
     body = {"payment_status": status} if amount is None else {"payment_status": status, "amount": amount}
     return api("PUT", f"invoices/{invoice_id}/payment", body)
+
+
+# -- discounts, taxes and credits (BILLING-2.md) -------------------------------------------------
+def fee_and_usage(api: Api, fee: str = "60") -> dict:
+    """A plan with a monthly `fee` in ADVANCE and tokens at 0.10 in ARREAR, and customer A: the ids."""
+    tokens = metered_feature(api)
+    pro = plan(api)
+    return {"plan": pro["id"], "fee": price(api, pro["id"], amount=fee)["id"],
+            "usage": usage_price(api, pro["id"], tokens["meter_id"], amount="0.10")["id"], "customer": customer(api)["id"]}
+
+
+def fee_only(api: Api, fee: str = "10") -> dict:
+    """A plan with a monthly `fee` in ADVANCE, and customer A: the ids."""
+    pro = plan(api)
+    return {"plan": pro["id"], "fee": price(api, pro["id"], amount=fee)["id"], "customer": customer(api)["id"]}
+
+
+def coupon(api: Api, kind: str = "percentage", value: str = "10", cadence: str = "forever", **extra) -> dict:
+    """A coupon: `percentage` (`value` % off) or `fixed` (`value` usd off)."""
+    body = {"name": f"{value} {kind} {cadence}", "type": kind, "cadence": cadence,
+            ("percentage_off" if kind == "percentage" else "amount_off"): value, **extra}
+    if kind == "fixed":
+        body.setdefault("currency", "usd")
+    return api.ok("POST", "coupons", body)
+
+
+def tax_rate(api: Api, code: str, percentage: str | None = None, fixed: str | None = None) -> dict:
+    body = {"name": code, "code": code, "tax_rate_type": "percentage" if fixed is None else "fixed"}
+    body.update({"percentage_value": percentage} if fixed is None else {"fixed_value": fixed})
+    return api.ok("POST", "taxes/rates", body)
+
+
+def taxed(api: Api, code: str, external_id: str = "A", auto_apply: bool = True) -> dict:
+    """The customer's association with the rate `code`."""
+    return api.ok("POST", "taxes/associations", {"tax_rate_code": code, "external_customer_id": external_id,
+                                                 "auto_apply": auto_apply})
+
+
+def prepaid_wallet(api: Api, customer_id: str, credits: str, rate: str = "1", **fields) -> dict:
+    """A prepaid usd wallet loaded with `credits` at `rate`."""
+    created = api.ok("POST", "wallets", {"customer_id": customer_id, "currency": "usd", "conversion_rate": rate,
+                                         **fields})
+    api.ok("POST", f"wallets/{created['id']}/top-up", {"credits_to_add": credits,
+                                                       "transaction_reason": "PURCHASED_CREDIT_DIRECT"})
+    return api.ok("GET", f"wallets/{created['id']}")
+
+
+def invoices_of(api: Api, subscription_id: str) -> list[dict]:
+    """The subscription's stored invoices, oldest first."""
+    found = api.ok("POST", "invoices/search", {"subscription_id": subscription_id})["items"]
+    return sorted(found, key=lambda i: (i["created_at"], i.get("invoice_number") or ""))
+
+
+def amounts(invoice: dict, *names: str) -> dict:
+    return {name: invoice.get(name) for name in names}

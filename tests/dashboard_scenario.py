@@ -28,7 +28,16 @@ def calls_on(day: int) -> int:
 
 
 JANUARY_DAYS, FEBRUARY_DAYS = range(2, 29), range(1, 10)
-RENEWAL_TOTAL = FEE + PER_CALL * sum(calls_on(day) for day in JANUARY_DAYS)  # January's calls and February's fee
+WALLET_CREDITS = Decimal(150)  # 100 loaded at creation, 50 topped up mid-January
+# The renewal bills January's calls and February's fee; the prepaid wallet pays the usage line
+# at finalize (BILLING-2.md section 4), so what is left to pay is the fee.
+RENEWAL_USAGE = PER_CALL * sum(calls_on(day) for day in JANUARY_DAYS)
+RENEWAL_CREDITS = min(RENEWAL_USAGE, WALLET_CREDITS)
+RENEWAL_TOTAL = FEE + RENEWAL_USAGE - RENEWAL_CREDITS
+CREDITS_AFTER_RENEWAL = WALLET_CREDITS - RENEWAL_CREDITS
+# A move to March bills February's calls from what is left in the wallet, and March's fee.
+FEBRUARY_USAGE = PER_CALL * sum(calls_on(day) for day in FEBRUARY_DAYS)
+MARCH_RENEWAL_TOTAL = FEE + FEBRUARY_USAGE - min(FEBRUARY_USAGE, CREDITS_AFTER_RENEWAL)
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ from .billing_api import (  # noqa: F401 (fixtures)
     billing_mock,
     customer,
     ingest,
+    invoices_of,
     metered_feature,
     plan,
     price,
@@ -91,12 +92,6 @@ def test_a_period_of_a_one_time_billing_period_is_refused_naming_billing_period(
 
 
 # -- creation over HTTP ----------------------------------------------------------------------------
-def invoices_of(api, subscription_id: str) -> list[dict]:
-    """The subscription's stored invoices, oldest first."""
-    found = api.ok("POST", "invoices/search", {"subscription_id": subscription_id})["items"]
-    return sorted(found, key=lambda i: (i["created_at"], i.get("invoice_number") or ""))
-
-
 def lines(invoice: dict) -> list[tuple]:
     return sorted((line["price_type"], line["quantity"], line["amount"], line["period_start"][:10],
                    line["period_end"][:10]) for line in invoice["line_items"])

@@ -243,6 +243,21 @@ def test_an_event_happens_now_without_a_timestamp_and_in_utc_with_one(api):
         ("now", "2026-01-01T00:00:00.000Z"), ("offset", "2026-01-02T00:00:00.000Z")]
 
 
+def test_raw_events_come_back_in_the_order_sort_and_order_ask_for(api):
+    ingest(api, 1, at="2026-01-03T00:00:00Z", event_id="b", event_name="zeta")
+    ingest(api, 2, at="2026-01-02T00:00:00Z", event_id="a", event_name="alpha")
+    ingest(api, 3, at="2026-01-02T00:00:00Z", event_id="c", event_name="alpha")
+
+    def ids(**order) -> list[str]:
+        return [e["id"] for e in api.ok("POST", "events/query", {"external_customer_id": "A", **order})["events"]]
+    assert ids() == ["b", "c", "a"]  # newest first, then by id, descending
+    assert ids(order="asc") == ["c", "a", "b"]
+    assert ids(sort="event_name", order="asc") == ["c", "a", "b"]
+    assert ids(sort="event_name") == ["b", "c", "a"]
+    api.refused("POST", "events/query", {"sort": "properties"}, "sort")
+    api.refused("POST", "events/query", {"order": "DESC"}, "order")
+
+
 def test_events_usage_by_meter_with_end_before_start_is_a_400_naming_end_time(api):
     feature = metered_feature(api)
     api.refused("POST", "events/usage/meter", {"meter_id": feature["meter_id"], "start_time": "2026-01-02T00:00:00Z",

@@ -55,6 +55,14 @@ def test_a_top_up_by_credits_then_by_amount_at_a_conversion_rate_of_2(api, custo
     assert balances(api.ok("GET", f"wallets/{created['id']}")) == ("125", "250")
 
 
+def test_a_top_up_in_exponent_form_is_written_out_and_one_the_column_cannot_hold_is_refused(api, customer_id):
+    """The server's wallet columns are numeric(20,8): 12 digits before the point at most."""
+    created = wallet(api, customer_id)
+    assert balances(top_up(api, created["id"], credits_to_add="1e11")["wallet"]) == ("1" + "0" * 11, "1" + "0" * 11)
+    api.refused("POST", f"wallets/{created['id']}/top-up",
+                {"transaction_reason": "PURCHASED_CREDIT_DIRECT", "credits_to_add": "1e40"}, "credits_to_add")
+
+
 def test_a_top_up_by_amount_uses_the_top_up_conversion_rate(api, customer_id):
     created = wallet(api, customer_id, conversion_rate="2", topup_conversion_rate="4")
     assert balances(top_up(api, created["id"], amount="100")["wallet"]) == ("25", "50")
@@ -74,6 +82,7 @@ def test_a_conversion_rate_of_zero_or_less_is_taken_as_1(api, customer_id):
 @pytest.mark.parametrize(("body", "field"), [
     ({"credits_to_add": "0"}, "credits_to_add"), ({"credits_to_add": "-5"}, "credits_to_add"),
     ({}, "credits_to_add"), ({"credits_to_add": "lots"}, "credits_to_add"), ({"amount": "ten"}, "amount"),
+    ({"credits_to_add": "1e30"}, "credits_to_add"),  # more than the real server stores (numeric(20,8))
     ({"credits_to_add": "5", "transaction_reason": "INVOICE_PAYMENT"}, "transaction_reason"),
 ])
 def test_a_top_up_the_real_server_refuses_is_a_400_naming_the_field(api, customer_id, body, field):
@@ -117,11 +126,12 @@ def test_the_real_time_balance_is_the_balance_less_the_periods_usage_charges(api
 
 def renewed_with_wallet(api, billing_mock) -> tuple[str, str]:
     """The worked subscription a month on (its renewal of 55.86, 45.86 of it usage, unpaid) and a
-    wallet of 100 credits at a rate of 2: (wallet id, renewal invoice id)."""
+    wallet of 100 credits at a rate of 2 made after the renewal, which so drew nothing from it:
+    (wallet id, renewal invoice id)."""
     subscription = worked_subscription(api)
+    billing_mock.clock.advance("P1M")
     created = wallet(api, subscription["customer_id"], conversion_rate="2")
     top_up(api, created["id"], credits_to_add="100")
-    billing_mock.clock.advance("P1M")
     renewal = next(i for i in api.ok("POST", "invoices/search", {"subscription_id": subscription["id"]})["items"]
                    if i["billing_reason"] == "SUBSCRIPTION_CYCLE")
     return created["id"], renewal["id"]

@@ -258,19 +258,22 @@ def test_a_subscription_gets_a_line_item_per_price_of_its_plan(api):
 def test_invoice_and_credit_note_finalize_and_void(api):
     cust = customer(api)
     invoice = created(api, "invoices", {"customer_id": cust["id"], "currency": "usd", "amount_due": "10",
-                                        "subtotal": "10", "total": "10"})
+                                        "subtotal": "10", "total": "10",
+                                        "line_items": [{"amount": "10", "quantity": "1", "display_name": "Fee"}]})
     assert invoice["invoice_status"] == "DRAFT"
     assert api("POST", f"invoices/{invoice['id']}/finalize").status_code == 200
     assert api("GET", f"invoices/{invoice['id']}").json()["invoice_status"] == "FINALIZED"
-    api("POST", f"invoices/{invoice['id']}/void", json={})
-    assert api("GET", f"invoices/{invoice['id']}").json()["invoice_status"] == "VOIDED"
-    note = created(api, "creditnotes", {"invoice_id": invoice["id"], "reason": "DUPLICATE"})
+    line = {"invoice_line_item_id": invoice["line_items"][0]["id"], "amount": "4"}
+    note = created(api, "creditnotes", {"invoice_id": invoice["id"], "reason": "DUPLICATE", "line_items": [line],
+                                        "process_credit_note": False})
     assert note["credit_note_status"] == "DRAFT"
     api("POST", f"creditnotes/{note['id']}/finalize")
     assert api("GET", f"creditnotes/{note['id']}").json()["credit_note_status"] == "FINALIZED"
     api("POST", f"creditnotes/{note['id']}/void")
     assert api("GET", f"creditnotes/{note['id']}").json()["credit_note_status"] == "VOIDED"
-    missing = api("POST", "creditnotes", json={"invoice_id": "inv_missing", "reason": "DUPLICATE"})
+    api("POST", f"invoices/{invoice['id']}/void", json={})
+    assert api("GET", f"invoices/{invoice['id']}").json()["invoice_status"] == "VOIDED"
+    missing = api("POST", "creditnotes", json={"invoice_id": "inv_missing", "reason": "DUPLICATE", "line_items": [line]})
     assert missing.status_code == 404
 
 

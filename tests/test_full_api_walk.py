@@ -24,7 +24,9 @@ METER = {"name": "Tokens", "event_name": "walk_tokens", "aggregation": {"type": 
          "filters": [], "reset_usage": "BILLING_PERIOD"}
 # What the real server's billing rules need beyond the schema, laid over the synthesized bodies:
 # decimal strings that parse, a price that fits the subscription, a meter the feature can create,
-# time windows in order (a synthesized value for every optional field would break each of them).
+# time windows in order, a coupon's discount and cadence, a tax rate's value and an association
+# naming it by code, a one-off invoice (finalized at once, so it can take a credit note)
+# (a synthesized value for every optional field would break each of them).
 REAL_SERVER_RULES = {
     "createFeature": {"type": "metered", "meter": METER, "meter_id": DROP},
     "createPrice": {"type": "FIXED", "billing_model": "FLAT_FEE", "amount": "10", "currency": "usd",
@@ -36,7 +38,7 @@ REAL_SERVER_RULES = {
     "createWallet": {"currency": "usd", "conversion_rate": "1", "topup_conversion_rate": "1",
                      "initial_credits_to_load": "5", "wallet_type": "PRE_PAID"},
     "createInvoice": {"currency": "usd", "amount_due": "10", "subtotal": "10", "total": "10", "amount_paid": "0",
-                      "invoice_type": DROP, "invoice_status": DROP, "payment_status": "PENDING",
+                      "invoice_type": "ONE_OFF", "invoice_status": DROP, "payment_status": "PENDING",
                       "line_items": [{"amount": "10", "quantity": "1", "display_name": "Setup"}]},
     "createEntitlement": {"feature_type": "metered", "entity_type": "PLAN", "usage_limit": 100,
                           "usage_reset_period": "MONTHLY"},
@@ -52,6 +54,17 @@ REAL_SERVER_RULES = {
     "getUsageByMeter": {"start_time": DROP, "end_time": DROP},
     "getInvoicePreview": {"period_start": DROP, "period_end": DROP},
     "getSubscriptionUsage": {"start_time": DROP, "end_time": DROP},
+    "createCoupon": {"type": "percentage", "percentage_off": "10", "amount_off": DROP, "cadence": "forever",
+                     "duration_in_periods": DROP, "redeem_after": DROP, "redeem_before": DROP, "max_redemptions": DROP},
+    "createTaxRate": {"code": "WALK", "tax_rate_type": "percentage", "percentage_value": "7", "fixed_value": DROP},
+    "createTaxAssociation": {"tax_rate_code": "WALK", "entity_type": "customer", "external_customer_id": DROP,
+                             "start_date": DROP, "end_date": DROP},
+    "createCreditNote": {"process_credit_note": False},
+    "listRawEvents": {"sort": DROP, "order": DROP},
+    "createCreditGrant": {"scope": "PLAN", "credits": "5", "cadence": "ONETIME", "expiration_type": "NEVER",
+                          "start_date": DROP, "end_date": DROP, "conversion_rate": DROP, "topup_conversion_rate": DROP},
+    "updateCreditGrant": {"end_date": DROP},
+    "deleteCreditGrant": {"effective_date": DROP},
 }
 
 
@@ -84,6 +97,9 @@ class Walker:
             body["destination_id"] = self.record("/invoices")["id"]  # the invoice the payment is for
         if op.operation_id == "getUsageByMeter" and self.record("/features"):
             body["meter_id"] = self.record("/features")["meter_id"]
+        if op.operation_id == "createCreditNote" and self.record("/invoices"):
+            line = self.record("/invoices")["line_items"][0]  # credited in part
+            body["line_items"] = [{"invoice_line_item_id": line["id"], "amount": "1", "display_name": "Walk credit"}]
         return body
 
     def patch(self, value: object) -> object:
@@ -109,6 +125,8 @@ class Walker:
         found = {op.parent.collection} if op.parent else set()
         if op.operation_id == "createPayment":
             found.add("/invoices")  # its destination
+        if op.operation_id == "createTaxAssociation":
+            found.add("/taxes/rates")  # the rate it names by code
         for name in body if isinstance(body, dict) else ():
             target = self.model.reference_target(body, name)
             if target is not None:
@@ -158,8 +176,12 @@ class Walker:
 
 
 # What the real server refuses of the walk's own records, and how: the payment the walk processed
-# has settled, and a settled payment is never deleted.
-REFUSED = {"deletePayment": 400}
+# has settled, and a settled payment is never deleted; the one-off invoice was finalized when it
+# was made, and is not finalized twice; the tax rate is associated, and a rate in use is not changed;
+# the walk's add-on has no price, so it cannot be attached (and no association is there to remove);
+# a plan change needs a second plan, and the walk makes only one.
+REFUSED = {"deletePayment": 400, "finalizeInvoice": 400, "updateTaxRate": 400, "addSubscriptionAddon": 400,
+           "removeSubscriptionAddon": 404, "previewSubscriptionChange": 404, "executeSubscriptionChange": 404}
 
 # Query parameters the spec leaves optional that the real server needs one of.
 NEEDED_QUERY = {("getCustomerUsageSummary", "customer_id")}

@@ -105,6 +105,8 @@ def test_the_sdk_bills_the_worked_example_through_a_month(client, mock):
             for line in renewal[0].line_items} == {
         ("per_unit", "0.86", "2026-01-01"), ("volume", "10.5", "2026-01-01"), ("slab", "14.5", "2026-01-01"),
         ("package", "10", "2026-01-01"), ("gpt4", "10", "2026-01-01"), ("fixed", "10", "2026-02-01")}
-    assert (renewal[0].invoice_status, renewal[0].amount_due, renewal[0].invoice_number) == (
-        "FINALIZED", "55.86", "INV-202602-00001")
+    # the prepaid wallet (balance 200) pays the 45.86 of usage when the renewal is finalized
+    assert (renewal[0].invoice_status, renewal[0].total_prepaid_credits_applied, renewal[0].amount_due,
+            renewal[0].invoice_number) == ("FINALIZED", "45.86", "10", "INV-202602-00001")
+    assert client.wallets.get_wallet_balance(id=wallet.id).balance == "154.14"
     assert client.subscriptions.get_subscription(id=subscription.id).subscription_status == "cancelled"

@@ -20,7 +20,12 @@ what the schema allows (docs/billing.md): RFC 3339 event timestamps, time window
 price rules (a USAGE price needs a meter and ARREAR, TIERED needs tiers, ...), a metered feature's
 meter, a plan price that fits the subscription, the invoice, payment and cancellation state
 machines, a customer for the usage summary, a payment's 3-letter currency, positive amount and
-payable invoice and the payment lifecycle; and
+payable invoice and the payment lifecycle, a coupon's discount and cadence, a tax rate's value and
+an active rate named by code (for associations and `tax_rate_overrides`), a rate in use that is
+neither changed nor deleted, a credit note's finalized invoice, lines and limit, a credit grant's
+scope, cadence and expiry rules (its `expiration_type` is required), an add-on with a price that
+fits, an association that is not already removed, a plan change to another plan with a fitting
+price, and the fields a subscription's `expand` may name; and
 `GET /rbac/roles/{id}` documents its 404 as a map of strings, which no `errors.ErrorResponse`
 can be, so its responses are not schema-checked.
 
@@ -52,7 +57,10 @@ include-operation-id = ["getCustomerWallets", "updateCustomer", "createWallet", 
   "createFeature", "createPrice", "createPricesBulk", "createEntitlement", "createEntitlementsBulk",
   "createSubscription", "cancelSubscription", "getSubscriptionUsage", "getInvoicePreview", "createInvoice",
   "finalizeInvoice", "voidInvoice", "updateInvoicePaymentStatus", "getCustomerUsageSummary", "createPayment",
-  "updatePayment", "processPayment", "deletePayment"]
+  "updatePayment", "processPayment", "deletePayment", "createCoupon", "createTaxRate", "updateTaxRate",
+  "deleteTaxRate", "createTaxAssociation", "createCustomer", "createCreditNote", "processCreditNote",
+  "voidCreditNote", "createCreditGrant", "updateCreditGrant", "deleteCreditGrant", "addSubscriptionAddon",
+  "removeSubscriptionAddon", "previewSubscriptionChange", "executeSubscriptionChange", "getSubscriptionV2"]
 checks = { positive_data_acceptance = { expected-statuses = ["2xx", "400", "401", "404"] } }
 
 [[operations]]

@@ -59,7 +59,7 @@ def test_a_document_that_fails_the_check_is_never_cached(checks, tmp_path):
 
 
 def test_the_cache_can_be_turned_off_and_an_unwritable_one_only_costs_the_check(checks, tmp_path, monkeypatch):
-    monkeypatch.setenv("FLEXPRICE_MOCK_CACHE_DIR", spec_cache.OFF)
+    monkeypatch.setenv("FLEXPRICE_MOCK_CACHE_DIR", "off")
     create_app(seed())
     create_app(seed())
     (tmp_path / "file").write_text("")

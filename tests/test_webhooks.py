@@ -154,7 +154,7 @@ def test_every_event_type_the_mock_emits_has_a_body_valid_against_its_documented
                                              "billing_period": "MONTHLY"})
     ok(http.post(f"subscriptions/{subscription['id']}/cancel", json={"cancellation_type": "immediate"}))
     invoice = created("invoices", {"customer_id": customer["id"], "currency": "usd", "amount_due": "10",
-                                   "subtotal": "10", "total": "10"})
+                                   "subtotal": "10", "total": "10", "line_items": [{"amount": "10", "quantity": "1"}]})
     ok(http.post(f"invoices/{invoice['id']}/finalize"))
     ok(http.put(f"invoices/{invoice['id']}/payment", json={"payment_status": "SUCCEEDED", "amount": "10"}))
     owed = created("invoices", {"customer_id": customer["id"], "currency": "usd", "amount_due": "7",
@@ -171,6 +171,8 @@ def test_every_event_type_the_mock_emits_has_a_body_valid_against_its_documented
     wallet = created("wallets", {"customer_id": customer["id"], "currency": "usd"})
     ok(http.post(f"wallets/{wallet['id']}/top-up", json={"credits_to_add": "5", "transaction_reason": "FREE_CREDIT_GRANT"}))
     ok(http.post(f"wallets/{wallet['id']}/terminate"))
+    created("creditnotes", {"invoice_id": invoice["id"], "reason": "DUPLICATE", "line_items": [
+        {"invoice_line_item_id": invoice["line_items"][0]["id"], "amount": "4"}]})  # into a new wallet
     ok(http.delete(f"features/{feature['id']}"))
     ok(http.delete(f"customers/{customer['id']}"))
 
@@ -181,7 +183,7 @@ def test_every_event_type_the_mock_emits_has_a_body_valid_against_its_documented
         "subscription.created", "subscription.updated", "subscription.cancelled", "invoice.update",
         "invoice.update.finalized", "invoice.update.payment", "invoice.update.voided", "wallet.created",
         "wallet.updated", "wallet.terminated", "wallet.transaction.created", "payment.created", "payment.updated",
-        "payment.pending", "payment.success", "payment.failed"}
+        "payment.pending", "payment.success", "payment.failed", "credit_note.created", "credit_note.updated"}
     for webhook in emitted:
         assert_valid(payload_validators, webhook["payload"])
         assert webhook["payload"]["event_type"] == webhook["event_type"]

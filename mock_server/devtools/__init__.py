@@ -1,4 +1,4 @@
 """Developer tools around the API: the admin endpoints (`/_mock/*`) with their protection, clock
-moves and snapshots, the dashboard at `/_mock/` (`dashboard/`), data fixtures, the request
-journal, webhooks and a receiver for tests. May import every layer below the top: `http`,
+moves, the dashboard at `/_mock/` (`dashboard/`), data fixtures, the request journal, recordings
+of a real server (`recording.py`), webhooks and a receiver for tests. May import every layer below the top: `http`,
 `domain`, `storage`, `schemas`, `core`."""

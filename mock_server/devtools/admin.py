@@ -1,5 +1,6 @@
-"""The admin endpoints under `/_mock/`, outside the served spec: reset, state (with snapshots,
-`snapshots.py`), fixtures, journal, stubs, the billing clock (`GET|POST /_mock/clock`:
+"""The admin endpoints under `/_mock/`, outside the served spec: reset, state (with snapshots:
+`GET /_mock/state/export`, `POST /_mock/state/import`, `domain/snapshots.py`), fixtures, journal,
+stubs, fault rules (`/_mock/faults`, `http/faults.py`), the billing clock (`GET|POST /_mock/clock`:
 `{"advance": "P1M"}` or `{"to": RFC 3339}`, `clock_moves.py`), webhook endpoints with their
 deliveries (`/_mock/webhooks`, see `webhooks.py`), and the dashboard's pages (`dashboard/`).
 
@@ -24,8 +25,9 @@ from ..core.failures import Failure, Invalid
 from ..http import errors
 from ..http.handlers import json_response
 from ..http.limits import parse_json
+from ..http.rule_fields import RuleReader
+from ..http.stubs import SOURCE as STUBS
 from ..http.stubs import Stubs
-from . import snapshots
 from .admin_auth import AdminAuth
 from .clock_moves import move_clock
 from .dashboard import Dashboard
@@ -35,12 +37,40 @@ from .webhooks import Webhooks
 
 PREFIX = "/_mock/"
 REQUEST_BODY = "request body"
+ROUTES = (  # (method, path, handler, the part it needs): what the index and a 404 list, in this order
+    ("POST", "/_mock/reset", "reset", None),
+    ("GET", "/_mock/state", "state", None),
+    ("GET", "/_mock/state/export", "export_state", None),
+    ("POST", "/_mock/state/import", "import_state", None),
+    ("POST", "/_mock/fixtures", "load", None),
+    ("GET", "/_mock/requests", "requests", None),
+    ("DELETE", "/_mock/requests", "forget_requests", None),
+    ("GET", "/_mock/clock", "clock", None),
+    ("POST", "/_mock/clock", "move_clock", None),
+    ("POST", "/_mock/stubs", "add_stub", "stubs"),
+    ("GET", "/_mock/stubs", "list_stubs", "stubs"),
+    ("DELETE", "/_mock/stubs", "clear_stubs", "stubs"),
+    ("POST", "/_mock/faults", "add_fault", "faults"),
+    ("GET", "/_mock/faults", "list_faults", "faults"),
+    ("DELETE", "/_mock/faults", "clear_faults", "faults"),
+    ("DELETE", "/_mock/faults/{id}", "remove_fault", "faults"),
+    ("POST", "/_mock/webhooks", "add_webhook", "webhooks"),
+    ("GET", "/_mock/webhooks", "list_webhooks", "webhooks"),
+    ("DELETE", "/_mock/webhooks/{id}", "remove_webhook", "webhooks"),
+    ("GET", "/_mock/webhooks/deliveries", "deliveries", "webhooks"),
+    ("POST", "/_mock/webhooks/deliveries/{id}/retry", "retry_delivery", "webhooks"),
+)
+
+
+def endpoints(parts: set[str]) -> list[tuple[tuple[str, str], str]]:
+    """The admin routes of a mock that has `parts` (stubs, faults, webhooks), with their handlers' names."""
+    return [((method, path), name) for method, path, name, needs in ROUTES if needs is None or needs in parts]
 
 
 class AdminMiddleware:
     def __init__(self, app: ASGIApp, fixtures: Fixtures, journal: Journal, auth: AdminAuth | None = None,
                  stubs: Stubs | None = None, webhooks: Webhooks | None = None,
-                 dashboard: Dashboard | None = None) -> None:
+                 dashboard: Dashboard | None = None, faults: RuleReader | None = None) -> None:
         self.app = app
         self.auth = auth or AdminAuth()
         self.dashboard = dashboard
@@ -49,22 +79,10 @@ class AdminMiddleware:
         self.journal = journal
         self.stubs = stubs
         self.webhooks = webhooks
+        self.faults = faults
+        parts = {"stubs": stubs, "faults": faults, "webhooks": webhooks}
         self.routes: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {
-            ("POST", "/_mock/reset"): self.reset,
-            ("GET", "/_mock/state"): self.state,
-            ("GET", "/_mock/state/export"): self.export_state,
-            ("POST", "/_mock/state/import"): self.import_state,
-            ("POST", "/_mock/fixtures"): self.load,
-            ("GET", "/_mock/requests"): self.requests,
-            ("DELETE", "/_mock/requests"): self.forget_requests,
-            ("GET", "/_mock/clock"): self.clock,
-            ("POST", "/_mock/clock"): self.move_clock,
-            **({("POST", "/_mock/stubs"): self.add_stub, ("GET", "/_mock/stubs"): self.list_stubs,
-                ("DELETE", "/_mock/stubs"): self.clear_stubs} if stubs is not None else {}),
-            **({("POST", "/_mock/webhooks"): self.add_webhook, ("GET", "/_mock/webhooks"): self.list_webhooks,
-                ("DELETE", "/_mock/webhooks/{id}"): self.remove_webhook,
-                ("GET", "/_mock/webhooks/deliveries"): self.deliveries,
-                ("POST", "/_mock/webhooks/deliveries/{id}/retry"): self.retry_delivery} if webhooks is not None else {}),
+            **{route: getattr(self, name) for route, name in endpoints({p for p, given in parts.items() if given})},
             **(dashboard.routes if dashboard is not None else {}),
         }
 
@@ -111,14 +129,14 @@ class AdminMiddleware:
         return json_response(self.fixtures.export())
 
     async def export_state(self, _request: Request) -> Response:
-        """A snapshot to keep (`snapshots.py`), offered as a file to a browser."""
-        response = json_response(snapshots.export(self.fixtures))
+        """The whole state as a versioned snapshot, offered to a browser as a file to keep."""
+        response = json_response(self.backend.snapshot())
         response.headers["content-disposition"] = 'attachment; filename="flexprice-mock-snapshot.json"'
         return response
 
     async def import_state(self, request: Request) -> Response:
-        """Back to a snapshot taken by `GET /_mock/state/export`."""
-        loaded = snapshots.restore(self.fixtures, parse_json(await request.body()))
+        """Back to a snapshot `export_state` answered: the whole state is replaced by it."""
+        loaded = self.backend.restore(parse_json(await request.body()))
         return json_response({"loaded": loaded, "records": self._counts()})
 
     async def load(self, request: Request) -> Response:
@@ -152,14 +170,31 @@ class AdminMiddleware:
 
     async def add_stub(self, request: Request) -> Response:
         """The next `times` requests of an operation answer `status` (and `body`); see `stubs.py`."""
-        stub = self.stubs.add(parse_json(await request.body()))
-        return json_response({"stub": stub.public()}, 201)
+        return json_response({"stub": self.stubs.add(parse_json(await request.body()))}, 201)
 
     async def list_stubs(self, _request: Request) -> Response:
         return json_response({"stubs": self.stubs.entries()})
 
     async def clear_stubs(self, _request: Request) -> Response:
         self.stubs.clear()
+        return Response(status_code=204)
+
+    async def add_fault(self, request: Request) -> Response:
+        """A fault rule by operation or path pattern (`rule_fields.py`), listed with its hits."""
+        rule = self.faults.fault(parse_json(await request.body()))
+        return json_response({"rule": rule.public()}, 201)
+
+    async def list_faults(self, _request: Request) -> Response:
+        """Every rule, whoever set it (`/_mock/faults`, stubs, the command line), with its hits."""
+        return json_response({"rules": [rule.public() for rule in self.faults.rules.entries()]})
+
+    async def clear_faults(self, _request: Request) -> Response:
+        """The rules set at run time go (stubs too); the command line's stay."""
+        self.faults.rules.clear("faults", STUBS)
+        return Response(status_code=204)
+
+    async def remove_fault(self, request: Request) -> Response:
+        self.faults.rules.remove(request.path_params["id"])
         return Response(status_code=204)
 
     async def add_webhook(self, request: Request) -> Response:

@@ -9,7 +9,8 @@ schema where the spec has no create), and may also carry the record's `id`, `cre
 `updated_at`, which are kept, so references between fixtures and replayed states work. Fields the
 server sets (`tenant_id`, `status`, ...) are ignored. A resource the served spec lacks is an error:
 a typo must not load nothing in silence. `stubs` lists scripted answers (`stubs.py`), set again
-after every reset.
+after every reset. A recording of a real server's exchanges (`recording.py`) reads as the fixture
+document of the records its creates made.
 
 `sample` names the sample set shipped in the package (this repository's `fixtures/`), so it works
 from any folder: `--fixtures sample`, `--flexprice-fixtures sample`, `MockServer(fixtures=["sample"])`.
@@ -31,6 +32,7 @@ from ..core.failures import Failure, Invalid
 from ..domain.backend import Backend
 from ..http.stubs import StubError, Stubs
 from ..storage.store import hash_key
+from . import recording
 
 API_KEYS = "api_keys"
 STUBS = "stubs"
@@ -63,7 +65,13 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def parse(text: str, source: str) -> dict:
-    """A fixture document from YAML or JSON text (JSON is YAML)."""
+    """A fixture document from YAML or JSON text (JSON is YAML), or from a recording of a real
+    server's exchanges (`recording.py`: the records its creates made)."""
+    if recording.is_recording(text):
+        try:
+            return recording.fixtures(recording.parse(text, source))
+        except recording.RecordingError as exc:
+            raise FixtureError(source, str(exc).removeprefix(f"{source}: ")) from None
     try:
         document = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:

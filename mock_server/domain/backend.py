@@ -13,6 +13,7 @@ from flexprice_spec.document import Spec
 from flexprice_spec.resources import Model, Resource
 
 from ..schemas.checks import Schemas
+from . import snapshots
 from .billing.engine import Billing
 from .keys import checked_kind, expiry
 from .lifecycle import Tenant
@@ -66,11 +67,21 @@ class Backend:
     def reset(self) -> None:
         self.lifecycle.reset()
 
+    def snapshot(self) -> dict:
+        """The whole state as one versioned JSON document (`snapshots.py`)."""
+        return snapshots.take(self.lifecycle)
+
+    def restore(self, snapshot: object) -> dict[str, int]:
+        """Back to a `snapshot()`, as a reset would go back to the start-up state; the records
+        restored by resource. `Invalid` names what is wrong with a snapshot this mock refuses."""
+        collections = {resource.collection for resource in self.records.resources.values()}
+        return snapshots.restore(self.lifecycle, snapshot, collections)
+
     def writes_after_reading(self, entity: str | None) -> bool:
         """Whether creating `entity` reads what it writes against (a subscription reads its plan's
         prices, a wallet the customer's other wallets): such creates run one at a time across
         every process sharing the store."""
-        return entity in self.billing.creators
+        return entity in self.billing.exclusive
 
     # -- records --------------------------------------------------------------------------------
     def existing(self, resource: Resource, key: object, field: str = "id") -> dict:

@@ -7,6 +7,8 @@ resets; `on_local_reset` hooks rebuild what each process keeps for itself (journ
 bootstrap keys), in every process. `sync()`, at the start of each request, reads what the others
 did (one store call): a reset is adopted, the clock follows theirs, caches are told when they
 wrote (`on_stale`), and a shared state found gone (a flushed or restarted Redis) is set up again.
+`replace()` puts a whole state back (a snapshot, `snapshots.py`) as a reset would, with the
+snapshot's data in place of what the reset hooks write.
 """
 from __future__ import annotations
 
@@ -80,6 +82,17 @@ class Lifecycle:
         with self.store.atomic():
             self._publish(ready=True)
             self._run(self._on_reset)
+            self._run(self._on_local_reset)
+
+    def replace(self, tenant: Tenant, clock: dict, contents: dict) -> None:
+        """The store holds `contents`, the tenant and the clock are the given ones, and every
+        process rebuilds what it keeps for itself, as after a reset (its bootstrap keys still
+        let it in). The id factory is left where it is: a new id never repeats a restored one."""
+        with self.store.atomic():
+            self.tenant = tenant
+            self.clock.restore(clock)
+            self.store.publish({"tenant": pack(list(self._tenant_ids())), "clock": pack(self.clock.state())}, True)
+            self.store.fill(contents)
             self._run(self._on_local_reset)
 
     def sync(self) -> None:

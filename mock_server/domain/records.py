@@ -25,13 +25,17 @@ from .ids import IdFactory
 from .lifecycle import Lifecycle
 
 # What the services store whatever paths the served spec has: meters (the public spec has no
-# /meters), and the records a subscription, an invoice or a top-up makes, which a spec may leave
-# without paths of their own. Kept like any record, under the real server's prefixes.
+# /meters), and the records a subscription, an invoice, a top-up, a credit grant or an add-on
+# makes, which a spec may leave without paths of their own. Kept like any record, under the real
+# server's prefixes. A credit grant application has no schema here: the spec types its `credits`
+# as a JSON number, so it is kept as exact decimal text and written as a number when answered.
 INTERNAL = {
     "meter": ("/meters", "MeterResponse"),
     "subscription_lineitem": ("/subscriptions/lineitems", "subscription.SubscriptionLineItem"),
     "invoice": ("/invoices", "InvoiceResponse"),
     "wallet_transaction": ("/wallets/transactions", "WalletTransactionResponse"),
+    "creditgrant_application": ("/creditgrants/applications", None),
+    "addon_association": ("/addons/associations", "AddonAssociationResponse"),
 }
 
 
@@ -190,5 +194,5 @@ class Records:
     def shaped(self, value: dict, schema: dict | None) -> dict:
         return self.schemas.conform(value, schema)
 
-    def schema(self, name: str) -> dict | None:
+    def schema(self, name: str | None) -> dict | None:
         return {"$ref": f"#/components/schemas/{name}"} if name in self.spec.schemas else None

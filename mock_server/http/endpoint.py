@@ -2,8 +2,8 @@
 
 Connexion routes the request and names its operation (`RoutingMiddleware`, fitted by
 `routing.py`); the operation's `Endpoint` does the rest in one call: authenticate -> read the body
-(`limits`) -> parameters (`params`) -> body (`bodies`) -> a scripted stub (`stubs`) -> `Prefer` and
-faults (`prefer`) -> the handler the resolver bound to the operation (`app.SpecResolver`) -> with
+(`limits`) -> parameters (`params`) -> body (`bodies`) -> the fault rules (`faults`: stubs, rules set
+at run time, `--latency`, `--error-rate`) -> `Prefer` (`prefer`) -> the handler the resolver bound to the operation (`app.SpecResolver`) -> with
 `strict`, check the answer against the spec. Connexion's request-validation, parameter and context layers did this
 work too, but rebuilt their parsers and validators on every request (over half of a create's
 CPU, measured with py-spy), so the mock's stack leaves them out.
@@ -26,11 +26,11 @@ from . import errors
 from .asgi import header
 from .bodies import RequestBody
 from .errors import ApiError
+from .faults import FaultRules, wait
 from .handlers import Api
 from .limits import read_body
 from .params import Parameters
 from .prefer import Prefer
-from .stubs import Stubs
 
 log = logging.getLogger("mock_server")
 Handler = Callable[[dict, object], Response]
@@ -42,9 +42,9 @@ class Wiring:
 
     api: Api
     prefer: Prefer
+    faults: FaultRules
     max_body: int
     strict: bool = False
-    stubs: Stubs | None = None
 
 
 class Endpoint:
@@ -81,10 +81,11 @@ class Endpoint:
         raw = await read_body(scope, receive, self.wiring.max_body)
         params = self.parameters.read(scope)
         body = self.body.read(scope["headers"], raw)
-        stubbed = await self.wiring.stubs.answer(self.op) if self.wiring.stubs is not None else None
-        if stubbed is not None:
-            return stubbed
-        preferred = await self.wiring.prefer.response(scope, self.op, self.responses)
+        latency, injected = self.wiring.faults.decide(self.op, self.responses)
+        if injected is not None:
+            await wait(latency)
+            return injected
+        preferred = await self.wiring.prefer.response(scope, self.op, self.responses, latency)
         if preferred is not None:
             return preferred
         response = self.handler(params, body)

@@ -1,4 +1,4 @@
-"""The `Prefer` header, compatible with Prism, and the faults it shares a place with.
+"""The `Prefer` header, compatible with Prism.
 
 `Prefer: code=404` answers with that documented response; `example=NAME` with that named spec
 example; `dynamic=true` with fresh fake data for the schema; `latency=200ms` delays this request.
@@ -7,6 +7,7 @@ never reach the handler. `Prefer` runs after authentication and request validati
 (`endpoint.py`), so a request that fails either gets that error whatever it prefers. A preferred
 response bypasses the handler (the store is untouched), except a preferred code equal to the
 operation's own success status without `example` or `dynamic`: that is just the normal answer.
+`latency=` replaces, for this request, the latency the fault rules added (`faults.py`).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from ..schemas.synth import Synth
 from . import errors
 from .asgi import header
 from .errors import ApiError
-from .faults import Faults, injected_error, parse_duration, wait
+from .faults import parse_duration, wait
 from .handlers import json_response
 
 QUERY_PREFIX = b"__"  # `params.py` leaves these out of the arguments handlers get
@@ -64,26 +65,22 @@ def parse(header: str | None, query: list[tuple[str, str]]) -> Preferences:
 
 
 class Prefer:
-    """Applies `Prefer` and the configured faults to a request routed to an operation."""
+    """Applies `Prefer` to a request routed to an operation."""
 
-    def __init__(self, fake: Synth, faults: Faults | None = None) -> None:
+    def __init__(self, fake: Synth) -> None:
         self.fake = fake  # the fake data `dynamic=true` answers with
-        self.faults = faults if faults is not None and faults.active else None
 
-    async def response(self, scope: Scope, op: Operation, responses: dict) -> Response | None:
-        """The response that replaces the handler's, if any (after a preferred or injected delay)."""
+    async def response(self, scope: Scope, op: Operation, responses: dict, latency: float = 0.0) -> Response | None:
+        """The response that replaces the handler's, if any, after the preferred delay or else
+        `latency` (what the fault rules added)."""
         prefer = header(scope["headers"], b"prefer")
-        if prefer is None and QUERY_PREFIX not in scope["query_string"] and self.faults is None:
+        if prefer is None and QUERY_PREFIX not in scope["query_string"]:
+            await wait(latency)
             return None
         ours = [(k, v) for k, v in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
                 if k.startswith("__")]
         prefs = parse(prefer, ours)
-        if prefs.latency is not None:
-            await wait(prefs.latency)
-        elif self.faults is not None:
-            await wait(self.faults.delay())
-        if self.faults is not None and self.faults.fails():
-            return injected_error(set(responses))
+        await wait(latency if prefs.latency is None else prefs.latency)
         if not prefs.shapes_response:
             return None
         return self.preferred(op, responses, prefs)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -29,8 +28,8 @@ from pathlib import Path
 from connexion.spec import OpenAPISpecification
 
 from flexprice_spec.document import Spec
+from flexprice_spec.remote import cache_folder
 
-OFF = "off"
 _skip = ContextVar("flexprice_mock_skip_spec_check", default=False)
 _connexion_validate = OpenAPISpecification._validate_spec.__func__
 
@@ -43,17 +42,9 @@ def _validate(cls, spec: dict) -> None:
 OpenAPISpecification._validate_spec = classmethod(_validate)
 
 
-def folder() -> Path | None:
-    configured = os.environ.get("FLEXPRICE_MOCK_CACHE_DIR")
-    if configured:
-        return None if configured == OFF else Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "flexprice-mock"
-
-
 def marker(spec: Spec) -> Path | None:
     """The file whose existence says this exact document passed Connexion's check."""
-    where = folder()
+    where = cache_folder()
     if where is None:
         return None
     # hashed now, not `spec.digest` from loading: an overlay may have changed the document since

@@ -191,6 +191,14 @@ class MemoryStore(Store):
             self._sequences[name] = self._sequences.get(name, 0) + 1
             return self._sequences[name]
 
+    def sequences(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._sequences)
+
+    def set_sequence(self, name: str, value: int) -> None:
+        with self._lock:
+            self._sequences[name] = value
+
     # -- usage events ---------------------------------------------------------------------------
     # An event costs its JSON (without the id, which is the key, and without empty fields), one
     # dict slot and 16 bytes in its series: about 0.35 KiB.

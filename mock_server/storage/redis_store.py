@@ -402,6 +402,15 @@ class RedisStore(Store):
     def next_in_sequence(self, name: str) -> int:
         return self._redis.incr(self._k("q:" + name))
 
+    def sequences(self) -> dict[str, int]:
+        names = list(self._redis.scan_iter(match=self._k("q:*"), count=1000))
+        values = self._redis.mget(names) if names else []
+        start = len(self._k("q:"))
+        return {name[start:]: int(value) for name, value in zip(names, values, strict=True) if value is not None}
+
+    def set_sequence(self, name: str, value: int) -> None:
+        self._redis.set(self._k("q:" + name), value)
+
     # -- usage events ---------------------------------------------------------------------------
     def add_events(self, events: Iterable[tuple[int, dict]]) -> None:
         args: list[object] = []

@@ -14,7 +14,9 @@ Two backends: `MemoryStore` (`memory_store.py`, the default: one process, nothin
 
 Every read returns a fresh dict, so no caller can change a stored record behind the store's back.
 Writes that read first (a top-up reads the balance it adds to) run inside `atomic()`, which
-serializes them across every process sharing the state.
+serializes them across every process sharing the state. `contents()` is everything stored as
+plain JSON (keys as digests) and `fill()` writes it back: what a state snapshot is made of, for
+either backend, through the same primitives every write uses.
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 import orjson
+
+from ..core.times import micros, when
 
 EVENT_DEFAULTS = {"customer_id": "", "source": "", "properties": {}}  # empty fields are not stored
 UNSTORED = frozenset({"id", "environment_id"})  # the key, and what every event of the store shares
@@ -190,6 +194,37 @@ class Store(ABC):
     @abstractmethod
     def next_in_sequence(self, name: str) -> int:
         """1, 2, 3, ... per name (invoice numbers count per month)."""
+
+    @abstractmethod
+    def sequences(self) -> dict[str, int]:
+        """Where every sequence stands (the last number it gave)."""
+
+    @abstractmethod
+    def set_sequence(self, name: str, value: int) -> None:
+        """Make the sequence's next number `value + 1`."""
+
+    # -- the whole state ------------------------------------------------------------------------
+    def contents(self) -> dict:
+        """Everything stored, as plain JSON: records by resource (oldest first), API keys by
+        SHA-256 only, usage events and sequences. The shared settings are the lifecycle's."""
+        keys = [{"sha256": sha, "secret_id": key.secret_id,
+                 "expires_at": key.expires_at.isoformat() if key.expires_at else None}
+                for sha, key in self.key_digests()]
+        return {"records": self.dump(), "api_keys": keys, "events": self.all_events(), "sequences": self.sequences()}
+
+    def fill(self, contents: dict) -> None:
+        """Write what `contents()` returned into this store, emptied first by `publish`: records in
+        their order (so lists stay newest first), keys, events at their timestamps, sequences."""
+        for resource, records in contents["records"].items():
+            for record in records:
+                self.insert(resource, record)
+        for key in contents["api_keys"]:
+            expires = key.get("expires_at")
+            self.put_key(bytes.fromhex(key["sha256"]), key.get("secret_id") or "",
+                         datetime.fromisoformat(expires) if expires else None)
+        self.add_events((micros(when(event["timestamp"])), event) for event in contents["events"])
+        for name, value in contents["sequences"].items():
+            self.set_sequence(name, value)
 
     # -- usage events ---------------------------------------------------------------------------
     # Kept once per id: a re-sent id replaces the event it repeats (the real server collapses

@@ -52,10 +52,10 @@ class Catalogue:
             meter = self.usage.meter(fields["meter_id"])
             fields["meter"] = meter
             fields.setdefault("display_name", meter.get("name"))
-        elif not fields.get("display_name") and fields.get("entity_type") == "PLAN":
-            plan = self.records.get("plan", fields.get("entity_id"))
-            if plan is not None:
-                fields["display_name"] = plan.get("name")
+        elif not fields.get("display_name") and fields.get("entity_type") in ("PLAN", "ADDON"):
+            owner = self.records.get(fields["entity_type"].lower(), fields.get("entity_id"))
+            if owner is not None:  # a fixed price is named after its plan or add-on
+                fields["display_name"] = owner.get("name")
         return self.records.new("price", fields, record_id)
 
     def create_entitlement(self, fields: dict, record_id: str | None = None) -> dict:

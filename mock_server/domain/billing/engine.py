@@ -3,24 +3,36 @@
 Built from the generic record rules (`domain.records.Records`), never from the HTTP layer; the
 backend dispatches creates to `creators`, so a fixture subscription gets its line items and
 opening invoice like one made by `POST /subscriptions`.
-When the clock moves, the subscription period job runs for every period that ended.
+When the clock moves, the subscription period job runs for every period that ended, then the
+credit grant applications that came due.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from ..records import Records
+from .addons import Addons
+from .cancellations import Cancellations
 from .catalogue import Catalogue
+from .coupons import Coupons
+from .credit_notes import CreditNotes
+from .credits import PrepaidCredits
 from .entitlements import Entitlements
+from .grant_applications import GrantApplications
+from .grants import Grants
 from .invoices import Invoices
 from .payments import Payments
+from .plan_changes import PlanChanges
+from .proration import Prorations
+from .subscription_views import SubscriptionViews
 from .subscriptions import Subscriptions
+from .taxes import Taxes
 from .usage import Usage
 from .wallets import Wallets
 
 # The domain events the real server emits for plain creates, updates and deletes.
 CHANGE_EVENTS = {
-    "customer": {"create": "customer.created", "update": "customer.updated", "delete": "customer.deleted"},
+    "customer": {"update": "customer.updated", "delete": "customer.deleted"},
     "feature": {"update": "feature.updated", "delete": "feature.deleted"},
     "entitlement": {"update": "entitlement.updated", "delete": "entitlement.deleted"},
     "subscription": {"update": "subscription.updated"},
@@ -36,22 +48,49 @@ class Billing:
         self.usage = Usage(records)
         self.catalogue = Catalogue(records, self.usage)
         self.entitlements = Entitlements(records, self.usage)
-        self.invoices = Invoices(records, self.usage, self.entitlements.allowance)
-        self.subscriptions = Subscriptions(records, self.catalogue, self.invoices)
+        self.coupons = Coupons(records)
+        self.taxes = Taxes(records)
+        # Wallets read invoice lines for their real-time balance, and finalizing an invoice draws
+        # on wallets: the credits reach the wallets through this call, made once both exist.
+        self.credits = PrepaidCredits(records, lambda wallet, amount, fields: self.wallets.debit(wallet, amount, fields))
+        self.invoices = Invoices(records, self.usage, self.entitlements.allowance, self.coupons, self.taxes, self.credits)
+        self.subscriptions = Subscriptions(records, self.catalogue, self.invoices, self.coupons, self.taxes)
         self.wallets = Wallets(records, self.invoices)
         self.payments = Payments(records, self.wallets)
+        self.credit_notes = CreditNotes(records, self.wallets, self.invoices)
+        self.prorations = Prorations(records)
+        self.grant_applications = GrantApplications(records, self.wallets)
+        self.grants = Grants(records, self.grant_applications)
+        self.addons = Addons(records, self.grants, self.prorations, self.invoices, self.wallets,
+                             self.entitlements.granted_by)
+        self.cancellations = Cancellations(records, self.subscriptions, self.invoices, self.prorations, self.wallets)
+        self.plan_changes = PlanChanges(records, self.subscriptions, self.cancellations, self.prorations)
+        self.subscription_views = SubscriptionViews(records, self.subscriptions, self.grants)
+        self.subscriptions.on_start(self.addons.starting)  # the server attaches add-ons before copying grants
+        self.subscriptions.on_start(self.grants.starting)
+        self.subscriptions.on_end(self.addons.end_all)
+        self.subscriptions.on_end(lambda subscription, at, reason: self.grants.end_for(subscription, at))
         self.clock.on_move(self.subscriptions.catch_up)
+        self.clock.on_move(lambda now: self.grant_applications.catch_up(now, retry=True))
         creators: dict[str, Callable[..., dict]] = {
             "feature": self.catalogue.create_feature, "price": self.catalogue.create_price,
             "entitlement": self.catalogue.create_entitlement, "subscription": self.subscriptions.create,
             "wallet": self.wallets.create, "invoice": self.invoices.create, "payment": self.payments.create,
+            "customer": self.taxes.create_customer, "coupon": self.coupons.create, "tax_rate": self.taxes.create_rate,
+            "tax_association": self.taxes.create_association, "creditnote": self.credit_notes.create,
+            "creditgrant": self.grants.create,
         }
         self.creators = {entity: create for entity, create in creators.items() if records.has(entity)}
+        # Creates that read what they write against (a subscription its plan's prices, a credit
+        # note its invoice's limit); a customer's tax links are copies no other write disturbs.
+        self.exclusive = frozenset(self.creators) - {"customer"}
 
     def tick(self) -> None:
         """Run the period job for periods a running clock has passed (O(1) when none has)."""
+        now = self.clock.now()
         if self.records.has("subscription"):
-            self.subscriptions.catch_up(self.clock.now())
+            self.subscriptions.catch_up(now)
+            self.grant_applications.catch_up(now)
 
     def changed(self, entity: str, verb: str, record: dict) -> None:
         """Record the domain event of a plain create, update, delete or state change; a

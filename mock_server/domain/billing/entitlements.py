@@ -1,6 +1,6 @@
-"""Entitlements: what a customer may use, aggregated from the plans of its active and trialing
-subscriptions (a subscription's own entitlements replace its plan's for that feature), and how
-much of each metered allowance the current period has used.
+"""Entitlements: what a customer may use, aggregated from the plans and active add-ons of its
+active and trialing subscriptions (a subscription's own entitlements replace those for that
+feature), and how much of each metered allowance the current period has used.
 
 Per feature: metered limits add up (any unlimited contributor makes it unlimited), soft if any
 is soft, the most common reset period; boolean ones are enabled if any is; static values are
@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from ...core.times import when
 from ..records import Records
+from .addons import active_associations
 from .money import ZERO, text
 from .subscriptions import live_subscriptions
 from .usage import Usage
@@ -25,25 +26,35 @@ class Entitlements:
         self.usage = usage
 
     def granted_by(self, subscription: dict) -> dict[str, list[tuple[dict, dict]]]:
-        """feature id -> [(entitlement, source)] for one subscription."""
+        """feature id -> [(entitlement, source)] for one subscription: its plan's, each active
+        add-on's (once per association), and its own, which replace the others feature by feature."""
         plan = self.records.get("plan", subscription.get("plan_id")) or {}
+        sources = [("PLAN", plan.get("id"), plan.get("name"))]
+        for association in active_associations(self.records, subscription):
+            addon = self.records.get("addon", association["addon_id"]) or {}
+            sources.append(("ADDON", association["addon_id"], addon.get("name")))
         by_feature: dict[str, list[tuple[dict, dict]]] = {}
-        for entity_type, entity_id, name in (("PLAN", plan.get("id"), plan.get("name")),
-                                              ("SUBSCRIPTION", subscription["id"], subscription.get("lookup_key") or subscription["id"])):
-            if not entity_id:
-                continue
-            own: dict[str, list[tuple[dict, dict]]] = {}
-            for entitlement in self.records.where("entitlement", entity_type=entity_type, entity_id=entity_id):
-                if entitlement.get("status", "published") != "published" or entitlement.get("is_enabled") is False:
-                    continue
-                source = {"subscription_id": subscription["id"], "entity_id": entity_id,
-                          "entity_type": entity_type.lower(), "entity_name": name, "quantity": 1,
-                          "entitlement_id": entitlement["id"], "is_enabled": True,
-                          **{k: entitlement[k] for k in ("usage_limit", "static_value", "usage_reset_period")
-                             if entitlement.get(k) is not None}}
-                own.setdefault(entitlement["feature_id"], []).append((entitlement, source))
-            by_feature.update(own)  # the subscription's own replace the plan's, feature by feature
+        for entity_type, entity_id, name in sources:
+            for feature_id, granted in self._granted(subscription, entity_type, entity_id, name).items():
+                by_feature.setdefault(feature_id, []).extend(granted)
+        own = self._granted(subscription, "SUBSCRIPTION", subscription["id"], subscription.get("lookup_key") or subscription["id"])
+        by_feature.update(own)
         return by_feature
+
+    def _granted(self, subscription: dict, entity_type: str, entity_id: object, name: object) -> dict[str, list[tuple[dict, dict]]]:
+        found: dict[str, list[tuple[dict, dict]]] = {}
+        if not entity_id:
+            return found
+        for entitlement in self.records.where("entitlement", entity_type=entity_type, entity_id=entity_id):
+            if entitlement.get("status", "published") != "published" or entitlement.get("is_enabled") is False:
+                continue
+            source = {"subscription_id": subscription["id"], "entity_id": entity_id,
+                      "entity_type": entity_type.lower(), "entity_name": name, "quantity": 1,
+                      "entitlement_id": entitlement["id"], "is_enabled": True,
+                      **{k: entitlement[k] for k in ("usage_limit", "static_value", "usage_reset_period")
+                         if entitlement.get(k) is not None}}
+            found.setdefault(entitlement["feature_id"], []).append((entitlement, source))
+        return found
 
     @staticmethod
     def aggregate(granted: list[tuple[dict, dict]]) -> dict:

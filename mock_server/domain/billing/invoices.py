@@ -5,8 +5,16 @@ A subscription invoice is built at a reference point, as the real server's
 `PrepareSubscriptionInvoiceRequest` builds it: at `period_start` the period's ADVANCE fixed
 charges; at `period_end` (renewals and previews) the period's ARREAR charges (usage and arrear
 fixed) plus the next period's ADVANCE charges; at `cancel` the ARREAR charges only. Each line is
-rounded to the currency; totals are the sum of the rounded lines. Usage lines deduct the
+rounded to the currency; the subtotal is the sum of the rounded lines. Usage lines deduct the
 customer's metered entitlement allowance. Numbers are `INV-YYYYMM-NNNNN`, per month.
+
+The total is composed in the real server's order: line coupons, then invoice-level coupons
+(`billing.coupons`, when the invoice is computed), then prepaid credits (`billing.credits`), then
+tax on `subtotal - total_discount` (`billing.taxes`): `total = subtotal - total_discount -
+total_prepaid_credits_applied + total_tax`, never below 0, `amount_due = total`. A subscription
+invoice gets its credits and tax when it is finalized (`invoice.go`
+performFinalizeInvoiceActions), a ONE_OFF or CREDIT invoice all of it when it is created; a
+preview computes coupons and tax and stores nothing.
 """
 from __future__ import annotations
 
@@ -17,8 +25,11 @@ from ...core.failures import Invalid, Refused
 from ...core.times import parse_instant, stamp, when
 from ..records import Records
 from . import money, pricing
+from .coupons import Coupons
+from .credits import PrepaidCredits
 from .money import ZERO, rounded, same_currency, text
 from .periods import next_period_end, shifted
+from .taxes import Taxes
 from .usage import Usage
 
 DUE_DAYS = 1
@@ -33,13 +44,18 @@ VOIDABLE_PAYMENTS = {"PENDING", "FAILED", "SUCCEEDED", "PARTIALLY_REFUNDED", "OV
 AUTO_FINALIZED_TYPES = {"ONE_OFF", "CREDIT"}
 ZERO_AMOUNTS = {name: "0" for name in ("total_discount", "total_tax", "adjustment_amount", "refunded_amount",
                                        "overpaid_amount", "total_prepaid_credits_applied")}
+LINE_ADJUSTMENTS = {name: "0" for name in ("line_item_discount", "invoice_level_discount", "prepaid_credits_applied")}
+# What finalizing a subscription invoice may change besides its state.
+SETTLED = ("line_items", "total_prepaid_credits_applied", "total_tax", "taxes", "total", "amount_due", "amount_remaining")
 
 
 class Invoices:
-    def __init__(self, records: Records, usage: Usage, allowances) -> None:
+    def __init__(self, records: Records, usage: Usage, allowances, coupons: Coupons, taxes: Taxes,
+                 credits: PrepaidCredits) -> None:
         self.records = records
         self.usage = usage
         self.allowances = allowances  # (subscription, meter id) -> (usage_limit or None, reset period) | None
+        self.coupons, self.taxes, self.credits = coupons, taxes, credits
         self.clock = records.clock
         self.store = records.store
 
@@ -123,13 +139,14 @@ class Invoices:
             "entity_type": item.get("entity_type"), "display_name": item.get("display_name"),
             "plan_display_name": item.get("plan_display_name"), "currency": subscription["currency"],
             "quantity": text(units), "amount": text(amount), "period_start": stamp(start), "period_end": stamp(end),
-            "status": "published",
+            "status": "published", **LINE_ADJUSTMENTS,
         }
 
     def draft(self, subscription: dict, start: datetime, end: datetime, reference: str, reason: str,
-              hide_zero: bool = False) -> dict:
-        """An invoice for the subscription at `reference`, not stored."""
-        lines = self.lines(subscription, start, end, reference)
+              hide_zero: bool = False, credit: Decimal = ZERO) -> dict:
+        """An invoice for the subscription at `reference`, not stored; `credit` (a plan change's)
+        comes off its fixed lines."""
+        lines = _netted(self.lines(subscription, start, end, reference), credit)
         if hide_zero:
             lines = [line for line in lines if money.decimal(line["amount"], "amount") != 0]
         subtotal = sum((money.decimal(line["amount"], "amount") for line in lines), ZERO)
@@ -145,25 +162,32 @@ class Invoices:
         }
 
     def preview(self, subscription: dict, start: datetime | None, end: datetime | None, hide_zero: bool) -> dict:
-        """Current-period ARREAR plus next-period ADVANCE, never stored."""
+        """Current-period ARREAR plus next-period ADVANCE with the coupons and tax they would
+        carry (`GetPreviewInvoice`: no prepaid credits, nothing stored or redeemed)."""
         start = start or when(subscription["current_period_start"])
         end = end or when(subscription["current_period_end"])
         if end <= start:
             raise Invalid("period_end", "period_end must be after period_start")
         invoice = self.draft(subscription, start, end, "period_end", "SUBSCRIPTION_CYCLE", hide_zero)
+        self.coupons.apply(invoice, *self.coupons.for_subscription_invoice(subscription, start, end,
+                                                                           invoice["line_items"]), stored=False)
+        self.taxes.apply(invoice, self.taxes.subscription_rates(subscription["id"]), stored=False)
         now = self.clock.stamp()
-        return {**invoice, "metadata": {"is_preview": "true"}, "created_at": now, "updated_at": now,
+        return {**composed(invoice), "metadata": {"is_preview": "true"}, "created_at": now, "updated_at": now,
                 "tenant_id": self.records.lifecycle.tenant.tenant_id,
                 "environment_id": self.records.lifecycle.tenant.environment_id}
 
-    def issue(self, subscription: dict, start: datetime, end: datetime, reference: str, reason: str) -> dict:
-        """A subscription invoice stored and finalized; SKIPPED when it comes to nothing."""
-        invoice = self.draft(subscription, start, end, reference, reason)
-        record_id = invoice.pop("id")
+    def issue(self, subscription: dict, start: datetime, end: datetime, reference: str, reason: str,
+              credit: Decimal = ZERO) -> dict:
+        """A subscription invoice stored with its coupons and finalized; SKIPPED (before any
+        coupon) when it comes to nothing. `credit` (a plan change's) comes off its fixed lines."""
+        invoice = self.draft(subscription, start, end, reference, reason, credit=credit)
         if money.decimal(invoice["subtotal"], "subtotal") == 0:
             invoice["invoice_status"] = "SKIPPED"
-            return self.records.new("invoice", invoice, record_id)
-        stored = self.records.new("invoice", invoice, record_id)
+            return self.records.new("invoice", invoice, invoice.pop("id"))
+        self.coupons.apply(invoice, *self.coupons.for_subscription_invoice(subscription, start, end,
+                                                                           invoice["line_items"]), stored=True)
+        stored = self.records.new("invoice", composed(invoice), invoice.pop("id"))
         self.records.changed("invoice.update", "invoice", stored)
         return self.finalize(stored["id"])
 
@@ -197,8 +221,10 @@ class Invoices:
 
     # -- one-off invoices -----------------------------------------------------------------------
     def create(self, fields: dict, record_id: str | None = None) -> dict:
-        """`POST /invoices`: the caller's amounts and lines as sent; ONE_OFF and CREDIT
-        invoices (or a requested FINALIZED) are finalized at once."""
+        """`POST /invoices` (`CreateOneOffInvoice`): the caller's subtotal and lines, discounted
+        by its `coupons` (those that exist and may be applied) and `line_item_coupons`; a ONE_OFF
+        or CREDIT invoice also takes prepaid credits and its `tax_rate_overrides` or `tax_rates`
+        now, and is finalized at once (as is one asking for FINALIZED)."""
         self.records.require("customer", fields.get("customer_id"))
         due = money.decimal(fields.get("amount_due"), "amount_due", None)
         paid = money.decimal(fields.get("amount_paid"), "amount_paid")
@@ -207,13 +233,19 @@ class Invoices:
         if paid > due:
             raise Invalid("amount_paid", "amount_paid must not exceed amount_due")
         lines = [self._one_off_line(fields, i, line) for i, line in enumerate(fields.get("line_items") or [])]
+        coupons = self.coupons.for_one_off_invoice(fields)
+        settled_now = fields.get("invoice_type") in AUTO_FINALIZED_TYPES
+        rates = self.taxes.one_off_rates(fields) if settled_now else []
         wanted = fields.get("invoice_status")
-        invoice = {**ZERO_AMOUNTS, **fields, "invoice_status": "DRAFT",
-                   "payment_status": fields.get("payment_status") or "PENDING",
-                   "amount_paid": text(paid), "amount_remaining": text(due - paid), "line_items": lines,
-                   "invoice_type": fields.get("invoice_type"), "version": 1}
+        invoice = {**ZERO_AMOUNTS, **fields, "id": record_id or self.records.ids.new("inv"), "invoice_status": "DRAFT",
+                   "payment_status": fields.get("payment_status") or "PENDING", "amount_paid": text(paid),
+                   "line_items": lines, "invoice_type": fields.get("invoice_type"), "version": 1}
         invoice.pop("invoice_number", None)
-        stored = self.records.new("invoice", {k: v for k, v in invoice.items() if v is not None}, record_id)
+        self.coupons.apply(invoice, *coupons, stored=True)
+        invoice = composed(invoice)
+        stored = self.records.new("invoice", {k: v for k, v in invoice.items() if v is not None}, invoice.pop("id"))
+        if settled_now:  # the wallet debits reference the stored invoice
+            stored = self.records.update("invoice", stored["id"], self._settled(stored, rates))
         self.records.changed("invoice.update", "invoice", stored)
         if fields.get("invoice_type") in AUTO_FINALIZED_TYPES or wanted == "FINALIZED":
             return self.finalize(stored["id"])
@@ -222,7 +254,7 @@ class Invoices:
     def _one_off_line(self, fields: dict, index: int, line: dict) -> dict:
         for name in ("amount", "quantity"):
             money.decimal(line.get(name), f"line_items[{index}].{name}", None)
-        return {**line, "id": self.records.ids.new("inv_line"), "currency": fields.get("currency"),
+        return {**LINE_ADJUSTMENTS, **line, "id": self.records.ids.new("inv_line"), "currency": fields.get("currency"),
                 "customer_id": fields.get("customer_id"), "status": "published"}
 
     # -- transitions ----------------------------------------------------------------------------
@@ -233,13 +265,38 @@ class Invoices:
         if invoice.get("invoice_status") != "DRAFT":
             raise Refused("invoice is not in draft status", {"invoice_status": invoice.get("invoice_status")})
         now = self.clock.now()
-        changes = {"invoice_status": "FINALIZED", "finalized_at": stamp(now), "issue_date": stamp(now),
-                   "invoice_number": self._number(now)}
-        if money.decimal(invoice.get("total"), "total") == 0:
+        changes = {}
+        if invoice.get("invoice_type") == "SUBSCRIPTION" and invoice.get("line_items"):
+            subscription_id = invoice.get("subscription_id")
+            changes = self._settled(invoice, self.taxes.subscription_rates(subscription_id) if subscription_id else [])
+        changes.update(invoice_status="FINALIZED", finalized_at=stamp(now), issue_date=stamp(now),
+                       invoice_number=self._number(now))
+        if money.decimal(changes.get("total", invoice.get("total")), "total") == 0:
             changes["payment_status"] = "SUCCEEDED"
         finalized = self.records.update("invoice", invoice_id, changes)
         self.records.changed("invoice.update.finalized", "invoice", finalized)
         return finalized
+
+    def _settled(self, invoice: dict, rates: list[dict]) -> dict:
+        """The stored `invoice`'s prepaid credits (wallets debited) and then its tax at `rates`:
+        the fields that change."""
+        invoice = {**invoice, "line_items": [dict(line) for line in invoice.get("line_items") or []]}
+        invoice["total_prepaid_credits_applied"] = text(self.credits.apply(invoice))
+        self.taxes.apply(invoice, rates, stored=True)
+        return {name: value for name, value in composed(invoice).items() if name in SETTLED}
+
+    def retax(self, invoice_id: str) -> dict:
+        """`RecalculateTaxesOnInvoice`: a subscription invoice taxed again at its subscription's
+        rates, its total, amount due and remaining composed anew (so an adjustment no longer
+        shows in `amount_due`, as on the server); any other invoice, or one without rates, as
+        it is."""
+        invoice = self.records.require("invoice", invoice_id)
+        rates = self.taxes.subscription_rates(invoice["subscription_id"]) if (
+            invoice.get("invoice_type") == "SUBSCRIPTION" and invoice.get("subscription_id")) else []
+        if not rates:
+            return invoice
+        self.taxes.apply(invoice, rates, stored=True)
+        return self.records.update("invoice", invoice_id, {n: v for n, v in composed(invoice).items() if n in SETTLED})
 
     def _number(self, now: datetime) -> str:
         month = now.strftime("%Y%m")
@@ -334,6 +391,15 @@ class Invoices:
         return summaries
 
 
+def composed(invoice: dict) -> dict:
+    """`invoice` with its total, amount due and remaining composed from its parts:
+    `subtotal - total_discount - total_prepaid_credits_applied + total_tax`, never below 0."""
+    def part(name: str) -> Decimal:
+        return money.decimal(invoice.get(name), name)
+    total = max(part("subtotal") - part("total_discount") - part("total_prepaid_credits_applied") + part("total_tax"), ZERO)
+    return {**invoice, "total": text(total), "amount_due": text(total), "amount_remaining": text(total - part("amount_paid"))}
+
+
 def _reset_edges(reset: str | None, subscription: dict, start: datetime, end: datetime) -> list[datetime] | None:
     """The windows an allowance resets on inside `[start, end)`: UTC days for DAILY, months from
     the billing anchor for MONTHLY; None for a reset that covers the period whole."""
@@ -350,6 +416,20 @@ def _reset_edges(reset: str | None, subscription: dict, start: datetime, end: da
     else:
         return None
     return [start, *cuts, end]
+
+
+def _netted(lines: list[dict], credit: Decimal) -> list[dict]:
+    """A credit taken off the FIXED lines in order, each down to 0 at most, as the server nets a
+    plan change's proration credit on the new subscription's opening invoice
+    (`billing.go` applyOpeningInvoiceAdjustmentToLineItems); what is left over is not applied."""
+    for line in lines:
+        if credit <= 0:
+            break
+        if line.get("price_type") == "FIXED":
+            taken = min(credit, money.decimal(line["amount"], "amount"))
+            line["amount"] = text(money.decimal(line["amount"], "amount") - taken)
+            credit -= taken
+    return lines
 
 
 def _ends_by(subscription: dict, moment: datetime) -> bool:

@@ -11,10 +11,12 @@ from ...core.failures import Invalid
 
 PRECISION = {"jpy": 0, "krw": 0, "vnd": 0, "clp": 0, "kwd": 3, "clf": 4}  # the real server's table
 ZERO = Decimal(0)
+LIMIT = Decimal(10) ** 12  # the real server stores money as numeric(20,8): 12 digits before the point
 
 
 def decimal(value: object, field: str, default: Decimal | None = ZERO) -> Decimal:
-    """A decimal from a JSON string or number; absent is `default`; junk is a 400 naming `field`."""
+    """A decimal from a JSON string or number; absent is `default`; junk, or a magnitude the
+    real server could not store, is a 400 naming `field`."""
     if value is None or value == "":
         if default is None:
             raise Invalid(field, f"{field} is required")
@@ -27,6 +29,8 @@ def decimal(value: object, field: str, default: Decimal | None = ZERO) -> Decima
         raise Invalid(field, f"{field} must be a decimal number, got {value!r}") from None
     if not number.is_finite():
         raise Invalid(field, f"{field} must be a finite decimal number, got {value!r}")
+    if abs(number) >= LIMIT:
+        raise Invalid(field, f"{field} is out of range: at most 12 digits before the decimal point, got {value!r}")
     return number
 
 
@@ -56,7 +60,4 @@ def rounded(amount: Decimal, currency: str) -> Decimal:
 
 def text(amount: Decimal) -> str:
     """As the real server writes decimals: `10.5`, `55.86`, `0`, never an exponent."""
-    if not amount:
-        return "0"
-    normal = amount.normalize()
-    return format(normal, "f") if normal.as_tuple().exponent < 0 else format(normal.quantize(Decimal(1)), "f")
+    return format(amount.normalize(), "f") if amount else "0"

@@ -1,6 +1,6 @@
 """Billing periods: where a period that starts at some instant ends, as the real server's
 `NextBillingDate` computes it (in UTC: customer time zones are not modelled), and the anchor of
-a calendar billing cycle."""
+a calendar billing cycle; the period that holds an instant; Go's `AddDate`, which some durations use."""
 from __future__ import annotations
 
 import calendar
@@ -69,3 +69,22 @@ def calendar_anchor(start: datetime, period: str) -> datetime:
     first = midnight.replace(day=1)
     boundary = shifted(first, -((first.month - 1) % months))
     return shifted(boundary, months)
+
+
+def period_containing(subscription: dict, at: datetime, field: str) -> tuple[datetime, datetime]:
+    """The subscription's billing period `[start, end)` that holds `at`, walked forward from its
+    current period as the real server's `FindPeriodForDate` walks (240 periods at most); a time
+    before the current period is a 400 naming `field`."""
+    start, end = when(subscription["current_period_start"]), when(subscription["current_period_end"])
+    for _ in range(240):
+        if start <= at < end:
+            return start, end
+        start, end = end, next_period_end(subscription, end)
+    raise Invalid(field, f"{field} falls in no billing period of the subscription from its current period on")
+
+
+def add_date(moment: datetime, years: int = 0, months: int = 0) -> datetime:
+    """`moment` moved by calendar years and months as Go's `time.AddDate` moves it: a day the
+    target month lacks runs over into the next (Jan 31 + 1 month = Mar 3), unlike `shifted`."""
+    year, month = divmod(moment.year * 12 + moment.month - 1 + years * 12 + months, 12)
+    return moment.replace(year=year, month=month + 1, day=1) + timedelta(days=moment.day - 1)

@@ -1,47 +1,72 @@
-"""Subscriptions: their billing periods, line items, opening invoice, cancellation, and the
-period job that the clock runs when periods end.
+"""Subscriptions: their billing periods, line items, opening invoice, how they end, and the period
+job that the clock runs when periods end (`cancellations.py` decides when a cancel ends one).
 
 A subscription starts at `start_date` (now by default); its anchor is the start (anniversary),
 the next calendar boundary (calendar) or the `billing_anchor` given. It gets one line item per
 plan price in its currency and billing period (or ONETIME), and at once an invoice of the
-period's ADVANCE charges, SKIPPED when that comes to nothing. When the clock passes a period's
+period's ADVANCE charges, SKIPPED when that comes to nothing; before that invoice, its coupons
+are attached (`billing.coupons`) and its tax rates linked (`billing.taxes`), both checked before
+anything is stored. When the clock passes a period's
 end, the period job issues the renewal invoice (the ended period's ARREAR charges plus the next
 period's ADVANCE ones), moves the period on and applies a cancellation scheduled for then.
+What else a subscription carries (credit grants, add-ons) starts and ends with it through the
+`on_start` and `on_end` hooks, which other services register.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 
-from ...core.failures import Failure, Invalid, Refused
+from ...core.failures import Failure, Invalid
 from ...core.times import parse_instant, stamp, when
 from ..records import Records
 from .catalogue import Catalogue
+from .coupons import Coupons
 from .invoices import Invoices
-from .money import same_currency
+from .money import ZERO, same_currency
 from .periods import calendar_anchor, next_period_end, period_end
+from .taxes import Taxes
 
 LIVE = ("active", "trialing")
 RENEWALS_PER_CALL = 400
-CANCELLATIONS = ("immediate", "end_of_period", "scheduled_date")
+# (request fields, initial status) -> the step to take once the subscription is stored
+Starter = Callable[[dict, str], Callable[[dict], None]]
+Ender = Callable[[dict, datetime, str], None]  # (subscription, effective date, reason)
 
 
 class Subscriptions:
-    def __init__(self, records: Records, catalogue: Catalogue, invoices: Invoices) -> None:
+    def __init__(self, records: Records, catalogue: Catalogue, invoices: Invoices, coupons: Coupons,
+                 taxes: Taxes) -> None:
         self.records = records
         self.catalogue = catalogue
         self.invoices = invoices
+        self.coupons, self.taxes = coupons, taxes
         self.clock = records.clock
         self.store = records.store
         self._next_due: datetime | None = None  # earliest period end of a live subscription; None: unknown
+        self._starters: list[Starter] = []
+        self._enders: list[Ender] = []
         records.lifecycle.on_local_reset(self.forget_due)
         records.lifecycle.on_stale(self.forget_due)  # another process may have made or moved one
+
+    def on_start(self, starter: Starter) -> None:
+        """`starter(fields, status)` checks a new subscription's request before it is stored and
+        returns what to do once it is (before its opening invoice)."""
+        self._starters.append(starter)
+
+    def on_end(self, ender: Ender) -> None:
+        """`ender(subscription, effective, reason)` runs when a cancellation takes effect."""
+        self._enders.append(ender)
 
     def forget_due(self) -> None:
         """The earliest period end is looked up again at the next tick."""
         self._next_due = None
 
     # -- creation -------------------------------------------------------------------------------
-    def create(self, fields: dict, record_id: str | None = None) -> dict:
+    def create(self, fields: dict, record_id: str | None = None, opening_credit: Decimal = ZERO) -> dict:
+        """`opening_credit` (a plan change's proration credit) comes off the opening invoice's
+        fixed lines, which is then billed as SUBSCRIPTION_UPDATE."""
         customer = self._customer(fields)
         plan = self.records.require("plan", fields.get("plan_id"))
         currency = str(fields.get("currency") or "")
@@ -49,10 +74,7 @@ class Subscriptions:
         if period == "ONETIME":
             raise Invalid("billing_period", "a subscription's billing_period must be recurring, not ONETIME")
         count = int(fields.get("billing_period_count") or 1)
-        prices = [p for p in self.catalogue.plan_prices(plan["id"])
-                  if same_currency(p.get("currency"), currency)
-                  and p.get("billing_period") in (period, "ONETIME")
-                  and (p.get("billing_period") == "ONETIME" or int(p.get("billing_period_count") or 1) == count)]
+        prices = [p for p in self.catalogue.plan_prices(plan["id"]) if price_fits(p, currency, period, count)]
         if not prices:
             raise Invalid("plan_id", f"no valid prices found for subscription: plan {plan['id']} has no "
                                      f"{period} price in {currency}")
@@ -60,20 +82,28 @@ class Subscriptions:
         start = _ms(parse_instant(fields["start_date"], "start_date")) if fields.get("start_date") else _ms(now)
         anchor = self._anchor(fields, start, period)
         status = self._initial_status(fields)
+        coupons = self.coupons.requested(fields, currency, {p["id"] for p in prices})
+        taxes = self.taxes.planned(fields.get("tax_rate_overrides"), "customer", customer["id"])
+        then = [starter(fields, status) for starter in self._starters]
+        request = {k: v for k, v in fields.items() if k not in ("credit_grants", "addons")}
         subscription = self.records.new("subscription", {
-            **fields, "customer_id": customer["id"], "start_date": stamp(start), "billing_anchor": stamp(anchor),
+            **request, "customer_id": customer["id"], "start_date": stamp(start), "billing_anchor": stamp(anchor),
             "billing_cycle": fields.get("billing_cycle") or "anniversary", "billing_period_count": count,
             "current_period_start": stamp(start), "current_period_end": stamp(period_end(start, anchor, period, count)),
             "subscription_status": status, "billing_cadence": "RECURRING", "cancel_at_period_end": False,
             "collection_method": fields.get("collection_method") or "charge_automatically",
             "payment_behavior": fields.get("payment_behavior") or "default_active", "version": 1,
         }, record_id)
-        for price in prices:
-            self._line_item(subscription, plan, price, start)
+        items = [self._line_item(subscription, plan, price, start) for price in prices]
+        self.taxes.link("subscription", subscription["id"], taxes)
+        self.coupons.attach(subscription, coupons, items)
         self.records.changed("subscription.created", "subscription", subscription)
+        for step in then:
+            step(subscription)
         end = when(subscription["current_period_end"])
         if status == "active":
-            self.invoices.issue(subscription, start, end, "period_start", "SUBSCRIPTION_CREATE")
+            reason = "SUBSCRIPTION_UPDATE" if opening_credit else "SUBSCRIPTION_CREATE"
+            self.invoices.issue(subscription, start, end, "period_start", reason, opening_credit)
         if self._next_due is not None and status in LIVE:
             self._next_due = min(self._next_due, end)
         return self.records.get("subscription", subscription["id"])
@@ -116,52 +146,16 @@ class Subscriptions:
             "start_date": stamp(max(start, price_start)),
         })
 
-    # -- cancellation ---------------------------------------------------------------------------
-    def cancel(self, subscription_id: str, request: dict) -> dict:
-        subscription = self.records.require("subscription", subscription_id)
-        kind = request.get("cancellation_type")
-        if kind not in CANCELLATIONS:
-            raise Invalid("cancellation_type", f"cancellation_type must be one of {list(CANCELLATIONS)}")
-        if subscription.get("subscription_status") == "cancelled":
-            raise Refused("subscription is already cancelled", {"subscription_status": "cancelled"})
-        if subscription.get("subscription_status") == "draft":
-            raise Refused("a draft subscription cannot be cancelled", {"subscription_status": "draft"})
-        if kind != "immediate" and subscription.get("cancel_at"):
-            raise Refused("subscription already has a cancellation scheduled", {"cancel_at": subscription["cancel_at"]})
-        now = self.clock.now()
-        if kind == "immediate":
-            effective = self._immediate(subscription, request, now)
-        elif kind == "end_of_period":
-            effective = when(subscription["current_period_end"])
-            self._schedule(subscription, effective, now, at_period_end=True)
-        else:
-            if not request.get("cancel_at"):
-                raise Invalid("cancel_at", "cancel_at is required for a scheduled_date cancellation")
-            effective = parse_instant(request["cancel_at"], "cancel_at")
-            if effective <= now:
-                raise Invalid("cancel_at", "cancel_at must be in the future; use cancellation_type immediate")
-            self._schedule(subscription, effective, now, at_period_end=False)
-        current = self.records.get("subscription", subscription_id)
-        return {"subscription_id": subscription_id, "cancellation_type": kind, "effective_date": stamp(effective),
-                "status": current["subscription_status"], "reason": request.get("reason") or "",
-                "proration_details": [], "total_credit_amount": "0", "processed_at": stamp(now),
-                "message": f"subscription {'cancelled' if kind == 'immediate' else 'scheduled for cancellation'}"}
+    # -- ending -----------------------------------------------------------------------------------
+    def current_items(self, subscription: dict) -> list[dict]:
+        """The line items a read of the subscription shows (the server's active filter): published,
+        and not ended before the current period starts."""
+        start = when(subscription["current_period_start"])
+        return [item for item in self.records.where("subscription_lineitem", subscription_id=subscription["id"])
+                if item.get("status", "published") == "published"
+                and (not item.get("end_date") or when(item["end_date"]) >= start)]
 
-    def _immediate(self, subscription: dict, request: dict, now: datetime) -> datetime:
-        effective = now
-        if request.get("cancel_at"):
-            effective = parse_instant(request["cancel_at"], "cancel_at")
-            if effective > now or effective <= when(subscription["current_period_start"]):
-                raise Invalid("cancel_at", "an immediate cancel_at must be in the past, after current_period_start")
-        if request.get("cancel_immediately_inovice_policy") == "generate_invoice":
-            self.invoices.issue(subscription, when(subscription["current_period_start"]), effective, "cancel",
-                                "SUBSCRIPTION_UPDATE")
-        self._end_items(subscription, effective)
-        self._cancelled(subscription, {"cancelled_at": stamp(now), "cancel_at": stamp(effective),
-                                       "end_date": stamp(effective), "cancel_at_period_end": False})
-        return effective
-
-    def _schedule(self, subscription: dict, effective: datetime, now: datetime, at_period_end: bool) -> None:
+    def schedule_end(self, subscription: dict, effective: datetime, now: datetime, at_period_end: bool) -> None:
         """Both kinds wait for the period job (`cancel_at_period_end`); a scheduled date also
         ends the subscription there, shortening the current period when it falls inside it."""
         changes = {"cancel_at": stamp(effective), "cancelled_at": stamp(now), "cancel_at_period_end": True}
@@ -173,12 +167,17 @@ class Subscriptions:
         self.records.changed("subscription.updated", "subscription", updated)
         self.forget_due()
 
-    def _end_items(self, subscription: dict, at: datetime) -> None:
+    def end_items(self, subscription: dict, at: datetime) -> None:
         for item in self.records.where("subscription_lineitem", subscription_id=subscription["id"]):
             if not item.get("end_date"):
                 self.records.update("subscription_lineitem", item["id"], {"end_date": stamp(at)})
 
-    def _cancelled(self, subscription: dict, changes: dict) -> dict:
+    def ended(self, subscription: dict, at: datetime, reason: str = "") -> None:
+        """What ends with the subscription (its add-ons, its credit grants) ends at `at`."""
+        for ender in self._enders:
+            ender(subscription, at, reason)
+
+    def mark_cancelled(self, subscription: dict, changes: dict) -> dict:
         updated = self.records.update("subscription", subscription["id"], {**changes, "subscription_status": "cancelled"})
         self.records.changed("subscription.updated", "subscription", updated)
         self.records.changed("subscription.cancelled", "subscription", updated)
@@ -234,11 +233,13 @@ class Subscriptions:
         cancel_at = when(subscription["cancel_at"]) if subscription.get("cancel_at") else None
         end_date = when(subscription["end_date"]) if subscription.get("end_date") else None
         if subscription.get("cancel_at_period_end") and cancel_at is not None and cancel_at <= end:
-            self._end_items(subscription, cancel_at)
-            self._cancelled(subscription, {"end_date": stamp(cancel_at), "cancelled_at": stamp(cancel_at)})
+            self.end_items(subscription, cancel_at)
+            self.ended(subscription, cancel_at)
+            self.mark_cancelled(subscription, {"end_date": stamp(cancel_at), "cancelled_at": stamp(cancel_at)})
             return
         if end_date is not None and end_date <= end:
-            self._cancelled(subscription, {"cancelled_at": stamp(end_date)})
+            self.ended(subscription, end_date)
+            self.mark_cancelled(subscription, {"cancelled_at": stamp(end_date)})
             return
         following = next_period_end(subscription, end)
         if end_date is not None:
@@ -246,6 +247,16 @@ class Subscriptions:
         moved = self.records.update("subscription", subscription["id"], {
             "current_period_start": stamp(end), "current_period_end": stamp(following)})
         self.records.changed("subscription.updated", "subscription", moved)
+
+
+def price_fits(price: dict, currency: str, period: str, count: int | None = None) -> bool:
+    """Whether a plan's (or an add-on's) price makes a line item of a subscription in `currency`
+    billed every `period` (x `count`, when given): same currency, and that period or ONETIME."""
+    if not same_currency(price.get("currency"), currency):
+        return False
+    if price.get("billing_period") == "ONETIME":
+        return True
+    return price.get("billing_period") == period and (count is None or int(price.get("billing_period_count") or 1) == count)
 
 
 def live_subscriptions(records: Records, customer_id: str, currency: str | None = None) -> list[dict]:

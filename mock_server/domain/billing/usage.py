@@ -26,6 +26,7 @@ NEEDS_FIELD = frozenset(AGGREGATIONS) - {"COUNT"}
 BUCKETED = frozenset({"MAX", "SUM"})
 DEFAULT_WINDOW = timedelta(days=7)
 METER_FIELDS = ("name", "event_name", "aggregation", "filters", "reset_usage")  # a feature's inline meter
+EVENT_SORTS = ("timestamp", "event_name")
 
 
 def _count(values: list[Decimal], events: list[dict], field: str) -> Decimal:
@@ -211,7 +212,13 @@ class Usage:
 
     # -- raw events -----------------------------------------------------------------------------
     def query(self, request: dict) -> list[dict]:
-        """`/events/query`: stored events matching the request's fields, newest first."""
+        """`/events/query`: stored events matching the request's fields, ordered by `sort`
+        (`timestamp` or `event_name`) in `order` (`desc` by default), then by id, descending."""
+        sort, order = request.get("sort") or "timestamp", request.get("order") or "desc"
+        if sort not in EVENT_SORTS:
+            raise Invalid("sort", f"invalid sort field: {sort}; one of {', '.join(EVENT_SORTS)}")
+        if order not in ("asc", "desc"):
+            raise Invalid("order", f"invalid order: {order}; asc or desc")
         wanted = {name: request[name] for name in ("event_name", "external_customer_id", "source")
                   if request.get(name)}
         if request.get("event_id"):
@@ -226,7 +233,10 @@ class Usage:
         found = [e for e in found if all(e.get(k) == v for k, v in wanted.items())
                  and _inside(e["timestamp"], start, end)
                  and matches(e, properties)]
-        return [self._as_read(e) for e in sorted(found, key=lambda e: e["timestamp"], reverse=True)]
+        by_id = sorted(found, key=lambda e: e["id"], reverse=True)
+        ordered = sorted(by_id, key=lambda e: e["timestamp"] if sort == "timestamp" else e["event_name"],
+                         reverse=order == "desc")
+        return [self._as_read(e) for e in ordered]
 
     def stored_event(self, event_id: str) -> dict:
         """One ingested event by id, as `GET /events/{id}` answers it."""

@@ -91,7 +91,8 @@ class Wallets:
             "amount": text(credits * top_up_rate), "credit_amount": text(credits), "credits_available": text(credits),
             "credit_balance_before": text(before), "credit_balance_after": text(after),
             "currency": wallet.get("currency", ""), "conversion_rate": text(rate), "topup_conversion_rate": text(top_up_rate),
-            **{k: request[k] for k in ("description", "idempotency_key", "metadata", "priority") if k in request},
+            **{k: request[k] for k in ("description", "idempotency_key", "metadata", "priority", "expiry_date")
+               if k in request},
         })
         updated = self.records.update("wallet", wallet["id"], {"credit_balance": text(after), "balance": text(after * rate)})
         self.records.changed("wallet.transaction.created", "transaction", transaction)
@@ -140,6 +141,20 @@ class Wallets:
         rate = money.decimal(wallet.get("topup_conversion_rate") or wallet.get("conversion_rate"), "rate", Decimal(1))
         self.credit(wallet, amount / rate, {"transaction_reason": "INVOICE_VOID_REFUND",
                                             "description": f"refund of voided invoice {invoice['id']}"})
+
+    def prorated_credit(self, customer_id: str, currency: str, amount: Decimal, key: str) -> tuple[dict, dict]:
+        """A proration credit (a prorated cancel, an add-on removed) topped up by amount into the
+        customer's first active PRE_PAID wallet in the currency, or a new "Proration Credit
+        Wallet" at rate 1 (`wallet.go` TopUpWalletForProratedCharge)."""
+        wallet = self._active(customer_id, "PRE_PAID", currency)
+        if wallet is None:
+            wallet = self.create({"name": "Proration Credit Wallet", "customer_id": customer_id, "currency": currency,
+                                  "conversion_rate": "1", "wallet_type": "PRE_PAID",
+                                  "metadata": {"created_for": "proration_credit", "source": "subscription_change"}})
+        rate = money.decimal(wallet.get("topup_conversion_rate") or wallet.get("conversion_rate"), "rate", Decimal(1))
+        return self.credit(wallet, amount / rate, {
+            "transaction_reason": "SUBSCRIPTION_CREDIT_GRANT", "description": "Proration credit from subscription change",
+            "idempotency_key": key, "metadata": {"source": "subscription_change_proration", "customer_id": customer_id}})
 
     def terminate(self, wallet_id: str) -> dict:
         wallet = self.records.require("wallet", wallet_id)

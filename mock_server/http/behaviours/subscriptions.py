@@ -1,4 +1,5 @@
-"""Subscriptions over HTTP: cancellation, usage and entitlements (`billing.subscriptions`,
+"""Subscriptions over HTTP: reads with their line items, cancellation, plan changes, usage and
+entitlements (`billing.subscription_views`, `billing.cancellations`, `billing.plan_changes`,
 `billing.invoices`, `billing.entitlements`). Creation goes through the generic create, which
 hands it to the billing service."""
 from __future__ import annotations
@@ -10,9 +11,31 @@ from ..handlers import Api, Call, json_response
 from .registry import behaviour
 
 
+@behaviour("getSubscription", exclusive=False)
+def get_subscription(api: Api, call: Call) -> Response:
+    return api.render(call.op, api.billing.subscription_views.full(call.key()))
+
+
+@behaviour("getSubscriptionV2", exclusive=False)
+def get_subscription_v2(api: Api, call: Call) -> Response:
+    expand = call.params.get("expand")
+    view = api.billing.subscription_views.expanded(call.key(), ",".join(expand) if isinstance(expand, list) else expand)
+    return api.render(call.op, view)
+
+
 @behaviour("cancelSubscription")
 def cancel_subscription(api: Api, call: Call) -> Response:
-    return api.render(call.op, api.billing.subscriptions.cancel(call.key(), api.fields(call.body)))
+    return api.render(call.op, api.billing.cancellations.cancel(call.key(), api.fields(call.body)))
+
+
+@behaviour("previewSubscriptionChange")
+def preview_subscription_change(api: Api, call: Call) -> Response:
+    return api.render(call.op, api.billing.plan_changes.preview(call.key(), api.fields(call.body)))
+
+
+@behaviour("executeSubscriptionChange")
+def execute_subscription_change(api: Api, call: Call) -> Response:
+    return api.render(call.op, api.billing.plan_changes.execute(call.key(), api.fields(call.body)))
 
 
 @behaviour("getSubscriptionUsage", exclusive=False)
