@@ -1,14 +1,15 @@
 """Create bodies for the resources whose real-server rules no schema states, so the lifecycle
 checks run on them too: a price belongs to a plan and has a billing model's fields; a
 subscription needs a customer and a plan with a price in its currency and period; a payment pays
-an invoice that has something left to pay; an alert setting watches a subscription.
+an invoice that has something left to pay; an alert setting watches a subscription; a tax
+association names a tax rate by its code; a credit note credits a line of a finalized invoice.
 
 Each recipe returns the body and the records it references (for `unknown_reference_is_404`).
 Unique strings carry the gate's tag (`gate-<seed>-<n>`), as every other body does.
 """
 from __future__ import annotations
 
-from .chain import chain, price_base, subscription_body, tag
+from .chain import chain, price_base, subscribe, subscription_body, tag
 from .records import Record, create_record, recipe, shared_record
 from .samples import Unbuildable
 from .semantic import Context
@@ -70,3 +71,36 @@ def alert_setting(ctx: Context, depth: int) -> tuple[dict, dict[str, Record]]:
     ctx.use(built.trace)
     config = {"alert_enabled": True, "critical": {"threshold": "100", "condition": "above"}}
     return {"entity_type": "subscription", "entity_id": built.subscription.id, "config": config}, {}
+
+
+@recipe("/taxes/associations")
+def tax_association(ctx: Context, depth: int) -> tuple[dict, dict[str, Record]]:
+    """A tax rate of the gate's on one of its customers, not applied automatically (so no
+    subscription the gate makes later is taxed by it)."""
+    rate = shared_record(ctx, _resource(ctx, "/taxes/rates"))
+    customer = shared_record(ctx, _resource(ctx, "/customers"))
+    if rate is None or customer is None:
+        raise Unbuildable(f"a tax association needs a tax rate and a customer: "
+                          f"{ctx.refusals.get('/taxes/rates') or ctx.refusals.get('/customers')}")
+    ctx.use(rate.trace)
+    ctx.use(customer.trace)
+    body = {"tax_rate_code": rate.answer.get("code", rate.sent["code"]), "entity_type": "customer", "entity_id": customer.id,
+            "priority": 1, "currency": "usd", "auto_apply": False}
+    return body, {}
+
+
+@recipe("/creditnotes")
+def credit_note(ctx: Context, depth: int) -> tuple[dict, dict[str, Record]]:
+    """A credit of 1 on the fixed-fee line of a subscription's opening invoice (finalized, unpaid:
+    an adjustment), one invoice for all the gate's credit notes."""
+    if "__credited__" not in ctx.samples:
+        ctx.samples["__credited__"] = subscribe(ctx, chain(ctx))[2]
+    invoice = ctx.samples["__credited__"]
+    lines = (invoice or {}).get("line_items") or []
+    if not lines:
+        raise Unbuildable("a credit note needs a finalized invoice with a line: no subscription's opening invoice was found")
+    parent = Record(_resource(ctx, "/invoices"), str(invoice["id"]), {}, invoice, {}, chain(ctx).trace)
+    ctx.use(parent.trace)
+    body = {"invoice_id": parent.id, "reason": "BILLING_ERROR", "memo": tag(ctx, "credit"),
+            "line_items": [{"invoice_line_item_id": lines[0]["id"], "amount": "1", "display_name": "contract gate"}]}
+    return body, {"invoice_id": parent}

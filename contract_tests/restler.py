@@ -95,7 +95,8 @@ def resource_hierarchy(ctx: Context) -> None:
             continue
         child = _child_with_parent(ctx, op.resource, op.parent)
         if child is None:
-            ctx.not_covered(op.resource.collection, f"no {op.resource.entity} made under a {op.parent.entity} to list by {op.operation_id}")
+            ctx.report.not_covered.setdefault((ctx.check, op.resource.collection),
+                                              f"no {op.resource.entity} made under a {op.parent.entity} to list by {op.operation_id}")
             continue
         own, record = child
         other = create_record(ctx, op.parent)
@@ -125,8 +126,9 @@ def _child_with_parent(ctx: Context, resource: Resource, parent: Resource) -> tu
 
 def _made_under(ctx: Context, resource: Resource, parent: Resource) -> tuple[Record, Record] | None:
     """A new record of `resource` whose body names a record of `parent` the way the create's
-    schema offers: `<parent>_id`, or `entity_type`/`entity_id` (and `scope`) where the enum has it.
-    A server may refuse such a body for reasons of its own: that is noted, not failed."""
+    schema offers: `<parent>_id`, or `entity_type`/`entity_id` (and `scope`) where the enum has it;
+    the rest of the body is the one the shared record was made with (its optional references
+    left out). A server may refuse such a body for reasons of its own: that is noted, not failed."""
     create = op_for(ctx, resource, "create")
     owner = shared_record(ctx, parent) if create is not None else None
     if owner is None:
@@ -141,10 +143,13 @@ def _made_under(ctx: Context, resource: Resource, parent: Resource) -> tuple[Rec
         return None
     if kind in samples.schema_of(ctx.spec, props.get("scope")).get("enum", []):
         naming["scope"] = kind
+    shared = ctx.samples.get(resource.collection)
     try:
-        body, parents = sample_body(ctx, resource)
+        body, parents = (dict(shared.sent), {}) if shared is not None else sample_body(ctx, resource)
     except samples.Unbuildable:
         return None
+    required = samples.schema_of(ctx.spec, create.request_schema).get("required", [])
+    body = {k: v for k, v in fresh_keys(ctx, resource, body).items() if k in required or not ctx.model.reference_target(body, k)}
     exchange = ctx.call(create, body={**body, **naming})
     if not 200 <= exchange.status < 300:
         ctx.not_covered(resource.collection, f"a {resource.entity} under a {parent.entity} was refused: {exchange.text[:200]}")

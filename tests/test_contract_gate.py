@@ -85,10 +85,9 @@ def test_rate_limit_spaces_the_requests(secrets_spec: Path) -> None:
     assert elapsed >= (report.requests - 1) / 50
 
 
-# What the gate finds wrong with the mock itself, until it is fixed there: GET /subscriptions/{id}
-# answers no line_items (the real server's does), and /addons/{id}/entitlements lists the
-# entitlements of every addon (the real server filters by entity_type ADDON and entity_id).
-MOCK_GAPS = {("subscription_line_items", "getSubscription"), ("resource_hierarchy", "getAddonEntitlements")}
+# What the gate finds wrong with the mock itself, until it is fixed there: /addons/{id}/entitlements
+# lists the entitlements of every addon (the real server filters by entity_type ADDON and entity_id).
+MOCK_GAPS = {("resource_hierarchy", "getAddonEntitlements")}
 
 
 def test_semantic_checks_pass_the_mock_on_the_full_spec_but_for_its_known_gaps(full_spec: Path) -> None:
