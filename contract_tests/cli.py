@@ -1,8 +1,9 @@
 """`flexprice-contract`: the gate as a console script.
 
-Exit codes: 0 the implementation conforms, 1 it does not (failures reported), 2 usage error,
-3 the gate itself broke (a bug to report; no answer of the implementation should ever cause it),
-130 interrupted.
+Exit codes: 0 the implementation conforms, 1 it does not (failures reported, or its key was
+refused), 2 usage error, 3 the gate itself broke (a bug to report; no answer of the implementation
+should ever cause it), 4 no verdict (nothing was tested: no operation under test, or no request
+sent), 130 interrupted.
 Commands live in `COMMANDS` (`run` here, `diff` and `overlay` in `commands.py`); with no command
 name first, `run` is meant.
 """
@@ -22,15 +23,17 @@ from .config import (
     DEFAULT_PROFILE,
     DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_SEED,
+    DEFAULT_SETTLE,
     PROFILES,
     GateConfig,
-    default_spec,
     parse_rate_limit,
 )
-from .report import DEFAULT_SHOW
+from .report import DEFAULT_SHOW, MASK_ANYWHERE_CHARS
+from .spec_choice import NoSpec, chosen_spec
 
-EXIT_CONFORMS, EXIT_FAILURES, EXIT_USAGE, EXIT_BROKEN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_CONFORMS, EXIT_FAILURES, EXIT_USAGE, EXIT_BROKEN, EXIT_NO_VERDICT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 PROG = "flexprice-contract"
+KEY_VARIABLE = "FLEXPRICE_API_KEY"
 
 
 class UsageError(Exception):
@@ -44,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     args = argv[1:] if argv and argv[0] == name else argv
     try:
         return command(args)
-    except UsageError as error:
+    except (UsageError, NoSpec) as error:
         print(f"{PROG}: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -66,9 +69,12 @@ def run_parser() -> argparse.ArgumentParser:
                "the spec), `flexprice-contract overlay --show` (the real server's rules the gate adds).",
     )
     p.add_argument("--base-url", help="implementation to test, including /v1; without it this project's mock is started")
-    p.add_argument("--api-key", default=os.environ.get("FLEXPRICE_API_KEY"),
-                   help="x-api-key to use; required with --base-url (default: $FLEXPRICE_API_KEY)")
-    p.add_argument("--spec", type=Path, default=None, help="OpenAPI document or subset (default: the project's openapi.json)")
+    p.add_argument("--api-key", default=None,
+                   help="x-api-key to use; required with --base-url (default: $FLEXPRICE_API_KEY, which keeps it out of "
+                        "the reports: they write it as the variable it came from)")
+    p.add_argument("--spec", type=Path, default=None,
+                   help="OpenAPI document or subset (default: with --base-url the document the target serves at "
+                        "/openapi.json, else the project's openapi.json)")
     p.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE, help=f"how hard to try (default: {DEFAULT_PROFILE}; {profiles})")
     p.add_argument("--max-examples", type=int, default=None,
                    help="Schemathesis examples per operation and phase (default: the profile's)")
@@ -86,9 +92,17 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT,
                    help=("seconds; a slower response is a response_time failure, and after two an operation is not "
                          f"called again (default: {DEFAULT_REQUEST_TIMEOUT:g})"))
+    p.add_argument("--settle", type=float, default=DEFAULT_SETTLE, metavar="S",
+                   help=("seconds a read of usage, an invoice or a payment waits for the server to catch up (the real "
+                         f"server ingests and invoices asynchronously; default: {DEFAULT_SETTLE:g})"))
     p.add_argument("--no-fuzz", action="store_true", help="run only the Flexprice semantic checks (default: off)")
     p.add_argument("--show", type=int, default=DEFAULT_SHOW, metavar="N", help=f"examples printed per failed check (default: {DEFAULT_SHOW})")
     p.add_argument("--junit-xml", type=Path, help="also write a JUnit XML report with every failure here (default: none)")
+    p.add_argument("--report", type=Path, metavar="HTML",
+                   help="also write one self-contained HTML page: per resource, check and operation, every failure (default: none)")
+    p.add_argument("--report-json", type=Path, metavar="JSON", help="the same data as JSON (default: none)")
+    p.add_argument("--write-tests", type=Path, metavar="DIR",
+                   help="write each failing check as a standalone pytest file that replays it (default: none)")
     p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr (default: progress on)")
     p.add_argument("--overlay", action="append", default=[], type=Path, metavar="FILE",
                    help="OpenAPI Overlay 1.0 file applied to the spec in memory (repeatable); "
@@ -97,33 +111,59 @@ def run_parser() -> argparse.ArgumentParser:
 
 
 def run_command(argv: list[str]) -> int:
-    """Test one implementation; exit 0 when it conforms, 1 when it does not."""
+    """Test one implementation; exit 0 when it conforms, 1 when it does not, 4 when nothing was tested."""
     args = run_parser().parse_args(argv)
     from . import gate
     from .progress import Progress
-    from .report import summary, write_junit
+    from .report import summary
+    from .report_files import write_html, write_json, write_junit
     from .target import LOCAL_API_KEY, started_mock
 
-    if args.base_url and not args.api_key:
-        raise UsageError("--api-key (or FLEXPRICE_API_KEY) is required with --base-url")
-    spec = args.spec or default_spec()
-    _check_spec(spec, args.overlay)
-    api_key = args.api_key or LOCAL_API_KEY
-    _config(args, spec, api_key, args.base_url or "http://127.0.0.1")  # a usage error before the mock starts
-    target = nullcontext(args.base_url) if args.base_url else started_mock(spec, api_key, args.overlay)
-    with target as base_url:
-        config = _config(args, spec, api_key, base_url)
-        overlays = f" with overlay(s) {', '.join(map(str, config.overlays))}" if config.overlays else ""
-        print(f"{PROG}: testing {config.base_url} against {spec}{overlays} (seed {config.seed}, profile {args.profile})",
-              flush=True)
-        report = gate.run(config, progress=None if args.no_progress else Progress())
+    key, source, shown = _api_key(args.api_key, LOCAL_API_KEY if not args.base_url else None)
+    if args.base_url and not key:
+        raise UsageError(f"--api-key (or {KEY_VARIABLE}) is required with --base-url")
+    with chosen_spec(args.spec, args.base_url, key, args.request_timeout) as (spec, label):
+        _check_spec(spec, args.overlay)
+        _config(args, spec, key, args.base_url or "http://127.0.0.1")  # a usage error before the mock starts
+        target = nullcontext(args.base_url) if args.base_url else started_mock(spec, key, args.overlay)
+        with target as base_url:
+            config = _config(args, spec, key, base_url, key_source=source, key_shown=shown, spec_label=label)
+            refused = gate.refused_key(config)
+            if refused:
+                print(refused, flush=True)
+                return EXIT_FAILURES
+            overlays = f" with overlay(s) {', '.join(map(str, config.overlays))}" if config.overlays else ""
+            print(f"{PROG}: testing {config.base_url} against {label}{overlays} (seed {config.seed}, profile {args.profile})",
+                  flush=True)
+            report = gate.run(config, progress=None if args.no_progress else Progress(), probe_key=False)
     print(summary(report, show=args.show))
-    if args.junit_xml:
-        write_junit(report, args.junit_xml)
+    for path, write in ((args.junit_xml, write_junit), (args.report, write_html), (args.report_json, write_json)):
+        if path:
+            write(report, path)
+    if args.write_tests and report.failures:
+        from .replay import write_tests
+
+        written = write_tests(report, args.write_tests, config.base_url, key, shown.lstrip("$") if shown.startswith("$") else KEY_VARIABLE)
+        print(f"{PROG}: wrote {len(written)} file(s) to {args.write_tests}: {', '.join(p.name for p in written)}")
+    if report.verdict == "NO VERDICT":
+        return EXIT_NO_VERDICT
     return EXIT_CONFORMS if report.passed else EXIT_FAILURES
 
 
-def _config(args: argparse.Namespace, spec: Path, api_key: str, base_url: str) -> GateConfig:
+def _api_key(given: str | None, local: str | None) -> tuple[str, str, str]:
+    """The key, where it came from, and how reports write it: as the variable that holds it
+    (`$FLEXPRICE_API_KEY`, or any exported variable a `--api-key "$KEY"` was expanded from), else
+    as given (a key typed on the command line is the user's to show; the local mock's is throwaway)."""
+    if given:
+        holders = sorted((name != KEY_VARIABLE, name) for name, value in os.environ.items()
+                         if value == given and len(given) >= MASK_ANYWHERE_CHARS)
+        return given, "--api-key", f"${holders[0][1]}" if holders else given
+    if os.environ.get(KEY_VARIABLE):
+        return os.environ[KEY_VARIABLE], f"${KEY_VARIABLE}", f"${KEY_VARIABLE}"
+    return (local, "the key of the mock the gate started", local) if local else ("", "", "")
+
+
+def _config(args: argparse.Namespace, spec: Path, api_key: str, base_url: str, **extra: str) -> GateConfig:
     profile = PROFILES[args.profile]
     phases = tuple(p.strip() for p in args.phases.split(",") if p.strip()) if args.phases else profile.phases
     try:
@@ -133,9 +173,10 @@ def _config(args: argparse.Namespace, spec: Path, api_key: str, base_url: str) -
             max_examples=args.max_examples if args.max_examples is not None else profile.max_examples,
             seed=args.seed, read_only=args.read_only, rate_limit=args.rate_limit,
             include=tuple(args.include_operation), exclude=tuple(args.exclude_operation),
-            request_timeout=args.request_timeout,
+            request_timeout=args.request_timeout, settle=args.settle,
             time_budget=args.time_budget if args.time_budget is not None else profile.time_budget,
-            fuzz=not args.no_fuzz, phases=phases, overlays=tuple(args.overlay),
+            budget_source="--time-budget" if args.time_budget is not None else f"the {args.profile} profile's bound",
+            fuzz=not args.no_fuzz, phases=phases, overlays=tuple(args.overlay), **extra,
         )
     except ValueError as error:
         raise UsageError(str(error)) from None

@@ -9,12 +9,13 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from .report import curl_command
+from .report import API_KEY_PLACEHOLDER, curl_command
 
 JSON = "application/json"
 TIMEOUTS_BEFORE_GIVING_UP = 2
@@ -30,6 +31,10 @@ class ResponseTimeout(Exception):
 
 class GaveUp(Exception):
     """The operation already timed out twice: the gate no longer calls it (already reported)."""
+
+
+class OutOfTime(Exception):
+    """The run's time budget is spent: the gate sends nothing more (the report says what was done)."""
 
 
 class Unreachable(Exception):
@@ -51,6 +56,8 @@ class Exchange:
     status: int = 0
     content_type: str = ""
     text: str = ""
+    operation: str = ""  # the operationId (or `METHOD /path`) it was sent for
+    at: float = 0.0  # when it was sent (epoch seconds), so a replay can shift the times it sent
 
     def json(self) -> Any:
         """The decoded body, or None when it is not JSON."""
@@ -59,8 +66,8 @@ class Exchange:
         except ValueError:
             return None
 
-    def curl(self, api_key: str) -> str:
-        return curl_command(self.method, self.url, self.headers, self.body, api_key)
+    def curl(self, api_key: str, shown: str = API_KEY_PLACEHOLDER) -> str:
+        return curl_command(self.method, self.url, self.headers, self.body, api_key, shown)
 
     def describe(self) -> str:
         shown = "".join(c if c.isprintable() else "?" for c in self.text[:300])
@@ -102,10 +109,13 @@ class RateLimiter:
 
 
 class ApiClient:
-    """Calls `base_url + path` with the gate's key unless told otherwise."""
+    """Calls `base_url + path` with the gate's key unless told otherwise; every exchange is passed
+    to each of `observers` (the coverage tally, the replay trace); past `deadline` (monotonic
+    seconds) nothing more is sent."""
 
     def __init__(
         self, base_url: str, api_key: str, timeout: float, limiter: RateLimiter, slow: SlowOperations | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.base_url = base_url
         self.api_key = api_key
@@ -115,16 +125,19 @@ class ApiClient:
         self.count = 0
         self.statuses: Counter[int] = Counter()
         self.last: Exchange | None = None
+        self.deadline = deadline
+        self.observers: list[Callable[[Exchange], None]] = []
 
     def close(self) -> None:
         self.http.close()
 
     def call(
         self, method: str, path: str, *, params: dict | None = None, body: Any = None,
-        key: str | None = "", raw_body: bytes | None = None, operation: str = "",
+        key: str | None = "", raw_body: bytes | None = None, operation: str = "", operation_id: str = "",
     ) -> Exchange:
         """`key=""` sends the gate's key, `key=None` sends none, any other string sends that key;
-        `operation` names what the timeouts are counted against (default: method and path)."""
+        `operation` names what the timeouts are counted against (default: method and path),
+        `operation_id` what the report counts the exchange against (default: the same)."""
         headers = {"accept": JSON}
         if key is not None:
             headers["x-api-key"] = key or self.api_key
@@ -132,22 +145,32 @@ class ApiClient:
         if content is not None:
             headers["content-type"] = JSON
         url = str(httpx.URL(self.base_url + path, params=params))
-        exchange = Exchange(method.upper(), url, headers, content)
         operation = operation or f"{method.upper()} {path.split('?')[0]}"
+        exchange = Exchange(method.upper(), url, headers, content, operation=operation_id or operation)
         if self.slow.given_up(operation):
             raise GaveUp(operation)
-        self.last = exchange
         self.limiter.wait()
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise OutOfTime(operation)
+        self.last = exchange
         self.count += 1
+        exchange.at = time.time()
         try:
             response = self.http.request(method, url, headers=headers, content=content)
             exchange.text = response.text
         except httpx.TimeoutException as error:
             self.slow.record(operation)
+            self._observe(exchange)
             raise ResponseTimeout(exchange) from error
         except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as error:
+            self._observe(exchange)
             raise Unreachable(exchange, error) from error
         exchange.status = response.status_code
         exchange.content_type = response.headers.get("content-type", "")
         self.statuses[exchange.status] += 1
+        self._observe(exchange)
         return exchange
+
+    def _observe(self, exchange: Exchange) -> None:
+        for observer in self.observers:
+            observer(exchange)

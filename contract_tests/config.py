@@ -1,8 +1,10 @@
 """The gate's settings, shared by the console script and the pytest plugin.
 
 A profile sizes a run; `default` is sized (measured in docs/contract-gate.md) to give a verdict on
-the full 257-operation spec well inside its time budget on two cores. The budget is a bound that
-stops a run gone wrong, not the plan.
+the full 257-operation spec inside its time budget on two cores, even when other work shares them
+(about 100 s on a quiet machine, 220 s at a load of 10, 300 s at 13). The budget is a bound that
+stops a run gone wrong, not the plan (but under `--rate-limit` the plan is made to fit it:
+`budget.py`).
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ class Profile:
 
 PROFILES = {
     "quick": Profile(max_examples=2, time_budget=90.0, phases=("examples", "fuzzing", "stateful")),
-    "default": Profile(max_examples=5, time_budget=170.0, phases=ALL_PHASES),
+    "default": Profile(max_examples=5, time_budget=600.0, phases=ALL_PHASES),
     "thorough": Profile(max_examples=25, time_budget=1200.0, phases=ALL_PHASES),
 }
 DEFAULT_PROFILE = "default"
@@ -34,6 +36,7 @@ DEFAULT_MAX_EXAMPLES = PROFILES[DEFAULT_PROFILE].max_examples
 DEFAULT_TIME_BUDGET = PROFILES[DEFAULT_PROFILE].time_budget
 DEFAULT_SEED = 1
 DEFAULT_REQUEST_TIMEOUT = 5.0
+DEFAULT_SETTLE = 5.0  # how long reads wait for an asynchronous server (ingest, invoicing) to catch up
 
 
 def default_spec() -> Path:
@@ -66,10 +69,15 @@ class GateConfig:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    settle: float = DEFAULT_SETTLE
     time_budget: float = DEFAULT_TIME_BUDGET
     fuzz: bool = True
     phases: tuple[str, ...] = ALL_PHASES
     overlays: tuple[Path, ...] = ()  # Overlay 1.0 files applied to the spec in memory, in order
+    key_source: str = "$FLEXPRICE_API_KEY"  # where the key came from, for the refused-key line
+    key_shown: str = "$FLEXPRICE_API_KEY"  # how reproduce commands and written tests write the key
+    spec_label: str = ""  # which spec this is and where it came from, for the report
+    budget_source: str = f"the {DEFAULT_PROFILE} profile's bound"  # where `time_budget` came from
 
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")

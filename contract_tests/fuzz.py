@@ -18,7 +18,8 @@ from schemathesis.engine import StopReason, events, from_schema
 
 from flexprice_spec.document import HTTP_METHODS
 
-from .client import SlowOperations
+from .budget import FuzzPlan, cut_message
+from .client import Exchange, SlowOperations
 from .config import ALL_PHASES, GateConfig
 from .progress import Progress
 from .report import Failure, Report, mask
@@ -37,6 +38,13 @@ DISABLED_CHECKS = (
 )
 
 
+# What the checks a status settles assert, as `--write-tests` writes it over the replayed answer.
+STATUS_ASSERTIONS = {
+    "not_a_server_error": "status < 500",
+    "negative_data_rejection": "400 <= status < 500",
+    "status_code_conformance": "str(status) in {documented} or f'{{str(status)[0]}}XX' in {documented}",
+    "error_envelope": "status < 400 or (isinstance(body, dict) and body.get('http_status_code') == status)",
+}
 # Schemathesis runs, by id of the schema they test, and the operations each has given up on.
 SLOW_BY_SCHEMA: dict[int, SlowOperations] = {}
 
@@ -93,7 +101,8 @@ def _documented_as_envelope(operation: dict, status: int) -> bool:
     return schema.get("$ref", "").endswith("/errors.ErrorResponse")
 
 
-def project_config(config: GateConfig) -> SchemathesisConfig:
+def project_config(config: GateConfig, plan: FuzzPlan | None = None) -> SchemathesisConfig:
+    phases = plan.phases if plan else config.phases
     checks = {name: {"enabled": True} for name in (*ENABLED_CHECKS, "error_envelope")}
     checks.update({name: {"enabled": False} for name in DISABLED_CHECKS})
     data: dict[str, Any] = {
@@ -103,12 +112,12 @@ def project_config(config: GateConfig) -> SchemathesisConfig:
         "headers": {"x-api-key": config.api_key},
         "request-timeout": config.request_timeout,
         "workers": 1,
-        "generation": {"max-examples": config.max_examples, "database": "none"},
+        "generation": {"max-examples": plan.max_examples if plan else config.max_examples, "database": "none"},
         "checks": checks,
         # Links come from the overlay (the mock's resource inference), not from Schemathesis's own guesses.
         "phases": {
-            **{phase: {"enabled": phase in config.phases} for phase in ALL_PHASES},
-            "stateful": {"enabled": "stateful" in config.phases and not config.read_only, "inference": {"algorithms": []}},
+            **{phase: {"enabled": phase in phases} for phase in ALL_PHASES},
+            "stateful": {"enabled": "stateful" in phases and not config.read_only, "inference": {"algorithms": []}},
         },
         "warnings": False,
     }
@@ -120,12 +129,26 @@ def project_config(config: GateConfig) -> SchemathesisConfig:
     return SchemathesisConfig.from_dict(data)
 
 
+class Progressed:
+    """Which phases Schemathesis finished, and how far the current one got: what a cut reports."""
+
+    def __init__(self, operations: int) -> None:
+        self.operations = operations
+        self.finished: list[str] = []
+        self.phase = ""
+        self.done = 0
+
+    def describe(self) -> str:
+        return ", ".join([*self.finished, f"{self.phase} at {self.done} of {self.operations} operations"] if self.phase
+                         else self.finished) or "nothing"
+
+
 def run(
     document: dict, config: GateConfig, report: Report, time_left: float,
-    progress: Progress | None = None, slow: SlowOperations | None = None,
+    progress: Progress | None = None, slow: SlowOperations | None = None, plan: FuzzPlan | None = None,
 ) -> None:
-    """Run every phase on `document` and add what failed to `report`; stop at `time_left` seconds."""
-    schema = schemathesis.openapi.from_dict(document, config=project_config(config))
+    """Run the planned phases on `document` and add what failed to `report`; stop at `time_left` seconds."""
+    schema = schemathesis.openapi.from_dict(document, config=project_config(config, plan))
     report.checks_run += [*ENABLED_CHECKS, "error_envelope", "transport", "response_time", "time_budget"]
     if config.read_only:
         report.skipped["stateful"] = "Schemathesis's stateful phase writes, so not run under --read-only"
@@ -135,15 +158,16 @@ def run(
     expired = threading.Event()
     deadline = threading.Timer(max(time_left, 0.0), lambda: (expired.set(), stream.stop()))
     deadline.start()
+    names = operation_ids(document)
     try:
-        _consume(stream, config, report, progress, _operation_ids(document), expired)
+        _consume(stream, config, report, progress, names, expired, Progressed(len(names)))
     finally:
         deadline.cancel()
         stream.stop()
         del SLOW_BY_SCHEMA[id(schema)]
 
 
-def _operation_ids(document: dict) -> dict[str, str]:
+def operation_ids(document: dict) -> dict[str, str]:
     """Schemathesis's labels (`POST /customers`) to operationIds, so every failure names its
     operation the same way, whichever part of the gate found it."""
     return {
@@ -154,12 +178,14 @@ def _operation_ids(document: dict) -> dict[str, str]:
 
 def _consume(
     stream: Any, config: GateConfig, report: Report, progress: Progress | None, names: dict[str, str],
-    expired: threading.Event,
+    expired: threading.Event, done: Progressed,
 ) -> None:
     for event in stream:
         if isinstance(event, events.ScenarioFinished):
             report.requests += len(event.recorder.interactions)
+            _count(event.recorder, report, names)
             _collect(event.recorder, config, report, names)
+            done.done += 1
             if progress:
                 progress.advance(len(report.failures))
         elif isinstance(event, events.NonFatalError):
@@ -168,13 +194,36 @@ def _consume(
         elif isinstance(event, events.FatalError):
             report.add(Failure("transport", "schemathesis", repr(event.exception)))
         elif isinstance(event, events.EngineFinished) and event.stop_reason is not StopReason.COMPLETED:
-            check = "time_budget" if expired.is_set() else "transport"
-            report.add(Failure(check, "schemathesis", f"Schemathesis stopped before the end: {event.stop_reason.value}"))
-        elif progress and isinstance(event, events.PhaseStarted) and event.phase.name.value in config.phases:
-            stateful = event.phase.name.value == "stateful"
-            progress.start(event.phase.name.value, 0 if stateful else len(names), "scenarios" if stateful else "operations")
-        elif progress and isinstance(event, events.PhaseFinished) and event.phase.name.value in config.phases:
-            progress.finish(len(report.failures))
+            if expired.is_set():
+                report.cut = cut_message(config, f"in Schemathesis's {done.phase or 'run'} phase",
+                                         f"the semantic checks, {done.describe()}", report.requests)
+                report.add(Failure("time_budget", "schemathesis", report.cut))
+            else:
+                report.add(Failure("transport", "schemathesis", f"Schemathesis stopped before the end: {event.stop_reason.value}"))
+        elif isinstance(event, events.PhaseStarted) and event.phase.name.value in ALL_PHASES and event.phase.is_enabled:
+            done.phase, done.done = event.phase.name.value, 0
+            if progress:
+                stateful = done.phase == "stateful"
+                progress.start(done.phase, 0 if stateful else len(names), "scenarios" if stateful else "operations")
+        elif isinstance(event, events.PhaseFinished) and event.phase.name.value in ALL_PHASES and event.phase.is_enabled:
+            if not expired.is_set():
+                done.finished.append(done.phase)
+                done.phase = ""
+            if progress:
+                progress.finish(len(report.failures))
+
+
+def _count(recorder: Any, report: Report, names: dict[str, str]) -> None:
+    """Each request Schemathesis sent and the status it got, and the checks it ran, per operation."""
+    for case_id, interaction in recorder.interactions.items():
+        node = recorder.cases.get(case_id)
+        label = node.value.operation.label if node is not None else recorder.label
+        report.count(names.get(label, label), interaction.response.status_code if interaction.response else 0)
+    for case_id, nodes in recorder.checks.items():
+        node = recorder.cases.get(case_id)
+        label = node.value.operation.label if node is not None else recorder.label
+        for check in nodes:
+            report.ran[check.name].add(names.get(label, label))
 
 
 def _collect(recorder: Any, config: GateConfig, report: Report, names: dict[str, str]) -> None:
@@ -184,10 +233,34 @@ def _collect(recorder: Any, config: GateConfig, report: Report, names: dict[str,
             if info is None or _tolerated(node.name, recorder.cases.get(case_id)):
                 continue
             failure = info.failure
-            message = mask(f"{failure.title}\n{failure.message}".strip(), config.api_key)
+            message = mask(f"{failure.title}\n{failure.message}".strip(), config.api_key, config.key_shown)
             curl = "\n".join(step.curl for step in info.steps) if info.steps else info.code_sample
             label = failure.operation or recorder.label
-            report.add(Failure(node.name, names.get(label, label), message, mask(curl, config.api_key)))
+            trace, assertion = _replayable(recorder, failure.case_id or case_id, node.name, names)
+            report.add(Failure(node.name, names.get(label, label), message, mask(curl, config.api_key, config.key_shown),
+                               trace, assertion))
+
+
+def _replayable(recorder: Any, case_id: str, check: str, names: dict[str, str]) -> tuple[list[Exchange], str]:
+    """The requests that reproduce a failure (the case and the ones it followed from) and the
+    assertion it broke, for the checks a status states: `--write-tests` writes those as tests."""
+    node = recorder.cases.get(case_id)
+    if node is None or check not in STATUS_ASSERTIONS:
+        return [], ""
+    documented = set(node.value.operation.definition.raw.get("responses", {}))
+    if check == "status_code_conformance" and "default" in documented:
+        return [], ""
+    trace = []
+    for case in recorder.iter_chain_cases(case_id=case_id):
+        interaction = recorder.interactions.get(case.id)
+        if interaction is not None:
+            request, response = interaction.request, interaction.response
+            exchange = Exchange(request.method, request.uri, {k: v[0] for k, v in request.headers.items()}, request.body,
+                                operation=names.get(case.operation.label, case.operation.label), at=interaction.timestamp)
+            if response is not None:
+                exchange.status, exchange.text = response.status_code, response.content.decode("utf-8", "replace")
+            trace.append(exchange)
+    return trace, STATUS_ASSERTIONS[check].format(documented=sorted(documented))
 
 
 def _tolerated(check: str, node: Any) -> bool:
@@ -226,4 +299,5 @@ def _error_failure(event: events.NonFatalError, config: GateConfig, names: dict[
     """A request that got no usable answer; a timeout is a `response_time` failure."""
     title, text = event.info.title, str(event.value)
     check = "response_time" if "timeout" in f"{title} {text}".lower() or "timed out" in text else "transport"
-    return Failure(check, names.get(event.label, event.label), mask(f"{title}: {text.strip()}", config.api_key), mask(event.info.code_sample or "", config.api_key))
+    return Failure(check, names.get(event.label, event.label), mask(f"{title}: {text.strip()}", config.api_key, config.key_shown),
+                   mask(event.info.code_sample or "", config.api_key, config.key_shown))

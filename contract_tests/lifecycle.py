@@ -33,6 +33,7 @@ from .semantic import (
     CheckFailed,
     Context,
     call_item,
+    delete_body,
     error_envelope,
     semantic,
 )
@@ -54,18 +55,22 @@ def create_read_back(ctx: Context) -> None:
         if get is not None:
             with ctx.contained(get.operation_id):
                 exchange = call_item(ctx, get, record.id)
-                ctx.require(exchange.status == 200, f"the record {record.id} just created must be found", exchange, get.operation_id)
+                ctx.require(exchange.status == 200, f"the record {record.id} just created must be found", exchange, get.operation_id,
+                            "status == 200")
                 got = record_of(exchange.json())
                 for name, value in fields.items():
-                    ctx.expect(got.get(name) == value, f"get must return {name}={value!r} as created", exchange, get.operation_id)
+                    ctx.expect(got.get(name) == value, f"get must return {name}={value!r} as created", exchange, get.operation_id,
+                               f"record(body).get({name!r}) == T({value!r})")
         with ctx.contained(resource.collection):
             found = listing(ctx, resource)
             if found is not None:
                 op, exchange = found
                 shown = [item for item in items_of(exchange) or [] if item.get("id") == record.id]
-                if ctx.expect(len(shown) == 1, f"the record {record.id} just created must be listed once", exchange, op.operation_id):
+                if ctx.expect(len(shown) == 1, f"the record {record.id} just created must be listed once", exchange, op.operation_id,
+                              f"ids(body).count(T({record.id!r})) == 1"):
                     for name, value in fields.items():
-                        ctx.expect(shown[0].get(name) == value, f"the list must show {name}={value!r}", exchange, op.operation_id)
+                        ctx.expect(shown[0].get(name) == value, f"the list must show {name}={value!r}", exchange, op.operation_id,
+                                   f"[i.get({name!r}) for i in items(body) if i.get('id') == T({record.id!r})] == [T({value!r})]")
 
 
 @semantic("update_persists", writes=True)
@@ -79,9 +84,10 @@ def update_persists(ctx: Context) -> None:
         value = f"gate-updated-{ctx.seed}-{record.id[-6:]}"
         with ctx.contained(update.operation_id):
             exchange = call_item(ctx, update, record.id, body={name: value})
-            ctx.require(200 <= exchange.status < 300, f"updating {name} must succeed", exchange, update.operation_id)
+            ctx.require(200 <= exchange.status < 300, f"updating {name} must succeed", exchange, update.operation_id, "200 <= status < 300")
             after = call_item(ctx, get, record.id)
-            ctx.expect(record_of(after.json()).get(name) == value, f"{name} must be {value!r} after the update", after, get.operation_id)
+            ctx.expect(record_of(after.json()).get(name) == value, f"{name} must be {value!r} after the update", after, get.operation_id,
+                       f"record(body).get({name!r}) == T({value!r})")
 
 
 def _updatable_field(ctx: Context, update: Operation, record: dict) -> str | None:
@@ -96,13 +102,15 @@ def _updatable_field(ctx: Context, update: Operation, record: dict) -> str | Non
 
 @semantic("delete_removes", writes=True)
 def delete_removes(ctx: Context) -> None:
-    """A delete makes get 404 (or, for a record the server archives, such as a plan's credit
-    grant, answer it `archived`) and takes the record out of list and search."""
+    """A delete makes get 404 (or, for a record the server archives or ends, such as a plan's
+    credit grant or a price, whose delete takes an `end_date`, answer it `archived` or ended) and
+    takes the record out of list and search."""
     for resource, record in each_record(ctx, "delete", fresh=True):
         delete = op_for(ctx, resource, "delete")
         with ctx.contained(delete.operation_id):
-            exchange = call_item(ctx, delete, record.id)
-            ctx.require(200 <= exchange.status < 300, "deleting a record just created must succeed", exchange, delete.operation_id)
+            exchange = call_item(ctx, delete, record.id, body=delete_body(ctx, delete))
+            ctx.require(200 <= exchange.status < 300, "deleting a record just created must succeed", exchange,
+                        delete.operation_id, "200 <= status < 300")
             ctx.records.remove((delete, record.id))
             get = op_for(ctx, resource, "get")
             if get is not None:
@@ -113,12 +121,14 @@ def delete_removes(ctx: Context) -> None:
             if found is not None:
                 op, page = found
                 gone = all(item.get("id") != record.id for item in items_of(page) or [] if _is_active(item))
-                ctx.expect(gone, f"the deleted record {record.id} must leave the list", page, op.operation_id)
+                ctx.expect(gone, f"the deleted record {record.id} must leave the list", page, op.operation_id,
+                           f"T({record.id!r}) not in [i.get('id') for i in items(body) if is_active(i)]")
 
 
 def _is_active(item: dict) -> bool:
-    """A soft-deleted record may stay visible with `status: deleted`/`archived`."""
-    return str(item.get("status", "published")).lower() not in ("deleted", "archived")
+    """A soft-deleted record may stay visible with `status: deleted`/`archived`, a terminated one
+    with its `end_date`."""
+    return str(item.get("status", "published")).lower() not in ("deleted", "archived") and not item.get("end_date")
 
 
 @semantic("lookup_finds", writes=True)
@@ -131,8 +141,10 @@ def lookup_finds(ctx: Context) -> None:
             continue
         with ctx.contained(lookup.operation_id):
             exchange = ctx.call(lookup, key)
-            ctx.require(exchange.status == 200, f"looking up {lookup.key_field}={key!r} must find the record", exchange, lookup.operation_id)
-            ctx.expect(record_of(exchange.json()).get("id") == record.id, f"the lookup must return {record.id}", exchange, lookup.operation_id)
+            ctx.require(exchange.status == 200, f"looking up {lookup.key_field}={key!r} must find the record", exchange,
+                        lookup.operation_id, "status == 200")
+            ctx.expect(record_of(exchange.json()).get("id") == record.id, f"the lookup must return {record.id}", exchange,
+                       lookup.operation_id, f"record(body).get('id') == T({record.id!r})")
 
 
 @semantic("duplicate_key_is_409", writes=True)
@@ -156,16 +168,16 @@ def invalid_create_is_400(ctx: Context) -> None:
     for resource, record in each_record(ctx):
         create = op_for(ctx, resource, "create")
         schema = samples.schema_of(ctx.spec, create.request_schema)
-        for body, why in _broken_bodies(ctx, schema, fresh_keys(ctx, resource, record.sent)):
+        for body, why in broken_bodies(ctx, schema, fresh_keys(ctx, resource, record.sent)):
             with ctx.contained(create.operation_id):
                 exchange = ctx.call(create, body=body)
                 if 200 <= exchange.status < 300:
                     remember(ctx, resource, str(record_of(exchange.json()).get("id")))
                 if exchange.status != 404:
-                    ctx.expect(exchange.status == 400, f"a create {why} must be refused with 400", exchange, create.operation_id)
+                    ctx.expect(exchange.status == 400, f"a create {why} must be refused with 400", exchange, create.operation_id, "status == 400")
 
 
-def _broken_bodies(ctx: Context, schema: dict, valid: dict) -> list[tuple[dict, str]]:
+def broken_bodies(ctx: Context, schema: dict, valid: dict) -> list[tuple[dict, str]]:
     broken = []
     for name in schema.get("required", []):
         if name in valid:
@@ -213,14 +225,18 @@ def search_filters(ctx: Context) -> None:
         with ctx.contained(search.operation_id):
             exchange = ctx.call(search, body={"limit": LIST_LIMIT, **filters})
             items = items_of(exchange)
-            ctx.require(exchange.status == 200 and items is not None, "a search must answer a page of records", exchange, search.operation_id)
+            ctx.require(exchange.status == 200 and items is not None, "a search must answer a page of records", exchange,
+                        search.operation_id, "status == 200")
             ids = [item.get("id") for item in items]
-            ctx.expect(record.id in ids, f"searching {filters} must find {record.id}", exchange, search.operation_id)
+            ctx.expect(record.id in ids, f"searching {filters} must find {record.id}", exchange, search.operation_id,
+                       f"T({record.id!r}) in ids(body)")
             if other is not None:
-                ctx.expect(other.id not in ids, f"searching {filters} must not return {other.id}, which does not match", exchange, search.operation_id)
+                ctx.expect(other.id not in ids, f"searching {filters} must not return {other.id}, which does not match", exchange,
+                           search.operation_id, f"T({other.id!r}) not in ids(body)")
             total = ((exchange.json() or {}).get("pagination") or {}).get("total") if isinstance(exchange.json(), dict) else None
             if total is not None:
-                ctx.expect(total == len(items), f"pagination.total must count the {len(items)} matching records", exchange, search.operation_id)
+                ctx.expect(total == len(items), f"pagination.total must count the {len(items)} matching records", exchange,
+                           search.operation_id, "body['pagination']['total'] == len(items(body))")
 
 
 def _filters(ctx: Context, search: Operation, resource: Resource, record: Record) -> dict:
@@ -255,11 +271,15 @@ def _takes_query(op: Operation, name: str) -> bool:
 def _expect_page(ctx: Context, op: Operation, exchange: Exchange) -> None:
     payload = exchange.json()
     items = items_of(exchange)
-    if not ctx.expect(exchange.status == 200 and items is not None, "a page of records is expected", exchange, op.operation_id):
+    if not ctx.expect(exchange.status == 200 and items is not None, "a page of records is expected", exchange, op.operation_id,
+                      "status == 200"):
         raise CheckFailed(op.operation_id)
-    ctx.expect(len(items) <= 1, f"limit=1 must return at most one record, got {len(items)}", exchange, op.operation_id)
+    ctx.expect(len(items) <= 1, f"limit=1 must return at most one record, got {len(items)}", exchange, op.operation_id,
+               "len(items(body)) <= 1")
     page = payload.get("pagination") if isinstance(payload, dict) else None
     if isinstance(page, dict):
-        ctx.expect(page.get("limit") == 1 and page.get("offset") == 0, "pagination must echo limit=1 and offset=0", exchange, op.operation_id)
+        ctx.expect(page.get("limit") == 1 and page.get("offset") == 0, "pagination must echo limit=1 and offset=0", exchange,
+                   op.operation_id, "(body['pagination']['limit'], body['pagination']['offset']) == (1, 0)")
         total = page.get("total")
-        ctx.expect(isinstance(total, int) and total >= len(items), f"pagination.total {total!r} must count at least the {len(items)} returned", exchange, op.operation_id)
+        ctx.expect(isinstance(total, int) and total >= len(items), f"pagination.total {total!r} must count at least the "
+                   f"{len(items)} returned", exchange, op.operation_id, "body['pagination']['total'] >= len(items(body))")

@@ -1,23 +1,40 @@
 """The records the checks create: valid bodies from the spec, references filled, clean-up noted.
 
-A create body is built from the create's schema (`samples.py`); each required reference is filled
-with a record created first (at most `MAX_DEPTH` deep). When the server refuses the body with a
-400 that names a field, the field is filled and the create tried again: the server's own errors
-say what its schema does not. Everything created is remembered for `semantic.clean_up`.
+A create body comes from a recipe when the real server needs more than any schema says (a price
+on a plan, a subscription to a plan that has a price: `recipes.py`), else from the create's
+schema (`samples.py`), each required reference filled with a record created first (at most
+`MAX_DEPTH` deep). When the server refuses the body with a 400 that names a field, the field is
+filled and the create tried again: the server's own errors say what its schema does not. A create
+a correct server would accept but this one refused is a `record_created` failure naming the
+server's answer, once per resource. Everything created is remembered for `semantic.clean_up`,
+with the exchanges that made it (a replay of a later failure needs them).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from flexprice_spec.resources import Operation, Resource
 
 from . import samples
 from .client import Exchange
+from .overlay import id_pointer
+from .report import Failure
 from .semantic import Context
 
 LIST_LIMIT = 1000
 MAX_DEPTH = 2  # how many records deep the gate goes to fill a reference
+CREATED = "record_created"
+Recipe = Callable[[Context, int], "tuple[dict, dict[str, Record]]"]
+RECIPES: dict[str, Recipe] = {}  # collection -> the body (and parents) the real server accepts
+
+
+def recipe(collection: str) -> Callable[[Recipe], Recipe]:
+    def register(func: Recipe) -> Recipe:
+        RECIPES[collection] = func
+        return func
+    return register
 
 
 @dataclass(slots=True)
@@ -29,6 +46,7 @@ class Record:
     sent: dict
     answer: dict
     parents: dict[str, Record]  # reference field -> the record created to fill it
+    trace: list[Exchange] = field(default_factory=list)  # the exchanges that made it and its parents
 
 
 def op_for(ctx: Context, resource: Resource, role: str) -> Operation | None:
@@ -40,10 +58,12 @@ def op_for(ctx: Context, resource: Resource, role: str) -> Operation | None:
 
 
 def creatable(ctx: Context, *roles: str) -> list[Resource]:
-    """Resources with a create and every one of `roles` under test."""
+    """Resources with a create that answers the new record's id, and every one of `roles`, under
+    test (a create answering no id, `POST /marketplace/agreements`, makes nothing to read back)."""
     return [
         resource for resource in (ctx.model.resources.values() if ctx.model else ())
-        if op_for(ctx, resource, "create") and all(op_for(ctx, resource, role) for role in roles)
+        if (create := op_for(ctx, resource, "create")) and id_pointer(ctx.spec, create.response_schema)
+        and all(op_for(ctx, resource, role) for role in roles)
     ]
 
 
@@ -60,6 +80,8 @@ def record_of(payload: Any) -> dict:
 
 def sample_body(ctx: Context, resource: Resource, depth: int = 0) -> tuple[dict, dict[str, Record]]:
     """A valid create body for `resource`, and the records created to fill its references."""
+    if resource.collection in RECIPES:
+        return RECIPES[resource.collection](ctx, depth)
     create = op_for(ctx, resource, "create")
     schema = samples.schema_of(ctx.spec, create.request_schema)
     refs: dict[str, Any] = {}
@@ -77,21 +99,26 @@ def _reference(ctx: Context, name: str, depth: int) -> tuple[Any, Record]:
     target, field_name = ctx.model.reference_target({}, name)
     parent = create_record(ctx, target, depth + 1) if depth < MAX_DEPTH and op_for(ctx, target, "create") else None
     if parent is None:
-        raise samples.Unbuildable(name)
+        raise samples.Unbuildable(f"`{name}` needs a {target.entity}, and none could be created"
+                                  + (f" ({ctx.refusals[target.collection]})" if target.collection in ctx.refusals else ""))
     key = parent.id if field_name == "id" else parent.answer.get(field_name, parent.sent.get(field_name))
     return ([key] if name.endswith("_ids") else key), parent
 
 
-def create_record(ctx: Context, resource: Resource, depth: int = 0, body: dict | None = None) -> Record | None:
-    """Create one record (None when no valid body could be built or the server refused it).
+def create_record(ctx: Context, resource: Resource, depth: int = 0, body: dict | None = None,
+                  parents: dict[str, Record] | None = None) -> Record | None:
+    """Create one record (None when no valid body could be built or the server refused it, which
+    is then a `record_created` failure naming the server's answer).
 
     A 400 that names a field (`details.field`, or the message's first word) the body left out,
     or an enum value it refused, gets one more try with that field filled: the server's own
     errors say what its schema does not (a wallet needs `customer_id` or `external_customer_id`)."""
     create = op_for(ctx, resource, "create")
+    before = {id(exchange) for exchange in ctx.trace}
     try:
-        sent, parents = (body, {}) if body is not None else sample_body(ctx, resource, depth)
-    except samples.Unbuildable:
+        sent, parents = (body, dict(parents or {})) if body is not None else sample_body(ctx, resource, depth)
+    except samples.Unbuildable as error:
+        refused(ctx, resource, f"no body could be built: {error}")
         return None
     tried: set[str] = set()
     while True:
@@ -100,15 +127,45 @@ def create_record(ctx: Context, resource: Resource, depth: int = 0, body: dict |
             break
         named = _named_field(exchange, create, ctx)
         if exchange.status != 400 or named is None or named in tried or body is not None:
+            refused(ctx, resource, f"{exchange.status} {exchange.text[:300].strip()}", exchange)
             return None
         tried.add(named)
         try:
             sent = {**sent, named: _fill(ctx, create, named, sent, parents, depth)}
-        except samples.Unbuildable:
+        except samples.Unbuildable as error:
+            refused(ctx, resource, f"the server asked for `{named}`: {error}", exchange)
             return None
     record = record_of(exchange.json())
     remember(ctx, resource, str(record["id"]))
-    return Record(resource, str(record["id"]), sent, record, parents)
+    ctx.report.ran[CREATED].add(create.operation_id)
+    made = [e for e in ctx.trace if id(e) not in before]
+    return Record(resource, str(record["id"]), sent, record, parents, joined(*(p.trace for p in parents.values()), made))
+
+
+def joined(*traces: list[Exchange]) -> list[Exchange]:
+    """The exchanges of several traces in order, each once."""
+    seen: dict[int, Exchange] = {}
+    for trace in traces:
+        for exchange in trace:
+            seen.setdefault(id(exchange), exchange)
+    return list(seen.values())
+
+
+def refused(ctx: Context, resource: Resource, why: str, exchange: Exchange | None = None) -> None:
+    """The server refused (or the gate could not build) a create a correct server accepts: one
+    `record_created` failure per resource, and the reason every check that needed it cites."""
+    if resource.collection in ctx.refusals:
+        return
+    ctx.refusals[resource.collection] = why
+    create = op_for(ctx, resource, "create")
+    ctx.report.add(Failure(
+        CREATED, create.operation_id,
+        f"no {resource.entity} could be created, so the checks that need one did not run on {resource.collection}: "
+        f"{why}. A correct server accepts this body; if this server does not offer {create.operation_id}, "
+        f"leave it out with --exclude-operation {create.operation_id} (or an overlay)",
+        ctx.curl(exchange) if exchange else "", [*ctx.trace] if exchange else [],
+        "200 <= status < 300" if exchange else "",
+    ))
 
 
 def _named_field(exchange: Exchange, create: Operation, ctx: Context) -> str | None:
@@ -153,16 +210,19 @@ def shared_record(ctx: Context, resource: Resource) -> Record | None:
 
 
 def each_record(ctx: Context, *roles: str, fresh: bool = False) -> list[tuple[Resource, Record]]:
-    """A record of every creatable resource with `roles`; resources none could be made for are
-    noted as not covered by this check."""
-    found, missed = [], []
+    """A record of every creatable resource with `roles`; a resource none could be made for is
+    noted as not covered by this check, with the server's reason (its `record_created` failure
+    counts it)."""
+    found = []
     for resource in creatable(ctx, *roles):
         with ctx.contained(op_for(ctx, resource, "create").operation_id):
             record = create_record(ctx, resource) if fresh else shared_record(ctx, resource)
-            (found if record else missed).append((resource, record))
-    if missed:
-        ctx.report.skipped[ctx.check] = "no record could be created for " + ", ".join(r.collection for r, _ in missed)
-    return [(resource, record) for resource, record in found]
+            if record is None:
+                ctx.not_covered(resource.collection, f"no record: {ctx.refusals.get(resource.collection, 'refused')}")
+            else:
+                ctx.use(record.trace)
+                found.append((resource, record))
+    return found
 
 
 def items_of(exchange: Exchange) -> list[dict] | None:

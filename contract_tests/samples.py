@@ -14,7 +14,7 @@ from flexprice_spec.document import Spec
 # Values the real server requires beyond the schema, by property name.
 KNOWN_VALUES: dict[str, Any] = {
     "currency": "usd", "base_currency": "usd", "conversion_rate": "1", "topup_conversion_rate": "1",
-    "symbol": "$", "email": "gate@example.com",
+    "symbol": "$", "email": "gate@example.com", "percentage_value": "7", "fixed_value": "1",
 }
 DECIMAL_WORDS = ("amount", "credits", "rate", "price", "quantity", "balance", "total", "due")
 DATE_TIME = "2026-01-01T00:00:00Z"

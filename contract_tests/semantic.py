@@ -15,8 +15,9 @@ from typing import Any
 from flexprice_spec.document import Spec
 from flexprice_spec.resources import Model, Operation
 
+from . import samples
 from .client import JSON, ApiClient, Exchange, GaveUp, ResponseTimeout, Unreachable
-from .report import Failure, Report
+from .report import API_KEY_PLACEHOLDER, Failure, Report
 
 CREATE, LIST, DELETE = "createApiKey", "listApiKeys", "deleteApiKey"
 UNKNOWN_ID = "gate_unknown_01J00000000000000000000000"
@@ -55,7 +56,11 @@ class CheckFailed(Exception):
 
 @dataclass
 class Context:
-    """What a check may use: the client, the operations under test, and the report to fill."""
+    """What a check may use: the client, the operations under test, and the report to fill.
+
+    Every exchange a check makes is counted in the report (requests and statuses per operation,
+    the operations the check ran on) and kept in `trace`, so a failure carries the requests that
+    lead to it; records made earlier and reused (`use`) bring the requests that made them."""
 
     client: ApiClient
     operations: dict[str, Operation]
@@ -66,48 +71,99 @@ class Context:
     model: Model | None = None
     spec: Spec | None = None
     check: str = ""
+    key_shown: str = API_KEY_PLACEHOLDER  # how reproduce commands write the gate's key
+    settle: float = 5.0  # seconds a read of usage, invoices or payments waits for the server to catch up
     created: list[str] = field(default_factory=list)
     records: list[tuple[Operation, str]] = field(default_factory=list)  # (its delete, id) for clean-up
     samples: dict[str, Any] = field(default_factory=dict)  # one record per resource, shared by checks
+    trace: list[Exchange] = field(default_factory=list)  # this check's exchanges, and those it reused
+    refusals: dict[str, str] = field(default_factory=dict)  # collection -> why no record could be made
+    exchanges: list[Exchange] = field(default_factory=list)  # every JSON answer of the run (unknown_fields)
     counter: int = 0
+    attributing: bool = True  # whether exchanges count as the check running on their operation
 
-    def expect(self, condition: bool, message: str, exchange: Exchange, operation: str = "") -> bool:
+    def observe(self, exchange: Exchange) -> None:
+        """The client's observer: count the exchange, note the check ran on its operation."""
+        self.report.count(exchange.operation, exchange.status)
+        if self.check and self.check != "clean_up" and self.attributing:
+            self.report.ran[self.check].add(exchange.operation)
+        self.trace.append(exchange)
+        if JSON in exchange.content_type:
+            self.exchanges.append(exchange)
+
+    def use(self, trace: list[Exchange]) -> None:
+        """A check reuses what an earlier one built: a replay of it needs those requests too."""
+        known = {id(exchange) for exchange in self.trace}
+        self.trace[:0] = [exchange for exchange in trace if id(exchange) not in known]
+
+    def expect(self, condition: bool, message: str, exchange: Exchange, operation: str = "", assertion: str = "",
+               trace: list[Exchange] | None = None) -> bool:
+        """Record a failure unless `condition`; `assertion` is the same expectation as a Python
+        expression over the exchange's `status` and `body` (see `replay.py`), for `--write-tests`;
+        `trace` the requests that reproduce it (default: this check's, up to the exchange)."""
         if not condition:
+            at = next((n for n, seen in enumerate(self.trace) if seen is exchange), None)
+            if trace is None:
+                trace = self.trace[: at + 1] if at is not None else [*self.trace, exchange]
             self.report.add(Failure(
-                self.check, operation or f"{exchange.method} {exchange.url}",
-                f"{message}\n{exchange.describe()}", exchange.curl(self.client.api_key),
+                self.check, operation or exchange.operation,
+                f"{message}\n{exchange.describe()}", exchange.curl(self.client.api_key, self.key_shown),
+                trace, assertion,
             ))
         return condition
 
-    def require(self, condition: bool, message: str, exchange: Exchange, operation: str = "") -> None:
-        if not self.expect(condition, message, exchange, operation):
+    def require(self, condition: bool, message: str, exchange: Exchange, operation: str = "", assertion: str = "") -> None:
+        if not self.expect(condition, message, exchange, operation, assertion):
             raise CheckFailed(message)
+
+    def expect_status(self, exchange: Exchange, expected: int | tuple[int, ...], message: str, operation: str = "") -> bool:
+        """The status is `expected` (one, or any of several)."""
+        allowed = (expected,) if isinstance(expected, int) else expected
+        return self.expect(exchange.status in allowed, message, exchange, operation, f"status in {set(allowed)!r}")
 
     def call(self, op: str | Operation, path_id: str = "", **kwargs: Any) -> Exchange:
         """Call an operation (by id or model) with every path parameter set to `path_id`."""
         op = self.operations[op] if isinstance(op, str) else op
-        return self.client.call(op.method, fill_path(op, path_id), operation=op.method_path, **kwargs)
+        return self.client.call(op.method, fill_path(op, path_id), operation=op.method_path,
+                                operation_id=op.operation_id, **kwargs)
+
+    def curl(self, exchange: Exchange) -> str:
+        return exchange.curl(self.client.api_key, self.key_shown)
 
     @contextmanager
     def contained(self, operation: str) -> Iterator[None]:
         """Whatever the implementation answers, end this step with a failure, never a crash:
-        a timeout, a dead connection, or a body without the shape the step reads."""
+        a timeout, a dead connection, or a body without the shape the step reads. (A spent
+        time budget is not contained: it ends the whole run.)"""
         try:
             yield
         except (CheckFailed, GaveUp):
             pass
         except ResponseTimeout as error:
-            self.report.add(Failure("response_time", operation, str(error), error.exchange.curl(self.client.api_key)))
+            self.report.add(Failure("response_time", operation, str(error), self.curl(error.exchange)))
         except Unreachable as error:
-            self.report.add(Failure("transport", operation, str(error), error.exchange.curl(self.client.api_key)))
-        except (KeyError, IndexError, TypeError, AttributeError, ValueError) as error:
+            self.report.add(Failure("transport", operation, str(error), self.curl(error.exchange)))
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError, ArithmeticError) as error:
             last = self.client.last
             self.report.add(Failure(
                 self.check, operation,
                 f"the answer does not have the documented shape ({type(error).__name__}: {error})"
                 + (f"\n{last.describe()}" if last else ""),
-                last.curl(self.client.api_key) if last else "",
+                self.curl(last) if last else "",
             ))
+
+    @contextmanager
+    def unattributed(self) -> Iterator[None]:
+        """Requests that only prepare a check (finding what to read): they are not what it checks."""
+        before, self.attributing = self.attributing, False
+        try:
+            yield
+        finally:
+            self.attributing = before
+
+    def not_covered(self, resource: str, why: str) -> None:
+        """This check could not run on `resource`, and why (the summary lists it under `not run`)."""
+        self.report.not_covered[(self.check, resource)] = why
 
     def new_key(self, key_type: str = "private_key") -> tuple[Exchange, dict]:
         """Create an API key, require the documented 201, and remember it for clean-up."""
@@ -162,20 +218,24 @@ def error_envelope(ctx: Context, exchange: Exchange, status: int, operation: str
     """A documented error: the status, JSON, and `errors.ErrorResponse` whose fields fit it
     (unless the spec documents another body for it, which Schemathesis then validates)."""
     body = exchange.json()
-    ok = ctx.expect(exchange.status == status, f"expected {status}", exchange, operation)
-    ok = ctx.expect(JSON in exchange.content_type, "errors must be application/json", exchange, operation) and ok
+    ok = ctx.expect(exchange.status == status, f"expected {status}", exchange, operation, f"status == {status}")
+    ok = ctx.expect(JSON in exchange.content_type, "errors must be application/json", exchange, operation,
+                    "isinstance(body, (dict, list))") and ok
     if (operation, status) in ctx.plain_errors:
         return ok
     if not isinstance(body, dict):
-        return ctx.expect(False, "errors must be an errors.ErrorResponse object", exchange, operation)
+        return ctx.expect(False, "errors must be an errors.ErrorResponse object", exchange, operation, "isinstance(body, dict)")
     ok = ctx.expect(
         body.get("http_status_code") == exchange.status,
         "errors.ErrorResponse.http_status_code must equal the HTTP status", exchange, operation,
+        "body.get('http_status_code') == status",
     ) and ok
     expected_code = CODES_FOR_STATUS.get(exchange.status, ("",))[0]
     if expected_code:
-        ok = ctx.expect(body.get("code") == expected_code, f"code must be {expected_code!r}", exchange, operation) and ok
-    return ctx.expect(isinstance(body.get("message"), str), "message must be a string", exchange, operation) and ok
+        ok = ctx.expect(body.get("code") == expected_code, f"code must be {expected_code!r}", exchange, operation,
+                        f"body.get('code') == {expected_code!r}") and ok
+    return ctx.expect(isinstance(body.get("message"), str), "message must be a string", exchange, operation,
+                      "isinstance(body.get('message'), str)") and ok
 
 
 @semantic("auth_required")
@@ -192,7 +252,7 @@ def auth_required(ctx: Context) -> None:
 
 def expect_unauthorized(ctx: Context, exchange: Exchange, operation: str, label: str) -> None:
     body = exchange.json()
-    if ctx.expect(exchange.status == 401, f"a request with {label} must be rejected with 401", exchange, operation):
+    if ctx.expect(exchange.status == 401, f"a request with {label} must be rejected with 401", exchange, operation, "status == 401"):
         ctx.expect(
             JSON in exchange.content_type and isinstance(body, dict)
             and isinstance(body.get("error") or body.get("message"), str),
@@ -205,7 +265,7 @@ def expect_unauthorized(ctx: Context, exchange: Exchange, operation: str, label:
 def new_key_authenticates(ctx: Context) -> None:
     _, created = ctx.new_key()
     exchange = ctx.probe_with(created["api_key"])
-    ctx.expect(exchange.status < 300, "a newly created API key must authenticate", exchange, CREATE)
+    ctx.expect(exchange.status < 300, "a newly created API key must authenticate", exchange, CREATE, "status < 300")
 
 
 @semantic("read_after_write", needs=(CREATE,), writes=True)
@@ -234,7 +294,7 @@ def delete_means_gone(ctx: Context) -> None:
     _, created = ctx.new_key()
     secret_id = created["secret"]["id"]
     exchange = ctx.call(DELETE, secret_id)
-    ctx.require(exchange.status == 204, "deleting an existing key must answer 204", exchange, DELETE)
+    ctx.require(exchange.status == 204, "deleting an existing key must answer 204", exchange, DELETE, "status == 204")
     ctx.expect(exchange.text == "", "a 204 has an empty body", exchange, DELETE)
     ctx.created.remove(secret_id)
     again = ctx.call(DELETE, secret_id)
@@ -243,7 +303,7 @@ def delete_means_gone(ctx: Context) -> None:
     if LIST in ctx.operations:
         listing, items, _ = ctx.list_all()
         gone = all(item.get("id") != secret_id for item in items)
-        ctx.expect(gone, f"deleted key {secret_id} must leave the list", listing, LIST)
+        ctx.expect(gone, f"deleted key {secret_id} must leave the list", listing, LIST, f"T({secret_id!r}) not in ids(body)")
 
 
 @semantic("unknown_id_is_404")
@@ -297,13 +357,15 @@ def pagination(ctx: Context) -> None:
         newest = [ctx.new_key()[1]["secret"]["id"] for _ in range(3)][::-1]
     listing, items, page = ctx.list_all()
     total = page.get("total")
-    ctx.expect(total == len(items) or (total or 0) > 1000, "pagination.total must count every key", listing, LIST)
+    ctx.expect(total == len(items) or (total or 0) > 1000, "pagination.total must count every key", listing, LIST,
+               "body['pagination']['total'] == len(items(body)) or body['pagination']['total'] > 1000")
     if newest:
         order = [item.get("id") for item in items if item.get("id") in newest]
         ctx.expect(order == newest, f"keys must be listed newest first: {newest}, got {order}", listing, LIST)
     default = ctx.call(LIST)
     default_limit = (default.json() or {}).get("pagination", {}).get("limit")
-    ctx.expect(default_limit == DEFAULT_PAGE, f"the default limit is {DEFAULT_PAGE}", default, LIST)
+    ctx.expect(default_limit == DEFAULT_PAGE, f"the default limit is {DEFAULT_PAGE}", default, LIST,
+               f"body['pagination']['limit'] == {DEFAULT_PAGE}")
     for offset in range(min(len(items), 3)):
         _expect_window(ctx, items, total, limit=1, offset=offset)
     if items:
@@ -334,9 +396,17 @@ def clean_up(ctx: Context) -> None:
                 ctx.call(DELETE, secret_id)
     for delete, record_id in reversed(ctx.records):
         with ctx.contained(delete.operation_id):
-            call_item(ctx, delete, record_id)
+            call_item(ctx, delete, record_id, body=delete_body(ctx, delete))
     ctx.created.clear()
     ctx.records.clear()
+
+
+def delete_body(ctx: Context, op: Operation) -> dict | None:
+    """What a delete that takes a body (`DELETE /prices/{id}`) is sent: its required fields."""
+    if op.request_schema is None:
+        return None
+    ctx.counter += 1
+    return samples.body(ctx.spec, op.request_schema, f"{ctx.seed}-{ctx.counter}", {})
 
 
 def call_item(ctx: Context, op: Operation, key: str, **kwargs: Any) -> Exchange:

@@ -21,6 +21,7 @@ import yaml
 
 from . import remote
 from .overlays import Applied, apply_files
+from .reading import load_yaml
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 ERROR_SCHEMA = "errors.ErrorResponse"
@@ -243,7 +244,7 @@ def _parse(path: Path, source: str) -> dict:
             raise SpecError(source, f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     else:
         try:
-            document = yaml.safe_load(text)
+            document = load_yaml(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             problem = getattr(exc, "problem", None) or type(exc).__name__

@@ -8,18 +8,19 @@ every selected object (nested objects merge, any other value replaces) or append
 selected array. An action that selects nothing changes nothing; `Applied.unmatched` names it, so
 a target made stale by a new spec version is reported instead of silently ignored.
 
-Pure data: YAML/JSON and JSONPath only. The mock (`Spec.load`) and the contract gate both import it.
+Pure data: YAML/JSON (read within `reading`'s bounds) and JSONPath only. The mock (`Spec.load`) and the contract gate both import it.
 """
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import jsonpath_rfc9535 as jsonpath
 import yaml
+
+from .reading import load_json, load_yaml
 
 NO_UPDATE = object()
 
@@ -69,7 +70,7 @@ class Overlay:
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
-            document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+            document = load_json(text) if path.suffix == ".json" else load_yaml(text)
         except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as error:
             raise OverlayError(f"cannot read overlay {path}: {_first_line(error)}") from None
         return cls.from_document(document, str(path))

@@ -28,7 +28,8 @@ ID_PREFIXES = {
     "addon_association": "addon_assoc",
 }
 # Unique keys the real server enforces that no lookup path reveals.
-EXTRA_UNIQUE_KEYS = {"plan": ("lookup_key",), "feature": ("lookup_key",)}
+# invoice: a subscription invoice is keyed by its period, so billing one twice finds the first
+EXTRA_UNIQUE_KEYS = {"plan": ("lookup_key",), "feature": ("lookup_key",), "invoice": ("idempotency_key",)}
 # Literal path words that introduce an alternate key: `/customers/external/{external_id}`.
 LOOKUP_WORDS = {"external", "lookup", "code"}
 # Reference fields that name a record by its external id: `external_customer_id`.

@@ -124,7 +124,7 @@ def create_app(
         # outermost, so preflights skip auth and routing and error responses carry the headers too
         *([application.cors(cors_origins)] if cors_origins else []),
         *([partial(AdminMiddleware, fixtures=loader, journal=journal, auth=auth, stubs=stubs,
-                   webhooks=hooks, dashboard=dashboard, faults=reader)] if admin else []),
+                   webhooks=hooks, dashboard=dashboard, faults=reader, max_body=max_body)] if admin else []),
         partial(IndexMiddleware, spec=spec, model=model, admin=[
             f"{method} {path}" for (method, path), _ in endpoints({"stubs", "faults", "webhooks"})] if admin else None,
                 dashboard="/_mock/" if admin else None),

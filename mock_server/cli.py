@@ -21,6 +21,7 @@ from .app import DEFAULT_API_KEY
 from .core.failures import Invalid, Unavailable
 from .core.times import parse_instant
 from .devtools.fixtures import FixtureError
+from .domain.clock import Clock
 from .http.faults import Faults
 from .http.proxy import MODES, ProxyOptions
 from .http.limits import DEFAULT_MAX_BODY
@@ -193,7 +194,7 @@ def main(ctx: click.Context, spec_path, overlay_paths, host, port, api_keys, str
         raise UsageProblem(f"--latency: {exc}") from None
     try:
         if clock_start:
-            parse_instant(clock_start, "clock")
+            Clock(parse_instant(clock_start, "clock"))  # refused past the clock's horizon too
     except Invalid as exc:
         raise click.BadParameter(exc.message, param_hint="--clock") from None
     options = {

@@ -3,7 +3,8 @@ the Redis store must survive (a server that stops answering, one that dies and c
 
 It runs with `--appendonly yes --appendfsync always --save ""`: every write is on disk before
 Redis acknowledges it and nothing else is persisted, so a server killed with SIGKILL and
-restarted on the same port and folder holds exactly what it acknowledged. `pause()` (SIGSTOP)
+restarted on the same port and folder holds exactly what it acknowledged (`restart(persisted=False)`
+brings it back empty instead, as a Redis without persistence). `pause()` (SIGSTOP)
 leaves the socket open and unanswered, which is how a hung or partitioned Redis looks to a
 client; `kill()` closes it, which is how a crashed one looks.
 """
@@ -89,10 +90,15 @@ class RedisServer:
                 if not attempts_left or "Address already in use" not in self.log_tail():
                     raise
 
-    def restart(self) -> RedisServer:
-        """On the same port and folder, so what was acknowledged before is read back from the AOF."""
+    def restart(self, persisted: bool = True) -> RedisServer:
+        """On the same port and folder, so what was acknowledged before is read back from the AOF;
+        `persisted=False`: with its data files deleted first, as a Redis without persistence
+        comes back (empty)."""
         if self.running:
             self.stop()
+        if not persisted:
+            shutil.rmtree(self.folder / "appendonlydir", ignore_errors=True)
+            (self.folder / "dump.rdb").unlink(missing_ok=True)
         return self._launch()
 
     def _launch(self) -> RedisServer:

@@ -56,9 +56,9 @@ def test_a_top_up_by_credits_then_by_amount_at_a_conversion_rate_of_2(api, custo
 
 
 def test_a_top_up_in_exponent_form_is_written_out_and_one_the_column_cannot_hold_is_refused(api, customer_id):
-    """The server's wallet columns are numeric(20,8): 12 digits before the point at most."""
+    """The server's wallet columns are numeric(20,9): 11 digits before the point at most."""
     created = wallet(api, customer_id)
-    assert balances(top_up(api, created["id"], credits_to_add="1e11")["wallet"]) == ("1" + "0" * 11, "1" + "0" * 11)
+    assert balances(top_up(api, created["id"], credits_to_add="1e10")["wallet"]) == ("1" + "0" * 10, "1" + "0" * 10)
     api.refused("POST", f"wallets/{created['id']}/top-up",
                 {"transaction_reason": "PURCHASED_CREDIT_DIRECT", "credits_to_add": "1e40"}, "credits_to_add")
 
@@ -82,7 +82,7 @@ def test_a_conversion_rate_of_zero_or_less_is_taken_as_1(api, customer_id):
 @pytest.mark.parametrize(("body", "field"), [
     ({"credits_to_add": "0"}, "credits_to_add"), ({"credits_to_add": "-5"}, "credits_to_add"),
     ({}, "credits_to_add"), ({"credits_to_add": "lots"}, "credits_to_add"), ({"amount": "ten"}, "amount"),
-    ({"credits_to_add": "1e30"}, "credits_to_add"),  # more than the real server stores (numeric(20,8))
+    ({"credits_to_add": "1e30"}, "credits_to_add"),  # more than the real server stores (numeric(20,9))
     ({"credits_to_add": "5", "transaction_reason": "INVOICE_PAYMENT"}, "transaction_reason"),
 ])
 def test_a_top_up_the_real_server_refuses_is_a_400_naming_the_field(api, customer_id, body, field):

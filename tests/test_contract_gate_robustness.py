@@ -78,9 +78,12 @@ def test_a_base_url_without_v1_gets_the_hint(secrets_spec: Path, capsys: pytest.
     assert "is `/v1` missing from --base-url" in output
 
 
-def test_a_short_key_is_masked_in_the_key_header_only(secrets_spec: Path, capsys: pytest.CaptureFixture) -> None:
+def test_a_short_key_from_the_environment_is_masked_in_the_key_header_only(
+    secrets_spec: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FLEXPRICE_API_KEY", "x")
     with broken_server("wrong_total", secrets_spec, "x") as url:
-        code, output = run_cli(capsys, "--base-url", url, "--api-key", "x", "--spec", str(secrets_spec), "--no-fuzz")
+        code, output = run_cli(capsys, "--base-url", url, "--spec", str(secrets_spec), "--no-fuzz")
     assert code == cli.EXIT_FAILURES
     assert "$FLEXPRICE_API_KEY-api-key" not in output and "[Filtered]" not in output
     assert "-H \"x-api-key: $FLEXPRICE_API_KEY\"" in output
@@ -92,9 +95,9 @@ def test_summary_counts_by_check_and_operation_before_at_most_show_examples(
     with wrong_shapes_server(1) as url:
         code, output = run_cli(capsys, "--base-url", url, "--api-key", API_KEY, "--spec", str(secrets_spec),
                                "--request-timeout", "2", "--max-examples", "3", "--show", "1")
-    by_check, by_operation, examples = (output.index(title) for title in (
-        "failures by check:", "failures by operation", "examples (at most 1 per check"))
-    assert by_check < by_operation < examples
+    by_resource, by_check, by_operation, examples = (output.index(title) for title in (
+        "by resource (", "by check (", "failures by operation", "examples (at most 1 per check"))
+    assert by_resource < by_check < by_operation < examples
     shown = [line for line in output[examples:].splitlines() if line.startswith("[")]
     assert len(shown) == len({line.split("]")[0] for line in shown})  # one example per check
 
@@ -104,7 +107,7 @@ def test_read_only_lists_the_checks_it_skipped(secrets_spec: Path, capsys: pytes
         code, output = run_cli(capsys, "--base-url", mock.url, "--api-key", API_KEY, "--spec", str(secrets_spec),
                                "--read-only", "--no-fuzz")
     assert code == cli.EXIT_CONFORMS, output
-    assert "skipped:" in output and "delete_means_gone: writes, so not run under --read-only" in output
+    assert "not run:" in output and "delete_means_gone: writes, so not run under --read-only" in output
 
 
 def test_help_shows_every_default_and_imports_neither_connexion_nor_uvicorn() -> None:

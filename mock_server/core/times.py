@@ -6,7 +6,7 @@ the HTTP layer parses query times. A malformed value is `Invalid` naming the fie
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import isodate
 
@@ -27,12 +27,25 @@ def parse_instant(value: object, field: str) -> datetime:
         parsed = None
     if not isinstance(value, str) or parsed is None or parsed.tzinfo is None:
         raise Invalid(field, f"{field} must be an RFC 3339 date-time with a time zone, got {value!r}")
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in year 10000 in UTC
+        raise Invalid(field, f"{field} {value!r} is outside the dates UTC can hold (years 1 to 9999)") from None
 
 
 def when(value: object) -> datetime:
     """A time the mock stored (its own RFC 3339 stamps) as a datetime."""
     return parse_instant(value, "timestamp")
+
+
+def moved(moment: datetime, delta: timedelta) -> datetime:
+    """`moment + delta`, held to the dates that exist (years 1 to 9999): a due date a day after
+    9999-12-31, or a window a week before 0001-01-03, stops at the edge instead of overflowing."""
+    try:
+        return moment + delta
+    except OverflowError:
+        edge = datetime.max if delta > timedelta(0) else datetime.min
+        return edge.replace(tzinfo=moment.tzinfo)
 
 
 def micros(moment: datetime) -> int:
@@ -49,9 +62,13 @@ def parse_duration(value: object, field: str = "advance"):
     """`P1M`, `P3D`, `PT1H`, `P1Y2M`: a positive ISO 8601 duration (months stay calendar months)."""
     try:
         duration = isodate.parse_duration(str(value))
-    except (isodate.ISO8601Error, ValueError, TypeError):
+    except (isodate.ISO8601Error, ValueError, TypeError, OverflowError):
         raise Invalid(field, f"{field} must be an ISO 8601 duration such as P1M, P3D or PT1H, got {value!r}") from None
     probe = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    if not isinstance(value, str) or probe + duration <= probe:
+    try:
+        moved = probe + duration
+    except (OverflowError, ValueError):  # `P10000Y`, `P999999999D`: past year 9999
+        raise Invalid(field, f"{field} {value!r} is longer than any date can be moved") from None
+    if not isinstance(value, str) or moved <= probe:
         raise Invalid(field, f"{field} must be a positive duration (the clock never goes backwards), got {value!r}")
     return duration

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..core.failures import Failure, Invalid
 from ..http import errors
 from ..http.handlers import json_response
-from ..http.limits import parse_json
+from ..http.limits import DEFAULT_MAX_BODY, parse_json, read_body
 from ..http.rule_fields import RuleReader
 from ..http.stubs import SOURCE as STUBS
 from ..http.stubs import Stubs
@@ -70,8 +70,10 @@ def endpoints(parts: set[str]) -> list[tuple[tuple[str, str], str]]:
 class AdminMiddleware:
     def __init__(self, app: ASGIApp, fixtures: Fixtures, journal: Journal, auth: AdminAuth | None = None,
                  stubs: Stubs | None = None, webhooks: Webhooks | None = None,
-                 dashboard: Dashboard | None = None, faults: RuleReader | None = None) -> None:
+                 dashboard: Dashboard | None = None, faults: RuleReader | None = None,
+                 max_body: int = DEFAULT_MAX_BODY) -> None:
         self.app = app
+        self.max_body = max_body
         self.auth = auth or AdminAuth()
         self.dashboard = dashboard
         self.fixtures = fixtures
@@ -106,12 +108,18 @@ class AdminMiddleware:
     async def answer(self, handler: Callable[[Request], Awaitable[Response]], request: Request) -> Response:
         """The handler's answer, with the state as other processes left it. The one place the
         admin surface's refusals are answered: in the envelope, like the API's (a store that
-        cannot be reached is a 503)."""
+        cannot be reached is a 503, a defect of the mock a 500)."""
         try:
             self.backend.lifecycle.sync()
             return await handler(request)
         except Failure as exc:
             return errors.answer(exc)
+        except Exception as exc:  # a defect: still the envelope, and the server goes on
+            return errors.internal(exc)
+
+    async def _body(self, request: Request) -> bytes:
+        """The request's body, refused (413) past the API's own limit (`--max-body`)."""
+        return await read_body(request.scope, request.receive, self.max_body)
 
     def refusal(self, scope: Scope, path: str) -> Response:
         """The dashboard's login form for one of its pages, else the 401 envelope."""
@@ -136,12 +144,12 @@ class AdminMiddleware:
 
     async def import_state(self, request: Request) -> Response:
         """Back to a snapshot `export_state` answered: the whole state is replaced by it."""
-        loaded = self.backend.restore(parse_json(await request.body()))
+        loaded = self.backend.restore(parse_json(await self._body(request)))
         return json_response({"loaded": loaded, "records": self._counts()})
 
     async def load(self, request: Request) -> Response:
         """More fixtures (YAML or JSON body) into the current state; a reset drops them again."""
-        body = await request.body()
+        body = await self._body(request)
         with self.backend.store.atomic():
             loaded = self.fixtures.load([(REQUEST_BODY, parse(body.decode("utf-8", "replace"), REQUEST_BODY))])
         return json_response({"loaded": loaded, "records": self._counts()})
@@ -160,7 +168,7 @@ class AdminMiddleware:
         """Forward only; every subscription period that ends on the way is billed and renewed,
         and cancellations due by then take effect, before this answers."""
         try:
-            body = orjson.loads(await request.body() or b"{}")
+            body = orjson.loads(await self._body(request) or b"{}")
         except orjson.JSONDecodeError:
             raise Invalid(None, "the body must be JSON: {\"advance\": \"P1M\"} or {\"to\": \"<RFC 3339>\"}") from None
         if not isinstance(body, dict) or len({"advance", "to"} & body.keys()) != 1:
@@ -170,7 +178,7 @@ class AdminMiddleware:
 
     async def add_stub(self, request: Request) -> Response:
         """The next `times` requests of an operation answer `status` (and `body`); see `stubs.py`."""
-        return json_response({"stub": self.stubs.add(parse_json(await request.body()))}, 201)
+        return json_response({"stub": self.stubs.add(parse_json(await self._body(request)))}, 201)
 
     async def list_stubs(self, _request: Request) -> Response:
         return json_response({"stubs": self.stubs.entries()})
@@ -181,7 +189,7 @@ class AdminMiddleware:
 
     async def add_fault(self, request: Request) -> Response:
         """A fault rule by operation or path pattern (`rule_fields.py`), listed with its hits."""
-        rule = self.faults.fault(parse_json(await request.body()))
+        rule = self.faults.fault(parse_json(await self._body(request)))
         return json_response({"rule": rule.public()}, 201)
 
     async def list_faults(self, _request: Request) -> Response:
@@ -199,7 +207,7 @@ class AdminMiddleware:
 
     async def add_webhook(self, request: Request) -> Response:
         """`{"url", "secret"?, "events"?}`: a receiver for those event types (all when absent)."""
-        body = parse_json(await request.body() or b"{}")
+        body = parse_json(await self._body(request) or b"{}")
         if not isinstance(body, dict):
             raise Invalid(None, "the body must be a JSON object")
         endpoint = self.webhooks.add(body.get("url"), body.get("secret"), body.get("events"))

@@ -26,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from flexprice_spec.document import shipped
+from flexprice_spec.reading import MAX_DEPTH, load_yaml, nesting_depth
 from flexprice_spec.resources import Resource
 
 from ..core.failures import Failure, Invalid
@@ -36,6 +37,7 @@ from . import recording
 
 API_KEYS = "api_keys"
 STUBS = "stubs"
+STALLED = "stalled_renewals"  # in an exported state: what the period job could not bill (not loaded)
 KEPT = ("id", "created_at", "updated_at")
 SERVER_SET = ("status", "tenant_id", "environment_id", "created_by", "updated_by")
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -65,15 +67,18 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def parse(text: str, source: str) -> dict:
-    """A fixture document from YAML or JSON text (JSON is YAML), or from a recording of a real
-    server's exchanges (`recording.py`: the records its creates made)."""
+    """A fixture document from YAML or JSON text (JSON is YAML), within `reading`'s bounds on
+    values (aliases expanded) and nesting; or from a recording of a real server's exchanges
+    (`recording.py`: the records its creates made)."""
     if recording.is_recording(text):
+        if nesting_depth(text) > MAX_DEPTH:  # JSON Lines: no aliases, so nesting is the one bound
+            raise FixtureError(source, f"the recording nests deeper than {MAX_DEPTH} levels")
         try:
             return recording.fixtures(recording.parse(text, source))
         except recording.RecordingError as exc:
             raise FixtureError(source, str(exc).removeprefix(f"{source}: ")) from None
     try:
-        document = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        document = load_yaml(text, _Loader)
     except yaml.YAMLError as exc:
         raise FixtureError(source, f"not valid YAML or JSON: {exc}".replace("\n", " ")) from None
     if not isinstance(document, dict):
@@ -143,7 +148,8 @@ class Fixtures:
         """Check every object of every document, then store them, referenced resources first.
         A reference or uniqueness conflict found while storing stops the load at that object.
         `stubs=False` leaves the documents' stubs out."""
-        documents = [(source, {name: items for name, items in document.items() if stubs or name != STUBS})
+        documents = [(source, {name: items for name, items in document.items()
+                               if (stubs or name != STUBS) and name != STALLED})
                      for source, document in documents]
         keys: list[_Key] = []
         objects: list[_Object] = []
@@ -178,7 +184,9 @@ class Fixtures:
 
     def export(self) -> dict:
         """The store in the fixture format: keys as hashes only, records as stored, oldest first,
-        without the mock's own tenant and user (a mock loading it has its own)."""
+        without the mock's own tenant and user (a mock loading it has its own); and, when there
+        are any, the renewals the period job could not bill, with why (`stalled_renewals`, which
+        loading passes over)."""
         keys = [
             {"sha256": digest, **({"secret_id": key.secret_id} if key.secret_id else {}),
              **({"expires_at": key.expires_at.isoformat().replace("+00:00", "Z")} if key.expires_at else {})}
@@ -187,7 +195,9 @@ class Fixtures:
         own = {self.backend.tenant.tenant_id, self.backend.tenant.user_id}  # every mock makes its own
         records = {name.lstrip("/"): [r for r in found if r.get("id") not in own and not derived(r)]
                    for name, found in self.backend.store.dump().items() if name.lstrip("/") in self.resources}
-        return {API_KEYS: keys, **{name: found for name, found in records.items() if found}}
+        stalled = self.backend.billing.subscriptions.stalled.entries()
+        return {API_KEYS: keys, **{name: found for name, found in records.items() if found},
+                **({STALLED: stalled} if stalled else {})}
 
     # -- checks ---------------------------------------------------------------------------------
     def _resource(self, source: str, name: str) -> Resource:

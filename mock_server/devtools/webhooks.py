@@ -28,8 +28,12 @@ With a secret (`whsec_` + base64) a delivery is signed as Svix signs it (`svix-i
 receiver verifies it with the `svix` package as in production; without one it is a plain POST
 (the real server's native mode). Secrets are never shown or logged.
 
-Endpoints given at start-up (`--webhook-url`) survive `reset()`; endpoints, deliveries and the
-emitted log made since are dropped by it.
+Endpoints given at start-up (`--webhook-url`) are each process's own and survive `reset()`.
+Endpoints added at run time (`POST /_mock/webhooks`) are kept in the store (a shared setting, the
+secret with them, since every process signs with it), so every worker and replica sharing it
+knows them: each delivers the changes it records, and a change is recorded by one process only,
+so each endpoint gets each change once. Deliveries and their log stay with the process that
+made them. A reset drops the run-time endpoints, the deliveries and the emitted log made since.
 """
 from __future__ import annotations
 
@@ -60,6 +64,7 @@ LOG_SIZE = 10_000  # emitted events and deliveries kept for inspection; the olde
 ATTEMPT_TIMEOUT = 5.0
 GATHER = 0.01  # seconds the sender waits to take changes in one pass
 SECRET_PREFIX = "whsec_"
+SHARED = "webhook_endpoints"  # the store's setting listing the run-time endpoints
 ANSWER_LIMIT = 2048  # characters of a receiver's answer kept for inspection
 
 
@@ -167,7 +172,10 @@ class Webhooks:
     def __init__(self, outbox: Outbox, lifecycle: Lifecycle, payloads: Payloads, options: WebhookOptions | None = None,
                  seed: int = 0) -> None:
         self.payloads = payloads
-        self.ids = IdFactory(seed)  # its own, so configuring webhooks never changes the records' ids
+        self.lifecycle = lifecycle
+        # its own, so configuring webhooks never changes the records' ids; from the OS when
+        # processes share the store, so none draws another's endpoint id
+        self.ids = IdFactory(None if lifecycle.store.shared else seed)
         self.options = options = options or WebhookOptions()
         self._lock = threading.Lock()
         self._endpoints: dict[str, Endpoint] = {}
@@ -184,29 +192,75 @@ class Webhooks:
             self.add(url, options.secret, permanent=True)
         outbox.on_change(self.on_change)
         lifecycle.on_local_reset(self._reset)
+        lifecycle.watch(SHARED, self._adopt)
 
     # -- endpoints ------------------------------------------------------------------------------
     def add(self, url: object, secret: object = None, events: object = None, permanent: bool = False) -> Endpoint:
-        """A receiver for the events named in `events` (all when None)."""
-        endpoint = Endpoint(self.ids.new("wh"), next(self._ordinals), _checked_url(url), _checked_secret(secret),
+        """A receiver for the events named in `events` (all when None). One added at run time is
+        shared: every process sharing the store delivers the changes it makes to it."""
+        endpoint = Endpoint(self.ids.new("wh"), 0, _checked_url(url), _checked_secret(secret),
                             _checked_events(events), permanent, utc_now())
-        if endpoint.secret is not None:
-            from svix.webhooks import (
-                Webhook,  # imported when first needed: the package loads its whole API client
-            )
-
-            endpoint.signer = Webhook(endpoint.secret)
-        with self._lock:
-            self._endpoints[endpoint.id] = endpoint
-        return endpoint
+        if permanent:
+            self._install([endpoint])
+            return endpoint
+        with self.lifecycle.store.atomic():  # read, add, write: one process at a time
+            self._share([*self._shared(), _shared_form(endpoint)])
+        return self._endpoints[endpoint.id]
 
     def remove(self, endpoint_id: str) -> None:
         with self._lock:
-            if self._endpoints.pop(endpoint_id, None) is None:
+            permanent = endpoint_id in self._endpoints and self._endpoints[endpoint_id].permanent
+        if permanent:
+            self._uninstall({endpoint_id})
+            return
+        with self.lifecycle.store.atomic():
+            shared = self._shared()
+            if not any(e["id"] == endpoint_id for e in shared):
                 raise NotFound("webhook endpoint", endpoint_id)
+            self._share([e for e in shared if e["id"] != endpoint_id])
+
+    def _shared(self) -> list[dict]:
+        found = self.lifecycle.store.setting(SHARED)
+        return orjson.loads(found) if found else []
+
+    def _share(self, shared: list[dict]) -> None:
+        """The run-time endpoints, for every process (`Lifecycle.share`), and for this one now."""
+        value = orjson.dumps(shared).decode()
+        self.lifecycle.share(SHARED, value)
+        self._adopt(value)
+
+    def _adopt(self, value: str | None) -> None:
+        """The run-time endpoints as the store lists them: those new here are installed, those
+        gone are stopped; those known stay as they are (their ordinal, their line)."""
+        shared = orjson.loads(value) if value else []
+        with self._lock:
+            known = {k for k, e in self._endpoints.items() if not e.permanent}
+        wanted = {e["id"] for e in shared}
+        self._install([_endpoint_of(e) for e in shared if e["id"] not in known])
+        self._uninstall(known - wanted)
+
+    def _install(self, endpoints: list[Endpoint]) -> None:
+        """Deliver to `endpoints` from now on; one already known (another thread adopted it
+        first) is left as it is."""
+        for endpoint in endpoints:
+            if endpoint.secret is not None:
+                from svix.webhooks import (
+                    Webhook,  # imported when first needed: the package loads its whole API client
+                )
+
+                endpoint.signer = Webhook(endpoint.secret)
+            with self._lock:
+                if endpoint.id not in self._endpoints:
+                    endpoint.ordinal = next(self._ordinals)  # this process's: the suffix of its delivery ids
+                    self._endpoints[endpoint.id] = endpoint
+
+    def _uninstall(self, endpoint_ids: set[str]) -> None:
+        with self._lock:
+            for endpoint_id in endpoint_ids:
+                self._endpoints.pop(endpoint_id, None)
             sender = self._sender
-        if sender is not None:
-            sender.forget({endpoint_id})
+        if sender is not None and endpoint_ids:
+            sender.forget(endpoint_ids)
 
     def endpoints(self) -> list[dict]:
         with self._lock:
@@ -541,6 +595,19 @@ class Sender:
         if self._client is None:
             self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
         return self._client
+
+
+def _shared_form(endpoint: Endpoint) -> dict:
+    """What the store keeps of a run-time endpoint: every process signs with its secret."""
+    return {"id": endpoint.id, "url": endpoint.url, "secret": endpoint.secret,
+            "events": sorted(endpoint.events) if endpoint.events is not None else None,
+            "created_at": endpoint.created_at}
+
+
+def _endpoint_of(shared: dict) -> Endpoint:
+    events = shared.get("events")
+    return Endpoint(shared["id"], 0, shared["url"], shared.get("secret"),
+                    frozenset(events) if events is not None else None, False, shared["created_at"])
 
 
 def message_id_of(change: dict) -> str:

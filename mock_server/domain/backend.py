@@ -158,6 +158,17 @@ class Backend:
         return {**me, "tenant": found} if found else me
 
     # -- API keys -------------------------------------------------------------------------------
+    def authenticate(self, raw: str | None) -> bool:
+        """Whether `raw` is a live key. On a shared store a refused key is tried once more after
+        catching up with the other processes: a state found lost (a flushed or restarted Redis)
+        is set up again first, bootstrap keys included, so they never stay refused."""
+        if self.keys.authenticate(raw):
+            return True
+        if not raw or not self.store.shared:
+            return False
+        self.lifecycle.sync()
+        return self.keys.authenticate(raw)
+
     def create_api_key(self, resource: Resource, fields: dict, schema: dict | None) -> tuple[str, dict]:
         """A secret and its raw key (`sk_<ULID>`/`pk_<ULID>`), the one time the key is seen;
         the store keeps its hash only."""

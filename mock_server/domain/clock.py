@@ -5,6 +5,11 @@ ever moves forward: `advance("P1M")` (ISO 8601 durations) or `to(instant)`. A ru
 is advanced keeps running, shifted; a frozen one stays frozen at the new instant. Whoever must act
 when time passes (the subscription period job) listens with `on_move`. Nothing in the domain
 calls `datetime.now()`; API-key expiry stays on wall time, as the real server's auth does.
+
+The clock never passes `HORIZON` (9000-01-01): a start, an advance or a target beyond it, or
+beyond what a date can hold at all (9999-12-31), is a 400 naming the field, and the clock stays
+where it was. The thousand years left after the horizon keep every period the job computes from
+a date it reached writable.
 """
 from __future__ import annotations
 
@@ -14,10 +19,19 @@ from datetime import datetime, timedelta, timezone
 from ..core.failures import Invalid
 from ..core.times import parse_duration, parse_instant, stamp, when
 
+HORIZON = datetime(9000, 1, 1, tzinfo=timezone.utc)
+
+
+def within_horizon(moment: datetime, field: str) -> datetime:
+    """`moment`, or a 400 naming `field` when it lies past the clock's horizon."""
+    if moment > HORIZON:
+        raise Invalid(field, f"{field} would take the clock to {stamp(moment)}, past its horizon ({stamp(HORIZON)})")
+    return moment
+
 
 class Clock:
     def __init__(self, start: datetime | None = None) -> None:
-        self._start = start
+        self._start = within_horizon(start, "clock") if start is not None else None
         self._listeners: list[Callable[[datetime], None]] = []
         self._savers: list[Callable[[dict], None]] = []
         self.reset()
@@ -57,17 +71,23 @@ class Clock:
 
     def advance(self, duration) -> datetime:
         """Move forward by a duration (ISO 8601 text or a timedelta); listeners run for the new now."""
+        shown = duration
         if not isinstance(duration, timedelta):
             duration = parse_duration(duration)
         now = self.now()
-        return self._move(now + duration, now)
+        try:
+            target = now + duration
+        except (OverflowError, ValueError):  # past year 9999: no date holds it
+            raise Invalid("advance", f"advance {shown!s} would take the clock past what a date can hold; "
+                                     f"its horizon is {stamp(HORIZON)}") from None
+        return self._move(within_horizon(target, "advance"), now)
 
     def to(self, instant: datetime | str) -> datetime:
         target = parse_instant(instant, "to") if isinstance(instant, str) else instant.astimezone(timezone.utc)
         now = self.now()
         if target < now:
             raise Invalid("to", f"the clock never goes backwards: {stamp(target)} is before now ({stamp(now)})")
-        return self._move(target, now)
+        return self._move(within_horizon(target, "to"), now)
 
     def _move(self, target: datetime, now: datetime) -> datetime:
         if self._frozen is not None:

@@ -5,8 +5,9 @@ for (its ids), the clock where it starts, and the bootstrap data hooks write (fi
 tenant's records). `on_reset` hooks write that shared data, in the process that sets up or
 resets; `on_local_reset` hooks rebuild what each process keeps for itself (journal, stubs,
 bootstrap keys), in every process. `sync()`, at the start of each request, reads what the others
-did (one store call): a reset is adopted, the clock follows theirs, caches are told when they
-wrote (`on_stale`), and a shared state found gone (a flushed or restarted Redis) is set up again.
+did (one store call): a reset is adopted, the clock follows theirs, settings others changed are
+handed to who `watch`es them (run-time webhook endpoints), caches are told when they wrote
+(`on_stale`), and a shared state found gone (a flushed or restarted Redis) is set up again.
 `replace()` puts a whole state back (a snapshot, `snapshots.py`) as a reset would, with the
 snapshot's data in place of what the reset hooks write.
 """
@@ -42,6 +43,8 @@ class Lifecycle:
         self._on_reset: list[Hook] = []
         self._on_local_reset: list[Hook] = []
         self._on_stale: list[Hook] = []
+        self._watched: dict[str, Callable[[str | None], None]] = {}
+        self._seen: dict[str, str | None] = {}
         self.tenant = Tenant("", "", "")
         settings = store.join()
         self.setting_up = settings is None
@@ -70,6 +73,20 @@ class Lifecycle:
         what a service caches from the store is to be read again."""
         self._on_stale.append(hook)
 
+    def watch(self, name: str, hook: Callable[[str | None], None]) -> None:
+        """Run `hook` with the value of the shared setting `name` now, if it has one, and with its
+        new value (None once a reset or a lost state has dropped it) whenever another process
+        has changed it."""
+        self._watched[name] = hook
+        self._seen[name] = value = self.store.setting(name)
+        if value is not None:
+            hook(value)
+
+    def share(self, name: str, value: str) -> None:
+        """Save a shared setting for every process (`watch`); this one knows it already."""
+        self.store.save_setting(name, value)
+        self._seen[name] = value
+
     def ready(self) -> None:
         """Every hook is registered: a set-up this process made is complete, others may serve."""
         if self.setting_up:
@@ -81,8 +98,7 @@ class Lifecycle:
         """Everything back to how it was set up, for every process sharing the store."""
         with self.store.atomic():
             self._publish(ready=True)
-            self._run(self._on_reset)
-            self._run(self._on_local_reset)
+            self._rebuild()
 
     def replace(self, tenant: Tenant, clock: dict, contents: dict) -> None:
         """The store holds `contents`, the tenant and the clock are the given ones, and every
@@ -91,7 +107,7 @@ class Lifecycle:
         with self.store.atomic():
             self.tenant = tenant
             self.clock.restore(clock)
-            self.store.publish({"tenant": pack(list(self._tenant_ids())), "clock": pack(self.clock.state())}, True)
+            self.store.publish(self._settings(), True)
             self.store.fill(contents)
             self._run(self._on_local_reset)
 
@@ -109,23 +125,40 @@ class Lifecycle:
             self._run(self._on_local_reset)
         elif "clock" in poll.settings:
             self.clock.restore(orjson.loads(poll.settings["clock"]))
+        for name, hook in self._watched.items():
+            value = poll.settings.get(name)
+            if value != self._seen.get(name):
+                self._seen[name] = value
+                hook(value)
         if poll.wrote:
             self._run(self._on_stale)
 
     def _set_up_again(self) -> None:
         """The shared state is gone: set it up as a reset does, once, whichever process
-        notices first; the others adopt what it made."""
+        notices first; the others adopt what it made. The tenant and the clock are kept as this
+        process last saw them (ids stay valid, the clock never goes back); what others wrote
+        since it was set up is lost (docs/reliability.md says what)."""
         with self.store.atomic():  # its first entry syncs: a process that got here first is adopted
             poll = self.store.poll()
             if poll is not None and poll.lost:
-                log.warning("the shared state was lost (the store was flushed or restarted): setting it up again")
-                self.reset()
+                log.warning("the shared state was lost (the store was flushed or restarted): setting it up again, "
+                            "with the same tenant and clock")
+                self.store.publish(self._settings(), ready=True)
+                self._rebuild()
 
     def _publish(self, ready: bool) -> None:
         self.ids.reset()
         self.clock.reset()
         self.tenant = Tenant(self.ids.new("tenant"), self.ids.new("env"), self.ids.new("user"))
-        self.store.publish({"tenant": pack(list(self._tenant_ids())), "clock": pack(self.clock.state())}, ready)
+        self.store.publish(self._settings(), ready)
+
+    def _rebuild(self) -> None:
+        """What the hooks write into a state just published: shared data, then each process's own."""
+        self._run(self._on_reset)
+        self._run(self._on_local_reset)
+
+    def _settings(self) -> dict[str, str]:
+        return {"tenant": pack(list(self._tenant_ids())), "clock": pack(self.clock.state())}
 
     def _adopt(self, settings: dict[str, str]) -> None:
         self.tenant = Tenant(*orjson.loads(settings["tenant"]))

@@ -6,7 +6,8 @@ document, Swagger UI, routing for what the fast path leaves, `connexion_app.py`)
 built on the first request that reaches it. So the first answer to an API request needs neither
 Connexion nor any operation but its own.
 
-The stack, outermost first: the last-resort 500 in the error envelope -> `outer` (what the caller
+The stack, outermost first: the last resort (anything that escapes every other layer, the admin
+endpoints' included, is a 500 in the envelope) -> `outer` (what the caller
 adds: CORS, the admin endpoints, the index, the journal, the proxy) -> the fast path
 (`dispatch.py`) -> Connexion's app. Lifespan events are the app's own (`lifespan`: webhooks are
 delivered while the server runs).

@@ -53,7 +53,7 @@ class Endpoint:
         self.op = op
         self.handler = handler
         self.wiring = wiring
-        self.authenticate = api.backend.keys.authenticate if op.secured else None
+        self.authenticate = api.backend.authenticate if op.secured else None
         self.request = api.backend.store.request  # a shared store reads the key and its poll at once
         self.parameters = Parameters(api.spec, api.schemas, op.parameters)
         self.body = RequestBody(api.spec, api.schemas, raw.get("requestBody"))

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 
 import orjson
 from starlette.types import Receive
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
+
+from flexprice_spec.reading import nesting_depth
 
 from . import errors
 
@@ -32,8 +33,6 @@ MAX_URL = 16 * 1024
 MAX_HEADERS = 64 * 1024
 INT64 = (-(2**63), 2**63 - 1)
 
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_NUMBER = b"0" * 19  # 19 digits in a row (with every digit made 0): maybe beyond int64
 _NOT_STRUCTURE = bytes(set(range(256)) - set(b'"\\[]{}'))  # all but quotes, backslashes, brackets
@@ -131,7 +130,7 @@ def careful_json(body: bytes) -> object:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BodyRejected(f"request body is not valid UTF-8 (byte {exc.start})") from None
-    if nesting_depth(text) > MAX_DEPTH:
+    if nesting_depth(text, MAX_DEPTH) > MAX_DEPTH:
         raise _too_deep()
 
     def parse_int(literal: str) -> int | float:
@@ -154,18 +153,6 @@ def careful_json(body: bytes) -> object:
     except orjson.JSONEncodeError:
         data = _without_lone_surrogates(data)
     return data
-
-
-def nesting_depth(text: str) -> int:
-    """How deep `[`/`{` nest outside strings; stops counting once past `MAX_DEPTH`."""
-    depth = deepest = 0
-    for bracket in _NOT_BRACKET.sub("", _STRING.sub("", text)):
-        depth += 1 if bracket in "[{" else -1
-        if depth > deepest:
-            deepest = depth
-            if deepest > MAX_DEPTH:
-                break
-    return deepest
 
 
 def _finite(literal: str) -> float:

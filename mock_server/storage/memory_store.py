@@ -95,6 +95,10 @@ class MemoryStore(Store):
         with self._lock:
             self._settings[name] = value
 
+    def setting(self, name: str) -> str | None:
+        with self._lock:
+            return self._settings.get(name)
+
     def atomic(self):
         return self._writes
 

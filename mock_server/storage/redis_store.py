@@ -355,6 +355,9 @@ class RedisStore(Store):
         finally:
             _prefetched.reset(token)
 
+    def setting(self, name: str) -> str | None:
+        return self._redis.hget(self._k("meta"), SETTING + name)
+
     def poll(self) -> Poll:
         """What others did, from the namespace's stamp (`meta`'s ready, generation and version),
         read this request if a key lookup read it already; the settings themselves are read

@@ -130,6 +130,10 @@ class Store(ABC):
     @abstractmethod
     def save_setting(self, name: str, value: str) -> None: ...
 
+    @abstractmethod
+    def setting(self, name: str) -> str | None:
+        """A shared setting as the last `save_setting` (or `publish`) left it."""
+
     def poll(self) -> Poll | None:
         """What other processes did since this store last looked; None when none can share it."""
         return None

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from mock_server.runner import MockServer
 
+from .billing_defects import BILLING_DEFECTS
 from .defects import DEFECTS
 from .proxy import Defect, Proxy, ThreadedServer
 from .resource_defects import RESOURCE_DEFECTS
 
-BY_NAME = {defect.name: defect for defect in (*DEFECTS, *RESOURCE_DEFECTS)}
+BY_NAME = {defect.name: defect for defect in (*DEFECTS, *RESOURCE_DEFECTS, *BILLING_DEFECTS)}
 
 
 @contextmanager

@@ -2,7 +2,8 @@
 
 Built from the generic record rules (`domain.records.Records`), never from the HTTP layer; the
 backend dispatches creates to `creators`, so a fixture subscription gets its line items and
-opening invoice like one made by `POST /subscriptions`.
+opening invoice like one made by `POST /subscriptions`; the numbers of a price, wallet, invoice or
+payment create are fitted to the real server's columns first (`bounds.py`).
 When the clock moves, the subscription period job runs for every period that ended, then the
 credit grant applications that came due.
 """
@@ -12,6 +13,7 @@ from collections.abc import Callable
 
 from ..records import Records
 from .addons import Addons
+from .bounds import bounded
 from .cancellations import Cancellations
 from .catalogue import Catalogue
 from .coupons import Coupons
@@ -73,9 +75,10 @@ class Billing:
         self.clock.on_move(self.subscriptions.catch_up)
         self.clock.on_move(lambda now: self.grant_applications.catch_up(now, retry=True))
         creators: dict[str, Callable[..., dict]] = {
-            "feature": self.catalogue.create_feature, "price": self.catalogue.create_price,
+            "feature": self.catalogue.create_feature, "price": bounded("price", self.catalogue.create_price),
             "entitlement": self.catalogue.create_entitlement, "subscription": self.subscriptions.create,
-            "wallet": self.wallets.create, "invoice": self.invoices.create, "payment": self.payments.create,
+            "wallet": bounded("wallet", self.wallets.create), "invoice": bounded("invoice", self.invoices.create),
+            "payment": bounded("payment", self.payments.create),
             "customer": self.taxes.create_customer, "coupon": self.coupons.create, "tax_rate": self.taxes.create_rate,
             "tax_association": self.taxes.create_association, "creditnote": self.credit_notes.create,
             "creditgrant": self.grants.create,

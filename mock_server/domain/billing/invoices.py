@@ -18,13 +18,15 @@ preview computes coupons and tax and stores nothing.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from ...core.failures import Invalid, Refused
-from ...core.times import parse_instant, stamp, when
+from ...core.failures import Conflict, Invalid, Refused
+from ...core.times import moved, parse_instant, stamp, when
 from ..records import Records
 from . import money, pricing
+from .bounds import fitted
 from .coupons import Coupons
 from .credits import PrepaidCredits
 from .money import ZERO, rounded, same_currency, text
@@ -157,7 +159,7 @@ class Invoices:
             "subtotal": text(subtotal), "total": text(subtotal), "amount_due": text(subtotal),
             "amount_paid": "0", "amount_remaining": text(subtotal), **ZERO_AMOUNTS,
             "billing_period": subscription.get("billing_period"),
-            "period_start": stamp(start), "period_end": stamp(end), "due_date": stamp(end + timedelta(days=DUE_DAYS)),
+            "period_start": stamp(start), "period_end": stamp(end), "due_date": stamp(moved(end, timedelta(days=DUE_DAYS))),
             "line_items": lines, "version": 1,
         }
 
@@ -180,8 +182,15 @@ class Invoices:
     def issue(self, subscription: dict, start: datetime, end: datetime, reference: str, reason: str,
               credit: Decimal = ZERO) -> dict:
         """A subscription invoice stored with its coupons and finalized; SKIPPED (before any
-        coupon) when it comes to nothing. `credit` (a plan change's) comes off its fixed lines."""
-        invoice = self.draft(subscription, start, end, reference, reason, credit=credit)
+        coupon) when it comes to nothing. `credit` (a plan change's) comes off its fixed lines.
+        Its idempotency key names the subscription, period and reason, as the server's does: a
+        second issue of the same invoice finalizes the one stored (if need be) instead of making
+        another (a renewal that a lost store cut short)."""
+        key = _idempotency_key(subscription, start, end, reason, self.records.lifecycle.tenant)
+        stored = self.records.find("invoice", "idempotency_key", key)
+        if stored is not None:
+            return self.finalize(stored["id"]) if stored.get("invoice_status") == "DRAFT" else stored
+        invoice = {**self.draft(subscription, start, end, reference, reason, credit=credit), "idempotency_key": key}
         if money.decimal(invoice["subtotal"], "subtotal") == 0:
             invoice["invoice_status"] = "SKIPPED"
             return self.records.new("invoice", invoice, invoice.pop("id"))
@@ -224,8 +233,14 @@ class Invoices:
         """`POST /invoices` (`CreateOneOffInvoice`): the caller's subtotal and lines, discounted
         by its `coupons` (those that exist and may be applied) and `line_item_coupons`; a ONE_OFF
         or CREDIT invoice also takes prepaid credits and its `tax_rate_overrides` or `tax_rates`
-        now, and is finalized at once (as is one asking for FINALIZED)."""
+        now, and is finalized at once (as is one asking for FINALIZED). An `idempotency_key`
+        already used answers that invoice while it is a draft, else 409, as the server's does."""
         self.records.require("customer", fields.get("customer_id"))
+        known = self.records.find("invoice", "idempotency_key", fields.get("idempotency_key"))
+        if known is not None:
+            if known.get("invoice_status") in ("DRAFT", "SKIPPED"):
+                return known
+            raise Conflict("idempotency_key", fields["idempotency_key"], "an invoice")
         due = money.decimal(fields.get("amount_due"), "amount_due", None)
         paid = money.decimal(fields.get("amount_paid"), "amount_paid")
         for name in ("subtotal", "total"):
@@ -337,6 +352,7 @@ class Invoices:
         if status not in PAYMENT_MOVES.get(current, set()):
             raise Invalid("payment_status", f"payment status cannot move from {current} to {status}")
         due = money.decimal(invoice.get("amount_due"), "amount_due")
+        amount = fitted("invoice_payment", {"amount": amount})["amount"]
         given = money.decimal(amount, "amount", None) if amount not in (None, "") else None
         if given is not None and given < 0:
             raise Invalid("amount", "amount must not be negative")
@@ -412,10 +428,30 @@ def _reset_edges(reset: str | None, subscription: dict, start: datetime, end: da
     elif reset == "MONTHLY":
         anchor = when(subscription.get("billing_anchor") or subscription["start_date"])
         months = (start.year - anchor.year) * 12 + start.month - anchor.month
-        cuts = [cut for k in range(months, months + 14) if start < (cut := shifted(anchor, k)) < end]
+        cuts = []
+        for k in range(months, months + 14):
+            try:
+                cut = shifted(anchor, k)
+            except ValueError:  # past year 9999: no more months
+                break
+            if start < cut < end:
+                cuts.append(cut)
     else:
         return None
     return [start, *cuts, end]
+
+
+def _idempotency_key(subscription: dict, start: datetime, end: datetime, reason: str, tenant) -> str:
+    """The server's `subscription_invoice-<16 hex>`: the SHA-256 of its sorted parameters, the
+    period's times cut to the minute and written as Go writes a `time.Time`."""
+    def go_time(moment: datetime) -> str:
+        return moment.replace(second=0, microsecond=0).strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
+
+    params = {"billing_reason": reason, "customer_id": subscription.get("customer_id"),
+              "environment_id": tenant.environment_id, "period_end": go_time(end), "period_start": go_time(start),
+              "subscription_id": subscription["id"], "tenant_id": tenant.tenant_id}
+    joined = "subscription_invoice" + "".join(f":{name}={params[name]}" for name in sorted(params))
+    return "subscription_invoice-" + hashlib.sha256(joined.encode()).hexdigest()[:16]
 
 
 def _netted(lines: list[dict], credit: Decimal) -> list[dict]:

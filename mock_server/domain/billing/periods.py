@@ -20,6 +20,17 @@ def shifted(anchor: datetime, months: int) -> datetime:
     return anchor.replace(year=year, month=month + 1, day=day)
 
 
+def checked_period_end(start: datetime, anchor: datetime, period: str, count: int = 1) -> datetime:
+    """`period_end`, or a 400 when no date holds it (past year 9999), naming a subscription's
+    count when there is one, else its start."""
+    try:
+        return period_end(start, anchor, period, count)
+    except (OverflowError, ValueError):
+        field = "billing_period_count" if int(count or 1) > 1 else "start_date"
+        raise Invalid(field, f"the {period} period starting {start:%Y-%m-%d} with count {count} ends past "
+                             "what a date can hold (year 9999)") from None
+
+
 def period_end(start: datetime, anchor: datetime, period: str, count: int = 1) -> datetime:
     """The end of the period that starts at `start`, at the anchor's time of day, to the second.
 
@@ -53,22 +64,24 @@ def period_end(start: datetime, anchor: datetime, period: str, count: int = 1) -
 def next_period_end(subscription: dict, start: datetime) -> datetime:
     """Where the subscription's period that starts at `start` ends, from its stored anchor."""
     anchor = when(subscription.get("billing_anchor") or subscription["start_date"])
-    return period_end(start, anchor, subscription["billing_period"], subscription.get("billing_period_count") or 1)
+    return checked_period_end(start, anchor, subscription["billing_period"], subscription.get("billing_period_count") or 1)
 
 
 def calendar_anchor(start: datetime, period: str) -> datetime:
     """`billing_cycle: calendar`: the next calendar boundary after `start` (next month's 1st for
-    MONTHLY, next Monday for WEEKLY, next day for DAILY, next quarter/half/year start)."""
-    midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
-    if period in ("DAILY", "WEEKLY"):
-        days = 1 if period == "DAILY" else 7 - midnight.weekday()
-        return midnight + timedelta(days=days)
+    MONTHLY, next Monday for WEEKLY, next day for DAILY, next quarter/half/year start); a 400
+    when that is past year 9999."""
     months = MONTHS.get(period)
-    if months is None:
+    if months is None and period not in ("DAILY", "WEEKLY"):
         raise Invalid("billing_period", f"billing_period {period!r} has no periods")
-    first = midnight.replace(day=1)
-    boundary = shifted(first, -((first.month - 1) % months))
-    return shifted(boundary, months)
+    midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    try:
+        if months is None:
+            return midnight + timedelta(days=1 if period == "DAILY" else 7 - midnight.weekday())
+        first = midnight.replace(day=1)
+        return shifted(shifted(first, -((first.month - 1) % months)), months)
+    except (OverflowError, ValueError):
+        raise Invalid("start_date", f"the calendar period after {start:%Y-%m-%d} starts past year 9999") from None
 
 
 def period_containing(subscription: dict, at: datetime, field: str) -> tuple[datetime, datetime]:

@@ -2,7 +2,8 @@
 quantity, one small function per billing model.
 
 Amounts are exact decimals at full precision; rounding to the currency happens where a charge
-is put on a line (`money.rounded`). Tiers' `up_to` is inclusive in both tier modes.
+is put on a line (`money.rounded`). Tiers' `up_to` is inclusive in both tier modes, and never
+negative.
 """
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ def validate(price: dict) -> None:
             for name in ("unit_amount", "flat_amount"):
                 if decimal(tier.get(name), f"tiers[{i}].{name}") < 0:
                     raise Invalid(f"tiers[{i}].{name}", f"{name} must not be negative")
+            if tier.get("up_to") is not None and not (type(tier["up_to"]) is int and tier["up_to"] >= 0):
+                raise Invalid(f"tiers[{i}].up_to", "up_to must be a whole number of units, 0 or more (the "
+                                                   f"server's is unsigned), got {tier['up_to']!r}")
     if model == "PACKAGE":
         transform = price.get("transform_quantity")
         if not transform:
@@ -64,7 +68,9 @@ def _package(price: dict, units: Decimal) -> Decimal:
 
 
 def _tiers(price: dict) -> list[tuple[Decimal, Decimal, Decimal]]:
-    """(up_to, unit_amount, flat_amount), sorted, the open-ended tier last."""
+    """(up_to, unit_amount, flat_amount), sorted by `up_to` as the server sorts them before
+    pricing (tiers given out of order are accepted), the open-ended tier last; tiers with the
+    same `up_to` keep their order (Go's sort is an insertion sort on a dozen tiers or fewer)."""
     tiers = [(INFINITE if t.get("up_to") is None else Decimal(int(t["up_to"])),
               decimal(t.get("unit_amount"), "unit_amount"), decimal(t.get("flat_amount"), "flat_amount"))
              for t in price.get("tiers") or []]
@@ -78,15 +84,17 @@ def _volume(price: dict, units: Decimal) -> Decimal:
 
 
 def _slab(price: dict, units: Decimal) -> Decimal:
+    """Each tier in turn takes what is left up to its `up_to`, and adds its flat amount even when
+    it takes nothing (a tier whose `up_to` repeats the one before), until nothing is left: the
+    server's loop, step for step."""
     cost, remaining, floor = ZERO, units, ZERO
     for up_to, unit, flat in _tiers(price):
+        taken = min(remaining, up_to - floor)
+        cost += taken * unit + flat
+        remaining -= taken
+        floor = up_to
         if remaining <= 0:
             break
-        taken = min(remaining, up_to - floor)
-        if taken > 0:
-            cost += taken * unit + flat
-            remaining -= taken
-        floor = up_to
     return cost
 
 

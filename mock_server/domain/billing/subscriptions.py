@@ -18,14 +18,15 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
-from ...core.failures import Failure, Invalid
+from ...core.failures import Failure, Invalid, Unavailable
 from ...core.times import parse_instant, stamp, when
 from ..records import Records
 from .catalogue import Catalogue
 from .coupons import Coupons
 from .invoices import Invoices
 from .money import ZERO, same_currency
-from .periods import calendar_anchor, next_period_end, period_end
+from .periods import calendar_anchor, checked_period_end, next_period_end
+from .stalled import Stalled
 from .taxes import Taxes
 
 LIVE = ("active", "trialing")
@@ -44,6 +45,7 @@ class Subscriptions:
         self.coupons, self.taxes = coupons, taxes
         self.clock = records.clock
         self.store = records.store
+        self.stalled = Stalled(self.store, self.clock)
         self._next_due: datetime | None = None  # earliest period end of a live subscription; None: unknown
         self._starters: list[Starter] = []
         self._enders: list[Ender] = []
@@ -89,7 +91,7 @@ class Subscriptions:
         subscription = self.records.new("subscription", {
             **request, "customer_id": customer["id"], "start_date": stamp(start), "billing_anchor": stamp(anchor),
             "billing_cycle": fields.get("billing_cycle") or "anniversary", "billing_period_count": count,
-            "current_period_start": stamp(start), "current_period_end": stamp(period_end(start, anchor, period, count)),
+            "current_period_start": stamp(start), "current_period_end": stamp(checked_period_end(start, anchor, period, count)),
             "subscription_status": status, "billing_cadence": "RECURRING", "cancel_at_period_end": False,
             "collection_method": fields.get("collection_method") or "charge_automatically",
             "payment_behavior": fields.get("payment_behavior") or "default_active", "version": 1,
@@ -189,35 +191,44 @@ class Subscriptions:
         invoice, the next period, then a cancellation that was due by then. The earliest period
         end is remembered, so a call with nothing due costs nothing. At most `RENEWALS_PER_CALL`
         periods are billed per call (a subscription backdated by decades catches up over the
-        next requests instead of holding one), and a subscription whose stored dates an update
-        has made unreadable is left alone rather than failing every request."""
+        next requests instead of holding one). It runs at the start of every request, so it never
+        fails one: a subscription whose period cannot be billed (or whose stored dates an update
+        has made unreadable) is left where it was and recorded in `stalled`; only a store that
+        cannot be reached (503) stops it, to go on at the next request."""
         if self._next_due is not None and now < self._next_due:
             return
         with self.store.atomic():  # renewals read and write: one process at a time
             self._catch_up(now)
 
     def _catch_up(self, now: datetime) -> None:
-        skipped: set[str] = set()
+        stuck = self.stalled.skipped()
         for _ in range(RENEWALS_PER_CALL):
-            first, end = self._earliest(skipped)
+            first, end = self._earliest(stuck)
             if first is None or end > now:
                 self._next_due = end if first is not None else datetime.max.replace(tzinfo=now.tzinfo)
                 return
             try:
                 self._renew(first)
-            except Failure:
-                skipped.add(first["id"])
+            except Unavailable:
+                raise
+            except Exception as error:  # noqa: BLE001 - one subscription's fault stays its own
+                self.stalled.record(first, error)
+                stuck[first["id"]] = first.get("current_period_end")
         self._next_due = None
 
-    def _earliest(self, skipped: set[str]) -> tuple[dict | None, datetime | None]:
+    def _earliest(self, stuck: dict[str, str]) -> tuple[dict | None, datetime | None]:
+        """The live subscription whose period ends first, passing over those stalled at their
+        current period end."""
         found, earliest = None, None
         for subscription in self.records.where("subscription"):
-            if subscription.get("subscription_status") not in LIVE or subscription["id"] in skipped:
+            if (subscription.get("subscription_status") not in LIVE
+                    or stuck.get(subscription["id"], "") == subscription.get("current_period_end")):
                 continue
             try:
                 end = when(subscription.get("current_period_end") or "")
-            except Failure:
-                skipped.add(subscription["id"])
+            except Failure as error:
+                self.stalled.record(subscription, error)
+                stuck[subscription["id"]] = subscription.get("current_period_end")
                 continue
             if earliest is None or end < earliest:
                 found, earliest = subscription, end
@@ -226,22 +237,27 @@ class Subscriptions:
     def _renew(self, subscription: dict) -> None:
         """One ended period: its invoice (ARREAR charges, and the next period's ADVANCE ones while
         the subscription goes on), then the cancellation due at its end, or the next period
-        (clamped to the subscription's end date)."""
+        (clamped to the subscription's end date). All or nothing, as the server's transaction:
+        everything that can fail on the data (dates, the invoice's amounts) is computed before
+        the first write, and the invoice is keyed by its period, so a renewal that a lost store
+        cut short is finished, not billed twice, when it runs again."""
         start, end = when(subscription["current_period_start"]), when(subscription["current_period_end"])
-        if subscription.get("subscription_status") == "active":
-            self.invoices.issue(subscription, start, end, "period_end", "SUBSCRIPTION_CYCLE")
         cancel_at = when(subscription["cancel_at"]) if subscription.get("cancel_at") else None
         end_date = when(subscription["end_date"]) if subscription.get("end_date") else None
-        if subscription.get("cancel_at_period_end") and cancel_at is not None and cancel_at <= end:
+        cancelling = bool(subscription.get("cancel_at_period_end") and cancel_at is not None and cancel_at <= end)
+        ending = cancelling or (end_date is not None and end_date <= end)
+        following = None if ending else next_period_end(subscription, end)
+        if subscription.get("subscription_status") == "active":
+            self.invoices.issue(subscription, start, end, "period_end", "SUBSCRIPTION_CYCLE")
+        if cancelling:
             self.end_items(subscription, cancel_at)
             self.ended(subscription, cancel_at)
             self.mark_cancelled(subscription, {"end_date": stamp(cancel_at), "cancelled_at": stamp(cancel_at)})
             return
-        if end_date is not None and end_date <= end:
+        if ending:
             self.ended(subscription, end_date)
             self.mark_cancelled(subscription, {"cancelled_at": stamp(end_date)})
             return
-        following = next_period_end(subscription, end)
         if end_date is not None:
             following = min(following, end_date)
         moved = self.records.update("subscription", subscription["id"], {

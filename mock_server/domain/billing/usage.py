@@ -15,7 +15,7 @@ from decimal import Decimal
 import orjson
 
 from ...core.failures import Invalid, NotFound
-from ...core.times import micros, parse_instant, stamp, when
+from ...core.times import micros, moved, parse_instant, stamp, when
 from ..records import Records
 from . import money
 from .money import ZERO, quantity
@@ -203,7 +203,7 @@ class Usage:
         if lifetime:
             start = None
         else:
-            start = parse_instant(request["start_time"], "start_time") if request.get("start_time") else end - DEFAULT_WINDOW
+            start = parse_instant(request["start_time"], "start_time") if request.get("start_time") else moved(end, -DEFAULT_WINDOW)
             if end < start:
                 raise Invalid("end_time", "end_time must be after start_time")
         customer = str(request.get("external_customer_id") or "")

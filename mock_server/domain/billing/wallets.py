@@ -16,8 +16,9 @@ from ...core.failures import Conflict, Invalid, InvalidOperation
 from ...core.times import when
 from ..records import Records
 from . import money
+from .bounds import fitted
 from .invoices import Invoices
-from .money import ZERO, same_currency, text
+from .money import WALLET, ZERO, same_currency, text
 from .subscriptions import live_subscriptions
 
 TOP_UP_REASONS = ("FREE_CREDIT_GRANT", "PURCHASED_CREDIT_DIRECT", "PURCHASED_CREDIT_INVOICED",
@@ -54,7 +55,7 @@ class Wallets:
         }, record_id)
         self.records.changed("wallet.created", "wallet", wallet)
         if initial > 0:
-            wallet = self.credit(wallet, initial, {"transaction_reason": "FREE_CREDIT_GRANT"})[0]
+            wallet = self.credit(wallet, initial, {"transaction_reason": "FREE_CREDIT_GRANT"}, "initial_credits_to_load")[0]
         return wallet
 
     def _active(self, customer_id: object, kind: str, currency: str) -> dict | None:
@@ -63,6 +64,7 @@ class Wallets:
                      if w.get("wallet_status") == "active" and same_currency(w.get("currency"), currency)), None)
 
     def top_up(self, wallet_id: str, request: dict) -> tuple[dict, dict]:
+        request = fitted("top_up", request)
         wallet = self.records.require("wallet", wallet_id)
         if wallet.get("wallet_status") != "active":
             raise InvalidOperation(f"wallet is {wallet.get('wallet_status')}", {"wallet_id": wallet_id})
@@ -73,28 +75,32 @@ class Wallets:
         credits = money.decimal(request.get("credits_to_add"), "credits_to_add")
         if not credits and request.get("amount") not in (None, ""):
             rate = money.decimal(wallet.get("topup_conversion_rate") or wallet.get("conversion_rate"), "rate", Decimal(1))
-            credits = money.decimal(request["amount"], "amount") / rate
+            credits = WALLET.fit(money.decimal(request["amount"], "amount") / rate, "amount", "credits of")
         if credits <= 0:
             raise Invalid("credits_to_add", "credits_to_add (or amount) must be greater than 0")
         return self.credit(wallet, credits, request)
 
-    def credit(self, wallet: dict, credits: Decimal, request: dict) -> tuple[dict, dict]:
-        """Add `credits` and write the completed credit transaction; both are returned."""
+    def credit(self, wallet: dict, credits: Decimal, request: dict, field: str = "credits_to_add") -> tuple[dict, dict]:
+        """Add `credits` and write the completed credit transaction; both are returned. What it
+        would make of the balance and the transaction must fit the wallet columns (a 400 naming
+        `field`, nothing written, when it would not)."""
         rate = money.decimal(wallet.get("conversion_rate"), "conversion_rate", Decimal(1))
         top_up_rate = money.decimal(wallet.get("topup_conversion_rate"), "topup_conversion_rate", rate)
         before = money.decimal(wallet.get("credit_balance"), "credit_balance")
-        after = before + credits
+        after = WALLET.fit(before + credits, field, "the credit balance")
+        balance = WALLET.fit(after * rate, field, "the balance")
+        amount = WALLET.fit(credits * top_up_rate, field, "the transaction's amount")
         transaction = self.records.new("wallet_transaction", {
             "wallet_id": wallet["id"], "customer_id": wallet.get("customer_id", ""), "type": "credit",
             "transaction_status": "completed",
             "transaction_reason": request.get("transaction_reason") or "PURCHASED_CREDIT_DIRECT",
-            "amount": text(credits * top_up_rate), "credit_amount": text(credits), "credits_available": text(credits),
+            "amount": text(amount), "credit_amount": text(credits), "credits_available": text(credits),
             "credit_balance_before": text(before), "credit_balance_after": text(after),
             "currency": wallet.get("currency", ""), "conversion_rate": text(rate), "topup_conversion_rate": text(top_up_rate),
             **{k: request[k] for k in ("description", "idempotency_key", "metadata", "priority", "expiry_date")
                if k in request},
         })
-        updated = self.records.update("wallet", wallet["id"], {"credit_balance": text(after), "balance": text(after * rate)})
+        updated = self.records.update("wallet", wallet["id"], {"credit_balance": text(after), "balance": text(balance)})
         self.records.changed("wallet.transaction.created", "transaction", transaction)
         self.records.changed("wallet.updated", "wallet", updated)
         return updated, transaction
@@ -104,7 +110,7 @@ class Wallets:
         available on its credit transactions, oldest first, and write the completed debit
         transaction; as the real server's debit, it records no `wallet.updated`."""
         rate = money.decimal(wallet.get("conversion_rate"), "conversion_rate", Decimal(1))
-        credits = amount / rate
+        credits = WALLET.hold(amount / rate, "a debit of")
         credit_transactions = self.records.where("wallet_transaction", wallet_id=wallet["id"], type="credit")
         grants = [(t["id"], available) for t in credit_transactions
                   if (available := money.decimal(t.get("credits_available"), "credits_available")) > 0]
@@ -139,8 +145,8 @@ class Wallets:
         if wallet is None:
             wallet = self.create({"customer_id": invoice.get("customer_id"), "currency": currency})
         rate = money.decimal(wallet.get("topup_conversion_rate") or wallet.get("conversion_rate"), "rate", Decimal(1))
-        self.credit(wallet, amount / rate, {"transaction_reason": "INVOICE_VOID_REFUND",
-                                            "description": f"refund of voided invoice {invoice['id']}"})
+        self.credit(wallet, WALLET.hold(amount / rate, "a refund of"), {
+            "transaction_reason": "INVOICE_VOID_REFUND", "description": f"refund of voided invoice {invoice['id']}"})
 
     def prorated_credit(self, customer_id: str, currency: str, amount: Decimal, key: str) -> tuple[dict, dict]:
         """A proration credit (a prorated cancel, an add-on removed) topped up by amount into the
