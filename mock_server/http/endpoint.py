@@ -80,7 +80,7 @@ class Endpoint:
         headers = dict(reversed(scope["headers"]))  # the first value of each, as `asgi.header` reads
         if self.authenticate is not None and not self.authenticate(_text(headers.get(b"x-api-key"))):
             raise ApiError(401, errors.INVALID_API_KEY)
-        raw = await read_body(receive, self.wiring.max_body, headers.get(b"content-length"))
+        raw = await read_body(scope, receive, self.wiring.max_body, headers.get(b"content-length"))
         params = self.parameters.read(scope)
         body = self.body.read(_text(headers.get(b"content-type")), raw)
         latency, injected = self.wiring.faults.decide(self.op, self.responses)

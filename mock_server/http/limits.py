@@ -20,12 +20,13 @@ import json
 import math
 
 import orjson
-from starlette.types import Receive
+from starlette.types import Receive, Scope
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from flexprice_spec.reading import nesting_depth
 
 from . import errors
+from .asgi import header
 
 DEFAULT_MAX_BODY = 1024 * 1024
 MAX_DEPTH = 64
@@ -38,6 +39,7 @@ _LONG_NUMBER = b"0" * 19  # 19 digits in a row (with every digit made 0): maybe 
 _NOT_STRUCTURE = bytes(set(range(256)) - set(b'"\\[]{}'))  # all but quotes, backslashes, brackets
 _SQUARE = bytes.maketrans(b"{}", b"[]")
 _REFUSED = object()
+_UNREAD = object()
 
 
 class BodyRejected(errors.ApiError):
@@ -47,9 +49,11 @@ class BodyRejected(errors.ApiError):
         super().__init__(status, message)
 
 
-async def read_body(receive: Receive, max_body: int, declared: bytes | None = None) -> bytes:
-    """The whole body, refused (413) as soon as the declared (`Content-Length`) or the received
-    size passes `max_body`."""
+async def read_body(scope: Scope, receive: Receive, max_body: int, declared: bytes | str | None = _UNREAD) -> bytes:
+    """The whole body, refused (413) as soon as the declared (`Content-Length`, read from the
+    scope unless the caller has it) or the received size passes `max_body`."""
+    if declared is _UNREAD:
+        declared = header(scope["headers"], b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_body:
         raise _too_large(max_body)
     chunks, size = [], 0

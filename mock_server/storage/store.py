@@ -225,7 +225,8 @@ class Store(ABC):
             expires = key.get("expires_at")
             self.put_key(bytes.fromhex(key["sha256"]), key.get("secret_id") or "",
                          datetime.fromisoformat(expires) if expires else None)
-        self.add_events((micros(when(event["timestamp"])), event) for event in contents["events"])
+        self.add_events([(micros(when(event["timestamp"])), event["id"], {k: v for k, v in event.items() if v and k != "id"})
+                         for event in contents["events"]])
         for name, value in contents["sequences"].items():
             self.set_sequence(name, value)
 
