@@ -223,8 +223,8 @@ class Invoices:
     def create(self, fields: dict, record_id: str | None = None) -> dict:
         """`POST /invoices` (`CreateOneOffInvoice`): the caller's subtotal and lines, discounted
         by its `coupons` (those that exist and may be applied) and `line_item_coupons`; a ONE_OFF
-        or CREDIT invoice also takes prepaid credits and its `tax_rate_overrides` or `tax_rates`
-        now, and is finalized at once (as is one asking for FINALIZED)."""
+        or CREDIT invoice also takes prepaid credits and its tax (`Taxes.one_off_rates`) now, and
+        is finalized at once (as is one asking for FINALIZED)."""
         self.records.require("customer", fields.get("customer_id"))
         due = money.decimal(fields.get("amount_due"), "amount_due", None)
         paid = money.decimal(fields.get("amount_paid"), "amount_paid")
