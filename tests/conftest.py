@@ -18,7 +18,7 @@ import pytest
 from flexprice_spec.document import default_spec_path
 from mock_server import MockServer
 
-from .openapi_check import ResponseChecker
+from .openapi_check import ResponseChecker, WebhookChecker
 from .redis_server import RedisServer, require_redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,6 +140,12 @@ def seed_checker() -> ResponseChecker:
 @pytest.fixture(scope="session")
 def full_checker(full_spec: Path) -> ResponseChecker:
     return ResponseChecker(json.loads(full_spec.read_text()))
+
+
+@pytest.fixture(scope="session")
+def webhook_checker(full_spec: Path) -> WebhookChecker:
+    """Checks a webhook body against the schema of its `/webhook-events/<name>` page."""
+    return WebhookChecker(json.loads(full_spec.read_text()))
 
 
 @pytest.fixture(scope="session")
