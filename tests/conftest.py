@@ -69,7 +69,7 @@ ON_BOTH_STORES = frozenset({"test_full_api_semantics", "test_sdk_api_keys", "tes
                             "test_api_keys", "test_sdk_billing", "test_billing_usage", "test_billing_prices",
                             "test_billing_subscriptions", "test_billing_invoices", "test_billing_wallets_entitlements",
                             "test_billing_payments", "test_billing_discounts_taxes", "test_billing_prepaid_credits",
-                            "test_billing_credit_notes", "test_sdk_invoice_adjustments", "test_billing_grants",
+                            "test_billing_credit_notes", "test_sdk_billing_journey", "test_billing_grants",
                             "test_billing_proration", "test_billing_addons", "test_billing_plan_changes",
                             "test_billing_subscription_reads", "test_sdk_subscription_changes"})
 _namespaces = itertools.count(1)
