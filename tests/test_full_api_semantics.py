@@ -230,6 +230,21 @@ def test_sub_collections_list_the_children_of_one_parent(api):
     assert api("GET", "customers/cust_missing/wallets").status_code == 404
 
 
+def test_an_add_ons_entitlements_list_under_that_add_on_only(api):
+    """Entitlements carry no `addon_id`: they name their owner by `entity_type` and `entity_id`,
+    and the real server lists an add-on's by that pair, never another add-on's."""
+    feature = created(api, "features", {"name": "Seats", "type": "static"})
+    owned = {}
+    for key in ("seats", "storage"):
+        addon = created(api, "addons", {"name": key.title(), "lookup_key": key})
+        owned[addon["id"]] = created(api, "entitlements", {
+            "entity_type": "ADDON", "entity_id": addon["id"], "feature_id": feature["id"], "feature_type": "static",
+            "static_value": "5"})["id"]
+    for addon_id, entitlement_id in owned.items():
+        listed = api("GET", f"addons/{addon_id}/entitlements").json()
+        assert ([e["id"] for e in listed["items"]], listed["pagination"]["total"]) == ([entitlement_id], 1)
+
+
 # -- actions ------------------------------------------------------------------------------------------
 def test_subscription_cancel_and_activate_change_its_status(api):
     sub = subscription(api, customer(api)["id"], plan(api)["id"])

@@ -87,8 +87,8 @@ class Backend:
     def existing(self, resource: Resource, key: object, field: str = "id") -> dict:
         return self.records.existing(resource, key, field)
 
-    def query(self, resource: Resource, filters: dict, exclude: tuple = ()) -> Sequence[dict]:
-        return self.records.query(resource, filters, exclude)
+    def query(self, resource: Resource, filters: dict, exclude: tuple = (), under: dict | None = None) -> Sequence[dict]:
+        return self.records.query(resource, filters, exclude, under)
 
     def create(self, resource: Resource, fields: dict, record_id: str | None = None) -> dict:
         """A new record the way the real server makes one: through its billing service where
