@@ -230,6 +230,21 @@ def test_sub_collections_list_the_children_of_one_parent(api):
     assert api("GET", "customers/cust_missing/wallets").status_code == 404
 
 
+def test_a_plan_with_a_live_subscription_is_not_deleted_until_it_is_cancelled(api):
+    pro = plan(api)
+    price(api, pro["id"])
+    sub = subscription(api, customer(api)["id"], pro["id"])
+    refused = api("DELETE", f"plans/{pro['id']}")
+    assert (refused.status_code, refused.json()) == (400, {
+        "code": "invalid_operation", "message": "plan is still associated with subscriptions",
+        "http_status_code": 400, "details": {"plan_id": {"value": pro["id"]}}})
+    assert api("GET", f"subscriptions/{sub['id']}").json()["plan_id"] == pro["id"]
+    cancelled = api("POST", f"subscriptions/{sub['id']}/cancel", json={"cancellation_type": "immediate"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert api("DELETE", f"plans/{pro['id']}").status_code == 200  # the spec documents 200 for deletePlan
+    assert api("GET", f"plans/{pro['id']}").status_code == 404
+
+
 def test_an_add_ons_entitlements_list_under_that_add_on_only(api):
     """Entitlements carry no `addon_id`: they name their owner by `entity_type` and `entity_id`,
     and the real server lists an add-on's by that pair, never another add-on's."""

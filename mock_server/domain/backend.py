@@ -108,6 +108,10 @@ class Backend:
         return record
 
     def delete(self, resource: Resource, key: str) -> dict:
+        """A plain delete, unless the billing rules keep the record for what depends on it."""
+        guard = self.billing.delete_guards.get(resource.entity)
+        if guard is not None:
+            guard(self.records.existing(resource, key))
         record = self.store.delete(resource.collection, key)
         if record is None:
             self.records.existing(resource, key)  # raises the one NotFound

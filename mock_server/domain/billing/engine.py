@@ -84,6 +84,8 @@ class Billing:
             "creditgrant": self.grants.create,
         }
         self.creators = {entity: create for entity, create in creators.items() if records.has(entity)}
+        # Deletes the real server refuses while other records depend on the one deleted.
+        self.delete_guards: dict[str, Callable[[dict], None]] = {"plan": self.subscriptions.refuse_plan_delete}
         # Creates that read what they write against (a subscription its plan's prices, a credit
         # note its invoice's limit); a customer's tax links are copies no other write disturbs.
         self.exclusive = frozenset(self.creators) - {"customer"}
