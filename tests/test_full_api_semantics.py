@@ -245,6 +245,39 @@ def test_a_plan_with_a_live_subscription_is_not_deleted_until_it_is_cancelled(ap
     assert api("GET", f"plans/{pro['id']}").status_code == 404
 
 
+def test_a_customer_with_a_live_subscription_or_an_active_wallet_is_not_deleted(api):
+    ada = customer(api, "ada")
+    pro = plan(api)
+    price(api, pro["id"])
+    sub = subscription(api, ada["id"], pro["id"])
+    refused = api("DELETE", f"customers/{ada['id']}")
+    assert (refused.status_code, refused.json()["message"]) == (
+        400, "customer cannot be deleted due to active subscriptions")
+    api("POST", f"subscriptions/{sub['id']}/cancel", json={"cancellation_type": "immediate"})
+    purse = wallet(api, ada["id"])
+    refused = api("DELETE", f"customers/{ada['id']}")
+    assert (refused.status_code, refused.json()["message"]) == (400, "customer cannot be deleted due to associated wallets")
+    api("POST", f"wallets/{purse['id']}/terminate")
+    assert api("DELETE", f"customers/{ada['id']}").status_code == 204
+    assert api("GET", f"customers/{ada['id']}").status_code == 404
+
+
+def test_a_deleted_price_is_terminated_at_the_given_end_date_and_not_twice(api):
+    pro = plan(api)
+    fee = price(api, pro["id"])
+    assert api("DELETE", f"prices/{fee['id']}", json={"end_date": "2099-01-01T00:00:00Z"}).status_code == 200
+    assert api("GET", f"prices/{fee['id']}").json()["end_date"] == "2099-01-01T00:00:00.000Z"
+    again = api("DELETE", f"prices/{fee['id']}", json={})
+    assert (again.status_code, again.json()["message"]) == (400, "price is already terminated")
+
+
+def test_a_price_is_not_terminated_before_it_starts(api):
+    fee = price(api, plan(api)["id"])
+    early = api("DELETE", f"prices/{fee['id']}", json={"end_date": "2000-01-01T00:00:00Z"})
+    assert (early.status_code, early.json()["message"]) == (400, "end date must be on or after start date")
+    assert api("GET", f"prices/{fee['id']}").json().get("end_date") is None
+
+
 def test_an_add_ons_entitlements_list_under_that_add_on_only(api):
     """Entitlements carry no `addon_id`: they name their owner by `entity_type` and `entity_id`,
     and the real server lists an add-on's by that pair, never another add-on's."""

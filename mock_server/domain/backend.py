@@ -107,11 +107,14 @@ class Backend:
         self.billing.changed(resource.entity, "update", record)
         return record
 
-    def delete(self, resource: Resource, key: str) -> dict:
-        """A plain delete, unless the billing rules keep the record for what depends on it."""
-        guard = self.billing.delete_guards.get(resource.entity)
-        if guard is not None:
-            guard(self.records.existing(resource, key))
+    def delete(self, resource: Resource, key: str, body: dict | None = None) -> dict:
+        """The record removed, unless a billing rule refuses the delete or keeps the record
+        another way (`billing.deletions`: a price is terminated and read back ended)."""
+        rule = self.billing.delete_rules.get(resource.entity)
+        if rule is not None:
+            kept = rule(self.records.existing(resource, key), body or {})
+            if kept is not None:
+                return kept
         record = self.store.delete(resource.collection, key)
         if record is None:
             self.records.existing(resource, key)  # raises the one NotFound

@@ -104,7 +104,7 @@ class Api:
 
     def do_delete(self, call: Call) -> Response:
         resource = call.op.resource
-        self.backend.delete(resource, call.key())
+        self.backend.delete(resource, call.key(), self.fields(call.body))
         return self.render(call.op, {"message": f"{resource.entity} deleted", "success": True})
 
     def do_list(self, call: Call) -> Response:

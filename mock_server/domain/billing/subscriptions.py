@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
-from ...core.failures import Failure, Invalid, InvalidOperation, Unavailable
+from ...core.failures import Failure, Invalid, Unavailable
 from ...core.times import parse_instant, stamp, when
 from ..records import Records
 from .catalogue import Catalogue
@@ -64,13 +64,6 @@ class Subscriptions:
     def forget_due(self) -> None:
         """The earliest period end is looked up again at the next tick."""
         self._next_due = None
-
-    def refuse_plan_delete(self, plan: dict) -> None:
-        """A plan any subscription not cancelled is on stays (`plan.go` DeletePlan): 400
-        `invalid_operation`, so no live subscription reads back without its plan."""
-        on_it = self.records.where("subscription", plan_id=plan["id"])
-        if any(s.get("subscription_status") != "cancelled" for s in on_it):
-            raise InvalidOperation("plan is still associated with subscriptions", {"plan_id": plan["id"]})
 
     # -- creation -------------------------------------------------------------------------------
     def create(self, fields: dict, record_id: str | None = None, opening_credit: Decimal = ZERO) -> dict:
