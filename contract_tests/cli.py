@@ -152,12 +152,13 @@ def run_command(argv: list[str]) -> int:
 
 def _api_key(given: str | None, local: str | None) -> tuple[str, str, str]:
     """The key, where it came from, and how reports write it: as the variable that holds it
-    (`$FLEXPRICE_API_KEY`, or any exported variable a `--api-key "$KEY"` was expanded from), else
-    as given (a key typed on the command line is the user's to show; the local mock's is throwaway)."""
+    (`$FLEXPRICE_API_KEY`, or any exported variable a `--api-key "$KEY"` was expanded from). A key
+    typed on the command line is written as `$FLEXPRICE_API_KEY` too (export it to replay): no
+    report or written test ever holds a raw key. The local mock's throwaway key stays literal."""
     if given:
         holders = sorted((name != KEY_VARIABLE, name) for name, value in os.environ.items()
                          if value == given and len(given) >= MASK_ANYWHERE_CHARS)
-        return given, "--api-key", f"${holders[0][1]}" if holders else given
+        return given, "--api-key", f"${holders[0][1] if holders else KEY_VARIABLE}"
     if os.environ.get(KEY_VARIABLE):
         return os.environ[KEY_VARIABLE], f"${KEY_VARIABLE}", f"${KEY_VARIABLE}"
     return (local, "the key of the mock the gate started", local) if local else ("", "", "")

@@ -18,7 +18,7 @@ import pytest
 from flexprice_spec.document import default_spec_path
 from mock_server import MockServer
 
-from .openapi_check import ResponseChecker
+from .openapi_check import ResponseChecker, WebhookChecker
 from .redis_server import RedisServer, require_redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +69,7 @@ ON_BOTH_STORES = frozenset({"test_full_api_semantics", "test_sdk_api_keys", "tes
                             "test_api_keys", "test_sdk_billing", "test_billing_usage", "test_billing_prices",
                             "test_billing_subscriptions", "test_billing_invoices", "test_billing_wallets_entitlements",
                             "test_billing_payments", "test_billing_discounts_taxes", "test_billing_prepaid_credits",
-                            "test_billing_credit_notes", "test_sdk_invoice_adjustments", "test_billing_grants",
+                            "test_billing_credit_notes", "test_sdk_billing_journey", "test_billing_grants",
                             "test_billing_proration", "test_billing_addons", "test_billing_plan_changes",
                             "test_billing_subscription_reads", "test_sdk_subscription_changes", "test_reliability"})
 _namespaces = itertools.count(1)
@@ -140,6 +140,12 @@ def seed_checker() -> ResponseChecker:
 @pytest.fixture(scope="session")
 def full_checker(full_spec: Path) -> ResponseChecker:
     return ResponseChecker(json.loads(full_spec.read_text()))
+
+
+@pytest.fixture(scope="session")
+def webhook_checker(full_spec: Path) -> WebhookChecker:
+    """Checks a webhook body against the schema of its `/webhook-events/<name>` page."""
+    return WebhookChecker(json.loads(full_spec.read_text()))
 
 
 @pytest.fixture(scope="session")

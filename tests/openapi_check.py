@@ -3,6 +3,8 @@
 `ResponseChecker.check(response)` validates an httpx response against the spec it was served
 from. Statuses the spec does not document for the operation (401 on every secured operation,
 404 for unknown ids where the spec lists none) must still carry a valid `errors.ErrorResponse`.
+`WebhookChecker.check(body)` validates a webhook body against the schema its
+`POST /webhook-events/<name>` page documents, independent of the mock's own schema code.
 """
 from __future__ import annotations
 
@@ -62,3 +64,16 @@ class ResponseChecker:
         assert self.error_validator is not None and self.error_validator.is_valid(response.json()), (
             f"{label}: undocumented error status without a valid errors.ErrorResponse: {response.text[:300]}"
         )
+
+
+class WebhookChecker:
+    def __init__(self, document: dict) -> None:
+        self.validators = {
+            path.rsplit("/", 1)[1]: OAS30Validator({**item["post"]["responses"]["200"]["content"]["application/json"]
+                                                   ["schema"], "components": document["components"]})
+            for path, item in document["paths"].items() if path.startswith("/webhook-events/")}
+
+    def check(self, body: dict) -> None:
+        """Raise AssertionError naming the event type when `body` breaks its documented schema."""
+        errors = [e.message for e in self.validators[body["event_type"]].iter_errors(body)]
+        assert not errors, (body["event_type"], errors[:3])

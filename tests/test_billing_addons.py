@@ -114,6 +114,19 @@ def test_a_prorated_attach_charges_the_rest_of_the_period_on_a_one_off_invoice(a
     assert (line["amount"], line["display_name"], line["price_type"]) == ("13.55", "Seats", "FIXED")
 
 
+def test_a_prorated_attachs_charge_is_taxed_at_the_subscriptions_rates(api, billing_mock, pro, seats, customer_id):
+    """`line_item_proration.go` settles the charge through `CreateInvoice` with the subscription's
+    id and no rates of its own, so `applyTaxesToInvoice` takes the subscription's."""
+    api.ok("POST", "taxes/rates", {"name": "Sales", "code": "SALES", "tax_rate_type": "percentage",
+                                   "percentage_value": "10"})
+    api.ok("POST", "taxes/associations", {"tax_rate_code": "SALES", "external_customer_id": "A", "auto_apply": True})
+    subscription = subscribe(api, customer_id, pro["id"])
+    billing_mock.clock.advance("P10D")
+    attach(api, subscription["id"], seats["id"], proration_behavior="create_prorations")
+    charge = next(i for i in invoices(api, subscription["id"]) if i["invoice_type"] == "ONE_OFF")
+    assert (charge["subtotal"], charge["total_tax"], charge["total"]) == ("13.55", "1.36", "14.91")  # 10 % of 13.55
+
+
 def test_a_onetime_addon_ends_with_its_billing_period(api, billing_mock, pro, seats, customer_id):
     subscription = subscribe(api, customer_id, pro["id"])
     billing_mock.clock.advance("P10D")

@@ -255,6 +255,25 @@ def test_a_one_off_invoice_is_taxed_at_its_tax_rates_by_id(api):
     assert (response.status_code, response.json()["details"]) == (404, {"tax_rates": {"value": "taxrate_unknown"}})
 
 
+def test_a_one_off_invoice_of_a_subscription_without_rates_of_its_own_is_taxed_at_the_subscriptions(api):
+    """`invoice.go` applyTaxesToInvoice: no prepared rates (no overrides, or overrides naming no
+    known code) and a `subscription_id` mean the subscription's auto-apply rates; rates of its
+    own replace them."""
+    sold = fee_only(api, fee="10")
+    sales = tax_rate(api, "SALES", "8.25")
+    flat = tax_rate(api, "FLAT", fixed="1.50")
+    taxed(api, "SALES")
+    subscription = subscribe(api, sold["customer"], sold["plan"])
+    of_subscription = {"subscription_id": subscription["id"]}
+    invoice = one_off(api, sold["customer"], "40", **of_subscription)
+    assert amounts(invoice, "total_tax", "total") == {"total_tax": "3.3", "total": "43.3"}  # 8.25 % of 40
+    assert [t["tax_rate_id"] for t in invoice["taxes"]] == [sales["id"]]
+    unknown = [{"tax_rate_code": "NONE", "currency": "usd"}]
+    assert one_off(api, sold["customer"], "40", tax_rate_overrides=unknown, **of_subscription)["total_tax"] == "3.3"
+    assert one_off(api, sold["customer"], "40", tax_rates=[flat["id"]], **of_subscription)["total_tax"] == "1.5"
+    assert one_off(api, sold["customer"], "40")["total_tax"] == "0"  # no subscription: untaxed
+
+
 # -- taxes on subscriptions ------------------------------------------------------------------------
 def test_the_worked_tax_on_a_subscription_invoice_with_the_customers_rates(api, billing_mock):
     """BILLING-2 §2 on a subscription: the customer's auto-apply associations are copied to the

@@ -2,14 +2,12 @@
 as Svix signs them, shaped to the spec's payload schemas, retried, and never in the API's way."""
 from __future__ import annotations
 
-import json
 import threading
 import time
 
 import httpx
 import pytest
 from flexprice import Flexprice
-from openapi_schema_validator import OAS30Validator
 
 from flexprice_spec.document import Spec
 from mock_server import MockServer
@@ -48,24 +46,6 @@ def admin(mock):
         yield client
 
 
-@pytest.fixture(scope="module")
-def payload_validators(full_spec):
-    """Event type -> a validator of the body its `POST /webhook-events/<name>` page documents,
-    independent of the mock's own schema code."""
-    document = json.loads(full_spec.read_text())
-    validators = {}
-    for path, item in document["paths"].items():
-        if path.startswith("/webhook-events/"):
-            schema = item["post"]["responses"]["200"]["content"]["application/json"]["schema"]
-            validators[path.rsplit("/", 1)[1]] = OAS30Validator({**schema, "components": document["components"]})
-    return validators
-
-
-def assert_valid(payload_validators, body: dict) -> None:
-    errors = [e.message for e in payload_validators[body["event_type"]].iter_errors(body)]
-    assert not errors, (body["event_type"], errors[:3])
-
-
 def receive(mock, **options) -> WebhookReceiver:
     receiver = WebhookReceiver(new_secret(), **options).start()
     mock.add_webhook(receiver.url, receiver.secret)
@@ -91,7 +71,7 @@ def settled(mock) -> list[dict]:
 
 
 # -- what a receiver sees ----------------------------------------------------------------------------
-def test_an_sdk_journey_reaches_a_svix_verifying_receiver_in_order_signed_and_valid(mock, payload_validators):
+def test_an_sdk_journey_reaches_a_svix_verifying_receiver_in_order_signed_and_valid(mock, webhook_checker):
     receiver = receive(mock)
     client = Flexprice(api_key_auth=mock.api_key, server_url=mock.url)
     customer = client.customers.create_customer(external_id="wh-1", name="Ada")
@@ -118,7 +98,7 @@ def test_an_sdk_journey_reaches_a_svix_verifying_receiver_in_order_signed_and_va
     assert all(r.verified for r in received)
     assert len({r.message_id for r in received}) == len(expected)
     for r in received:
-        assert_valid(payload_validators, r.payload)
+        webhook_checker.check(r.payload)
         assert abs(int(r.headers["svix-timestamp"]) - time.time()) < 60  # wall clock, not the billing clock
     assert received[0].payload["customer"]["external_id"] == "wh-1"
     cancelled = received[-1].payload["subscription"]
@@ -129,7 +109,7 @@ def test_an_sdk_journey_reaches_a_svix_verifying_receiver_in_order_signed_and_va
     receiver.stop()
 
 
-def test_every_event_type_the_mock_emits_has_a_body_valid_against_its_documented_schema(mock, http, payload_validators):
+def test_every_event_type_the_mock_emits_has_a_body_valid_against_its_documented_schema(mock, http, webhook_checker):
     def created(path: str, body: dict) -> dict:
         response = http.post(path, json=body)
         assert response.status_code in (200, 201), response.text
@@ -174,6 +154,9 @@ def test_every_event_type_the_mock_emits_has_a_body_valid_against_its_documented
     created("creditnotes", {"invoice_id": invoice["id"], "reason": "DUPLICATE", "line_items": [
         {"invoice_line_item_id": invoice["line_items"][0]["id"], "amount": "4"}]})  # into a new wallet
     ok(http.delete(f"features/{feature['id']}"))
+    for refund_wallet in http.get(f"customers/{customer['id']}/wallets").json():
+        if refund_wallet["wallet_status"] == "active":  # a customer with an active wallet is not deleted
+            ok(http.post(f"wallets/{refund_wallet['id']}/terminate"))
     ok(http.delete(f"customers/{customer['id']}"))
 
     emitted = mock.webhooks
@@ -185,7 +168,7 @@ def test_every_event_type_the_mock_emits_has_a_body_valid_against_its_documented
         "wallet.updated", "wallet.terminated", "wallet.transaction.created", "payment.created", "payment.updated",
         "payment.pending", "payment.success", "payment.failed", "credit_note.created", "credit_note.updated"}
     for webhook in emitted:
-        assert_valid(payload_validators, webhook["payload"])
+        webhook_checker.check(webhook["payload"])
         assert webhook["payload"]["event_type"] == webhook["event_type"]
     success = next(w["payload"]["payment"] for w in emitted if w["event_type"] == "payment.success")
     assert {k: success[k] for k in ("destination_id", "amount", "currency", "payment_status", "succeeded_at")} == {

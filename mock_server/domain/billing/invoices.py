@@ -232,9 +232,9 @@ class Invoices:
     def create(self, fields: dict, record_id: str | None = None) -> dict:
         """`POST /invoices` (`CreateOneOffInvoice`): the caller's subtotal and lines, discounted
         by its `coupons` (those that exist and may be applied) and `line_item_coupons`; a ONE_OFF
-        or CREDIT invoice also takes prepaid credits and its `tax_rate_overrides` or `tax_rates`
-        now, and is finalized at once (as is one asking for FINALIZED). An `idempotency_key`
-        already used answers that invoice while it is a draft, else 409, as the server's does."""
+        or CREDIT invoice also takes prepaid credits and its tax (`Taxes.one_off_rates`) now, and
+        is finalized at once (as is one asking for FINALIZED). An `idempotency_key` already used
+        answers that invoice while it is a draft, else 409, as the server's does."""
         self.records.require("customer", fields.get("customer_id"))
         known = self.records.find("invoice", "idempotency_key", fields.get("idempotency_key"))
         if known is not None:

@@ -8,7 +8,8 @@ entity; `external_customer_id` makes it the customer's; `auto_apply` is false un
 tenant's auto-apply associations (`customer.go`), a new subscription its customer's
 (`subscription.go` handleTaxRateLinking); with overrides, those are made instead (and an empty
 list makes none). A subscription invoice is taxed at the subscription's auto-apply rates; a
-one-off invoice at its `tax_rate_overrides` (by code) or `tax_rates` (by id). The taxable base
+one-off invoice at its `tax_rate_overrides` (by code) or `tax_rates` (by id), or when those name
+none, at its subscription's auto-apply rates if it has a subscription. The taxable base
 is `subtotal - total_discount` (never below 0: prepaid credits do not reduce it); each rate's
 tax is rounded on its own, and a stored invoice keeps one `taxes` record per rate.
 """
@@ -164,12 +165,20 @@ class Taxes:
 
     def one_off_rates(self, fields: dict) -> list[dict]:
         """A one-off invoice's rates: those whose code its `tax_rate_overrides` name (unknown
-        codes are passed over), else each of its `tax_rates` ids (404 for an unknown one)."""
+        codes are passed over), else each of its `tax_rates` ids (404 for an unknown one); when
+        that names none and the invoice has a `subscription_id`, the subscription's auto-apply
+        rates, as `applyTaxesToInvoice` falls back to them (an add-on's proration charge is
+        taxed so)."""
         overrides = fields.get("tax_rate_overrides") or []
         if overrides:
             codes = {o.get("tax_rate_code") for o in overrides}
-            return [rate for rate in self.records.where("tax_rate") if rate.get("code") in codes]
-        return [self.records.require("tax_rate", rate_id, named="tax_rates") for rate_id in fields.get("tax_rates") or []]
+            rates = [rate for rate in self.records.where("tax_rate") if rate.get("code") in codes]
+        else:
+            rates = [self.records.require("tax_rate", rate_id, named="tax_rates")
+                     for rate_id in fields.get("tax_rates") or []]
+        if not rates and fields.get("subscription_id"):
+            return self.subscription_rates(str(fields["subscription_id"]))
+        return rates
 
     def apply(self, invoice: dict, rates: list[dict], stored: bool) -> None:
         """Set `total_tax` and `taxes` on `invoice` (nothing when there are no rates, as the
