@@ -1,5 +1,6 @@
-"""Start-up's cache: Connexion's OpenAPI-schema check runs once per document (by hash), never
-for a document that passed before, always for a changed one, and a failing one is not cached."""
+"""Start-up's cache: Connexion's OpenAPI-schema check runs once per document (by hash) when
+Connexion's app is built (on the first request the fast path leaves to it), never for a document
+that passed before, always for a changed one, and a failing one is not cached."""
 from __future__ import annotations
 
 import json
@@ -28,6 +29,11 @@ def checks(tmp_path, monkeypatch):
     return calls
 
 
+def connexion(spec: Spec) -> None:
+    """The mock's Connexion app, built now as the first request that reaches it builds it."""
+    assert create_app(spec).connexion is not None
+
+
 def seed(title: str = "seed") -> Spec:
     document = json.loads(SEED_SPEC.read_text())
     document["info"]["title"] = title
@@ -35,16 +41,16 @@ def seed(title: str = "seed") -> Spec:
 
 
 def test_a_document_that_passed_once_is_not_checked_again(checks, tmp_path):
-    create_app(seed())
-    create_app(seed())
+    connexion(seed())
+    connexion(seed())
     assert checks == ["seed"]
     assert len(list((tmp_path / "cache").iterdir())) == 1
 
 
 def test_a_changed_document_is_checked_again(checks):
-    create_app(seed("one"))
-    create_app(seed("two"))
-    create_app(seed("one"))
+    connexion(seed("one"))
+    connexion(seed("two"))
+    connexion(seed("one"))
     assert checks == ["one", "two"]
 
 
@@ -53,30 +59,30 @@ def test_a_document_that_fails_the_check_is_never_cached(checks, tmp_path):
     broken.document["paths"]["/secrets/api/keys"]["post"]["responses"]["201"] = {"content": {}}  # no description
     for _attempt in range(2):
         with pytest.raises(Exception, match="is not valid under any of the given schemas"):
-            create_app(broken)
+            connexion(broken)
     assert checks == ["broken", "broken"]
     assert not (tmp_path / "cache").exists()
 
 
 def test_the_cache_can_be_turned_off_and_an_unwritable_one_only_costs_the_check(checks, tmp_path, monkeypatch):
     monkeypatch.setenv("FLEXPRICE_MOCK_CACHE_DIR", "off")
-    create_app(seed())
-    create_app(seed())
+    connexion(seed())
+    connexion(seed())
     (tmp_path / "file").write_text("")
     monkeypatch.setenv("FLEXPRICE_MOCK_CACHE_DIR", str(tmp_path / "file" / "cache"))
-    create_app(seed())
+    connexion(seed())
     assert checks == ["seed"] * 3
 
 
 def test_a_document_changed_in_memory_after_loading_is_checked_again(checks):
     spec = seed("loaded")
-    create_app(spec)
+    connexion(spec)
     spec.document["info"]["title"] = "changed"
-    create_app(spec)
+    connexion(spec)
     assert checks == ["loaded", "changed"]
 
 
 def test_explaining_a_failure_always_checks(checks, tmp_path):
-    create_app(seed())
+    connexion(seed())
     seed().check_schema()
     assert checks == ["seed", "seed"]
