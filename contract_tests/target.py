@@ -1,4 +1,5 @@
-"""The implementation under test when no `--base-url` is given: this project's mock.
+"""The implementation under test when no `--base-url` is given, and the one `parity` holds a
+target to: this project's mock.
 
 This is the only module of the gate that imports the mock's server code; everything else talks
 HTTP to whatever `--base-url` names.
