@@ -21,7 +21,7 @@ from . import samples
 from .client import Exchange
 from .overlay import id_pointer
 from .report import Failure
-from .semantic import Context
+from .semantic import ENDINGS, Context
 
 LIST_LIMIT = 1000
 MAX_DEPTH = 2  # how many records deep the gate goes to fill a reference
@@ -197,9 +197,18 @@ def _fill(ctx: Context, create: Operation, name: str, sent: dict, parents: dict[
 
 
 def remember(ctx: Context, resource: Resource, record_id: str) -> None:
-    delete = op_for(ctx, resource, "delete")
-    if delete is not None:
-        ctx.records.append((delete, record_id))
+    """Note a record made for the clean-up, with the operation that removes or ends it."""
+    end = op_for(ctx, resource, "delete") or ending(ctx, resource)
+    if end is not None:
+        ctx.records.append((end, record_id))
+
+
+def ending(ctx: Context, resource: Resource) -> Operation | None:
+    """The action that ends a record of `resource` (`POST /subscriptions/{id}/cancel`)."""
+    for op in ctx.operations.values():
+        if op.parent is resource and op.role == "action" and op.action in ENDINGS and op.path.count("{") == 1:
+            return op
+    return None
 
 
 def shared_record(ctx: Context, resource: Resource) -> Record | None:

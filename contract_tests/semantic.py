@@ -387,16 +387,24 @@ def _expect_window(ctx: Context, items: list[dict], total: int, limit: int, offs
     )
 
 
+# How a record the API has no delete for is ended, and the body that ends it at once: a clean-up
+# must end a subscription or a wallet before the customer they belong to can go (the real server
+# refuses to delete a customer with a subscription not cancelled or an active wallet).
+ENDINGS = {"cancel": {"cancellation_type": "immediate", "reason": "contract gate clean-up"}, "terminate": None}
+
+
 def clean_up(ctx: Context) -> None:
-    """Delete what the checks created (newest first, where the API has a delete), so a staging
-    run leaves no keys or records behind."""
+    """Delete what the checks created, newest first, ending what the API cannot delete (a
+    subscription is cancelled, a wallet terminated) before what it belongs to, so a staging run
+    leaves no keys or records behind."""
     if DELETE in ctx.operations:
         for secret_id in ctx.created:
             with ctx.contained(DELETE):
                 ctx.call(DELETE, secret_id)
-    for delete, record_id in reversed(ctx.records):
-        with ctx.contained(delete.operation_id):
-            call_item(ctx, delete, record_id, body=delete_body(ctx, delete))
+    for end, record_id in reversed(ctx.records):
+        with ctx.contained(end.operation_id):
+            body = ENDINGS[end.action] if end.role == "action" else delete_body(ctx, end)
+            call_item(ctx, end, record_id, body=body)
     ctx.created.clear()
     ctx.records.clear()
 

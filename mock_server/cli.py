@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import asdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,8 +23,8 @@ from .core.times import parse_instant
 from .devtools.fixtures import FixtureError
 from .domain.clock import Clock
 from .http.faults import Faults
-from .http.proxy import MODES, ProxyOptions
 from .http.limits import DEFAULT_MAX_BODY
+from .http.proxy import MODES, ProxyOptions
 from .runner import base_url, bind, server_for
 from .schemas.checks import Schemas
 from .schemas.synth import Synth

@@ -28,8 +28,8 @@ from .core.times import parse_instant
 from .devtools.webhooks import WebhookOptions
 from .domain.clock import Clock
 from .http.faults import Faults
-from .http.proxy import ProxyOptions
 from .http.limits import GuardedHttpProtocol
+from .http.proxy import ProxyOptions
 
 OPTIONS = "FLEXPRICE_MOCK_WORKER_OPTIONS"  # the CLI's options, as JSON, for the spawned workers
 READY_WAIT = 120.0  # seconds the announcement waits for the port to answer

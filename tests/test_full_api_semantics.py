@@ -230,6 +230,69 @@ def test_sub_collections_list_the_children_of_one_parent(api):
     assert api("GET", "customers/cust_missing/wallets").status_code == 404
 
 
+def test_a_plan_with_a_live_subscription_is_not_deleted_until_it_is_cancelled(api):
+    pro = plan(api)
+    price(api, pro["id"])
+    sub = subscription(api, customer(api)["id"], pro["id"])
+    refused = api("DELETE", f"plans/{pro['id']}")
+    assert (refused.status_code, refused.json()) == (400, {
+        "code": "invalid_operation", "message": "plan is still associated with subscriptions",
+        "http_status_code": 400, "details": {"plan_id": {"value": pro["id"]}}})
+    assert api("GET", f"subscriptions/{sub['id']}").json()["plan_id"] == pro["id"]
+    cancelled = api("POST", f"subscriptions/{sub['id']}/cancel", json={"cancellation_type": "immediate"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert api("DELETE", f"plans/{pro['id']}").status_code == 200  # the spec documents 200 for deletePlan
+    assert api("GET", f"plans/{pro['id']}").status_code == 404
+
+
+def test_a_customer_with_a_live_subscription_or_an_active_wallet_is_not_deleted(api):
+    ada = customer(api, "ada")
+    pro = plan(api)
+    price(api, pro["id"])
+    sub = subscription(api, ada["id"], pro["id"])
+    refused = api("DELETE", f"customers/{ada['id']}")
+    assert (refused.status_code, refused.json()["message"]) == (
+        400, "customer cannot be deleted due to active subscriptions")
+    api("POST", f"subscriptions/{sub['id']}/cancel", json={"cancellation_type": "immediate"})
+    purse = wallet(api, ada["id"])
+    refused = api("DELETE", f"customers/{ada['id']}")
+    assert (refused.status_code, refused.json()["message"]) == (400, "customer cannot be deleted due to associated wallets")
+    api("POST", f"wallets/{purse['id']}/terminate")
+    assert api("DELETE", f"customers/{ada['id']}").status_code == 204
+    assert api("GET", f"customers/{ada['id']}").status_code == 404
+
+
+def test_a_deleted_price_is_terminated_at_the_given_end_date_and_not_twice(api):
+    pro = plan(api)
+    fee = price(api, pro["id"])
+    assert api("DELETE", f"prices/{fee['id']}", json={"end_date": "2099-01-01T00:00:00Z"}).status_code == 200
+    assert api("GET", f"prices/{fee['id']}").json()["end_date"] == "2099-01-01T00:00:00.000Z"
+    again = api("DELETE", f"prices/{fee['id']}", json={})
+    assert (again.status_code, again.json()["message"]) == (400, "price is already terminated")
+
+
+def test_a_price_is_not_terminated_before_it_starts(api):
+    fee = price(api, plan(api)["id"])
+    early = api("DELETE", f"prices/{fee['id']}", json={"end_date": "2000-01-01T00:00:00Z"})
+    assert (early.status_code, early.json()["message"]) == (400, "end date must be on or after start date")
+    assert api("GET", f"prices/{fee['id']}").json().get("end_date") is None
+
+
+def test_an_add_ons_entitlements_list_under_that_add_on_only(api):
+    """Entitlements carry no `addon_id`: they name their owner by `entity_type` and `entity_id`,
+    and the real server lists an add-on's by that pair, never another add-on's."""
+    feature = created(api, "features", {"name": "Seats", "type": "static"})
+    owned = {}
+    for key in ("seats", "storage"):
+        addon = created(api, "addons", {"name": key.title(), "lookup_key": key})
+        owned[addon["id"]] = created(api, "entitlements", {
+            "entity_type": "ADDON", "entity_id": addon["id"], "feature_id": feature["id"], "feature_type": "static",
+            "static_value": "5"})["id"]
+    for addon_id, entitlement_id in owned.items():
+        listed = api("GET", f"addons/{addon_id}/entitlements").json()
+        assert ([e["id"] for e in listed["items"]], listed["pagination"]["total"]) == ([entitlement_id], 1)
+
+
 # -- actions ------------------------------------------------------------------------------------------
 def test_subscription_cancel_and_activate_change_its_status(api):
     sub = subscription(api, customer(api)["id"], plan(api)["id"])

@@ -154,6 +154,9 @@ def test_every_event_type_the_mock_emits_has_a_body_valid_against_its_documented
     created("creditnotes", {"invoice_id": invoice["id"], "reason": "DUPLICATE", "line_items": [
         {"invoice_line_item_id": invoice["line_items"][0]["id"], "amount": "4"}]})  # into a new wallet
     ok(http.delete(f"features/{feature['id']}"))
+    for refund_wallet in http.get(f"customers/{customer['id']}/wallets").json():
+        if refund_wallet["wallet_status"] == "active":  # a customer with an active wallet is not deleted
+            ok(http.post(f"wallets/{refund_wallet['id']}/terminate"))
     ok(http.delete(f"customers/{customer['id']}"))
 
     emitted = mock.webhooks

@@ -87,8 +87,8 @@ class Backend:
     def existing(self, resource: Resource, key: object, field: str = "id") -> dict:
         return self.records.existing(resource, key, field)
 
-    def query(self, resource: Resource, filters: dict, exclude: tuple = ()) -> Sequence[dict]:
-        return self.records.query(resource, filters, exclude)
+    def query(self, resource: Resource, filters: dict, exclude: tuple = (), under: dict | None = None) -> Sequence[dict]:
+        return self.records.query(resource, filters, exclude, under)
 
     def create(self, resource: Resource, fields: dict, record_id: str | None = None) -> dict:
         """A new record the way the real server makes one: through its billing service where
@@ -107,7 +107,14 @@ class Backend:
         self.billing.changed(resource.entity, "update", record)
         return record
 
-    def delete(self, resource: Resource, key: str) -> dict:
+    def delete(self, resource: Resource, key: str, body: dict | None = None) -> dict:
+        """The record removed, unless a billing rule refuses the delete or keeps the record
+        another way (`billing.deletions`: a price is terminated and read back ended)."""
+        rule = self.billing.delete_rules.get(resource.entity)
+        if rule is not None:
+            kept = rule(self.records.existing(resource, key), body or {})
+            if kept is not None:
+                return kept
         record = self.store.delete(resource.collection, key)
         if record is None:
             self.records.existing(resource, key)  # raises the one NotFound

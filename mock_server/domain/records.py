@@ -93,10 +93,11 @@ class Records:
             return []
         return list(reversed(self.store.select(self.resources[entity].collection, Filter(list(equal.items())))))
 
-    def query(self, resource: Resource, filters: dict, exclude: tuple = ()) -> Sequence[dict]:
+    def query(self, resource: Resource, filters: dict, exclude: tuple = (), under: dict | None = None) -> Sequence[dict]:
         """Records the filters select, newest first: through a unique-key index when a filter
-        names one (`external_id`), else in one pass over the resource."""
-        predicate = self.predicate(resource, filters, exclude)
+        names one (`external_id`), else in one pass over the resource. `under` (a `link`) keeps
+        a sub-collection's records to its parent's, whatever the filters say."""
+        predicate = self.predicate(resource, filters, exclude, under)
         for key in resource.unique_keys:
             value = filters.get(key)
             if key not in exclude and isinstance(value, str) and value:
@@ -104,11 +105,11 @@ class Records:
                 return [found] if found is not None and (predicate is None or predicate(found)) else []
         return self.store.select(resource.collection, predicate)
 
-    def predicate(self, resource: Resource, filters: dict, exclude: tuple) -> Filter | None:
+    def predicate(self, resource: Resource, filters: dict, exclude: tuple, under: dict | None = None) -> Filter | None:
         """Equality for fields the record has, membership for id lists (`plan_ids`); an
         `external_customer_id` filter matches the `customer_id` of that customer."""
         props = self.spec.properties(resource.record_schema)
-        tests = []
+        tests = list((under or {}).items())
         for name, wanted in filters.items():
             if name in PAGING_FIELDS or name in exclude or wanted in (None, "", []):
                 continue
@@ -126,6 +127,16 @@ class Records:
                 continue
             tests.append((field, set(map(str, wanted)) if isinstance(wanted, list) else wanted))
         return Filter(tests) if tests else None
+
+    def link(self, parent: Resource, parent_id: str, child: Resource) -> dict:
+        """The fields that tie a child record to its parent: the parent's foreign key
+        (`plan_id`) where the child's schema has it, else the `entity_type` and `entity_id` pair
+        the real server uses (an add-on's entitlements: `ADDON`, the add-on's id). A child with
+        neither is tied by the foreign key anyway, so it never lists under another parent."""
+        props = self.spec.properties(child.record_schema)
+        if parent.foreign_key not in props and {"entity_type", "entity_id"} <= props.keys():
+            return {"entity_type": parent.entity.upper(), "entity_id": parent_id}
+        return {parent.foreign_key: parent_id}
 
     # -- writing --------------------------------------------------------------------------------
     def check_references(self, fields: dict) -> dict:

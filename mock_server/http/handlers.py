@@ -90,7 +90,7 @@ class Api:
 
     def do_subcreate(self, call: Call) -> Response:
         parent = self.parent_of(call)
-        return self.do_create(call, {call.op.parent.foreign_key: parent["id"]})
+        return self.do_create(call, self.backend.records.link(call.op.parent, parent["id"], call.op.resource))
 
     def do_get(self, call: Call) -> Response:
         return self.render(call.op, self.backend.existing(call.op.resource, call.key()))
@@ -104,7 +104,7 @@ class Api:
 
     def do_delete(self, call: Call) -> Response:
         resource = call.op.resource
-        self.backend.delete(resource, call.key())
+        self.backend.delete(resource, call.key(), self.fields(call.body))
         return self.render(call.op, {"message": f"{resource.entity} deleted", "success": True})
 
     def do_list(self, call: Call) -> Response:
@@ -115,8 +115,8 @@ class Api:
 
     def do_subcollection(self, call: Call) -> Response:
         parent = self.parent_of(call)
-        link = {call.op.parent.foreign_key: parent["id"]}
-        return self.page(call.op, call.op.resource, {**call.params, **link}, exclude=(call.op.key_param,))
+        link = self.backend.records.link(call.op.parent, parent["id"], call.op.resource)
+        return self.page(call.op, call.op.resource, call.params, exclude=(call.op.key_param,), under=link)
 
     def do_bulk(self, call: Call) -> Response:
         body = self.fields(call.body)
@@ -198,9 +198,10 @@ class Api:
         limit = _bounded_int(filters.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT, "limit")
         return limit, _bounded_int(filters.get("offset"), 0, 0, None, "offset")
 
-    def page(self, op: Operation, resource: Resource | None, filters: dict, exclude: tuple = ()) -> Response:
+    def page(self, op: Operation, resource: Resource | None, filters: dict, exclude: tuple = (),
+             under: dict | None = None) -> Response:
         limit, offset = self.paging(filters)
-        records = [] if resource is None else self.backend.query(resource, filters, exclude)
+        records = [] if resource is None else self.backend.query(resource, filters, exclude, under)
         node = self.spec.resolve(op.response_schema)
         if node.get("type") == "array":
             return json_response(self.project(records, list_item_schema(self.spec, op.response_schema), resource), op.status)

@@ -12,7 +12,7 @@ from .proxy import Defect, Forward, Request, Response
 
 BILLING_PATHS = (
     "/customers", "/customers/{id}", "/customers/external/{external_id}", "/customers/search",
-    "/wallets", "/wallets/{id}", "/wallets/{id}/top-up", "/wallets/search", "/wallets/transactions/search",
+    "/wallets", "/wallets/{id}", "/wallets/{id}/top-up", "/wallets/{id}/terminate", "/wallets/search", "/wallets/transactions/search",
     "/invoices", "/invoices/{id}", "/invoices/search", "/events", "/events/usage",
 )
 CUSTOMERS = "/v1/customers"

@@ -8,8 +8,8 @@ plain to see, and is what would be replayed.
 from __future__ import annotations
 
 import shlex
-from itertools import islice
 from dataclasses import dataclass
+from itertools import islice
 
 from ..journal import Journal
 

@@ -14,8 +14,8 @@ from decimal import Decimal
 from ...core.failures import Failure
 from ...core.times import when
 from ...domain.billing.engine import Billing
-from ...domain.records import Records
 from ...domain.billing.subscriptions import LIVE
+from ...domain.records import Records
 from .charts import LANE, Axis, Chart, series_chart
 
 PERIOD_REASONS = ("SUBSCRIPTION_CREATE", "SUBSCRIPTION_CYCLE")

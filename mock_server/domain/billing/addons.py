@@ -19,8 +19,8 @@ of their ADVANCE fees into a prepaid wallet.
 """
 from __future__ import annotations
 
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 
 from ...core.failures import Invalid
 from ...core.times import parse_instant, stamp, when

@@ -7,6 +7,7 @@ must name a meter; metered, static and config entitlements are always enabled.
 from __future__ import annotations
 
 from ...core.failures import Invalid
+from ...core.times import parse_instant, stamp
 from ..records import Records
 from . import pricing
 from .usage import Usage
@@ -46,8 +47,13 @@ class Catalogue:
         return meter
 
     def create_price(self, fields: dict, record_id: str | None = None) -> dict:
+        """A price starts now unless told otherwise (`dto/price.go` ToPrice), so a later delete
+        can tell an end date before its start."""
         pricing.validate(fields)
-        fields = {**fields, "billing_cadence": "RECURRING"}
+        start = parse_instant(fields["start_date"], "start_date") if fields.get("start_date") else self.records.clock.now()
+        if fields.get("end_date") and start > parse_instant(fields["end_date"], "end_date"):
+            raise Invalid("start_date", "start date must be before end date")
+        fields = {**fields, "billing_cadence": "RECURRING", "start_date": stamp(start)}
         if fields.get("type") == "USAGE":
             meter = self.usage.meter(fields["meter_id"])
             fields["meter"] = meter

@@ -19,6 +19,7 @@ from .catalogue import Catalogue
 from .coupons import Coupons
 from .credit_notes import CreditNotes
 from .credits import PrepaidCredits
+from .deletions import Deletions
 from .entitlements import Entitlements
 from .grant_applications import GrantApplications
 from .grants import Grants
@@ -84,6 +85,7 @@ class Billing:
             "creditgrant": self.grants.create,
         }
         self.creators = {entity: create for entity, create in creators.items() if records.has(entity)}
+        self.delete_rules = {entity: rule for entity, rule in Deletions(records).rules().items() if records.has(entity)}
         # Creates that read what they write against (a subscription its plan's prices, a credit
         # note its invoice's limit); a customer's tax links are copies no other write disturbs.
         self.exclusive = frozenset(self.creators) - {"customer"}
