@@ -178,6 +178,8 @@ def verdict_line(report: Report) -> str:
     tested = f"{len(report.operations)} operation(s) under test, {report.requests:,} requests, {report.elapsed:.1f}s"
     if report.verdict == NO_VERDICT:
         return f"{NO_VERDICT}: nothing was tested; {tested}"
+    if not report.failures:
+        return f"{report.verdict}: 0 failure(s); {len(report.checks_run)} checks passed on {tested}"
     return (
         f"{report.verdict}: {len(report.failures)} failure(s) in {len(report.failed_checks())} check(s) on "
         f"{operations} operation(s); {len(report.checks_run)} checks run, {tested}"
