@@ -11,6 +11,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 COPY pyproject.toml README.md openapi.json ./
+COPY flexprice_cli ./flexprice_cli
 COPY flexprice_spec ./flexprice_spec
 COPY mock_server ./mock_server
 COPY contract_tests ./contract_tests

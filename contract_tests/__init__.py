@@ -9,5 +9,6 @@ billing objects the checks build), `billing.py` and `flows.py` (billing rules, a
 `expectations.py` and `billing_rules.py` state them), `restler.py` (leakage, hierarchy, unknown
 fields), `reads.py` (what read-only runs reach), `fuzz.py` (Schemathesis), `budget.py` (the time
 budget), `spec_choice.py` (which spec a run tests), `report.py` and `report_files.py` (the summary,
-HTML, JSON, JUnit), `replay.py` (`--write-tests`), `diff/` (`flexprice-contract diff`).
+HTML, JSON, JUnit), `replay.py` (`--write-tests`), `parity.py` (`flexprice-contract parity`: the
+billing scenario against a target and a mock, field by field), `diff/` (`flexprice-contract diff`).
 """

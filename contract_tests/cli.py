@@ -1,21 +1,27 @@
-"""`flexprice-contract`: the gate as a console script.
+"""`flexprice-contract`: the gate's commands, one family with `flexprice-mock` (`flexprice_cli`:
+the help, `--version`, the one-line `Error:` and the `FLEXPRICE_CONTRACT_*` variables).
 
-Exit codes: 0 the implementation conforms, 1 it does not (failures reported, or its key was
-refused), 2 usage error, 3 the gate itself broke (a bug to report; no answer of the implementation
-should ever cause it), 4 no verdict (nothing was tested: no operation under test, or no request
-sent), 130 interrupted.
-Commands live in `COMMANDS` (`run` here, `diff` and `overlay` in `commands.py`); with no command
-name first, `run` is meant.
+`run` (meant when no command is named first) tests one implementation; `parity` runs the billing
+scenario against a target and against a mock it starts and reports where their answers differ
+(`parity.py`); `diff` and `overlay` send no request (`commands.py`).
+
+Exit codes: 0 the implementation conforms (parity: no difference), 1 it does not (failures or
+differences reported, or its key was refused), 2 usage error, 3 the gate itself broke (a bug to
+report; no answer of the implementation should ever cause it), 4 no verdict (nothing was tested:
+no operation under test, or no request sent), 130 interrupted.
 """
 from __future__ import annotations
 
-import argparse
 import os
-import sys
-import traceback
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
+
+import click
+
+from flexprice_cli.program import EXIT_BROKEN, EXIT_INTERRUPTED, EXIT_USAGE  # noqa: F401 - the codes, for callers
+from flexprice_cli.program import Program, UsageProblem, option, variable_of
 
 from . import commands
 from .config import (
@@ -31,161 +37,184 @@ from .config import (
 from .report import DEFAULT_SHOW, MASK_ANYWHERE_CHARS
 from .spec_choice import NoSpec, chosen_spec
 
-EXIT_CONFORMS, EXIT_FAILURES, EXIT_USAGE, EXIT_BROKEN, EXIT_NO_VERDICT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_CONFORMS, EXIT_FAILURES, EXIT_NO_VERDICT = 0, 1, 4
 PROG = "flexprice-contract"
-KEY_VARIABLE = "FLEXPRICE_API_KEY"
+KEY_VARIABLE = "FLEXPRICE_CONTRACT_API_KEY"
+OLD_KEY_VARIABLE = "FLEXPRICE_API_KEY"  # the gate's variable before the family's scheme; still read
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+OUTPUT = click.Path(dir_okay=False, path_type=Path)
 
 
-class UsageError(Exception):
-    """A command line or input the gate cannot work with (exit 2)."""
+@click.group(PROG, cls=Program, prefix="FLEXPRICE_CONTRACT", noun="gate", main_command="run",
+             subcommand_metavar="[COMMAND] [ARGS]...")
+def flexprice_contract() -> None:
+    """Test any implementation of the Flexprice API against its spec and the real server's rules.
+
+    With no command named first, `run` is meant: `flexprice-contract --base-url URL` is
+    `flexprice-contract run --base-url URL`."""
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    name = argv[0] if argv and argv[0] in COMMANDS else "run"
-    command = COMMANDS[name]
-    args = argv[1:] if argv and argv[0] == name else argv
-    try:
-        return command(args)
-    except (UsageError, NoSpec) as error:
-        print(f"{PROG}: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception:  # noqa: BLE001 - the one place a bug of the gate becomes exit 3, not a bare crash
-        print(f"{PROG}: the gate itself broke (exit {EXIT_BROKEN}); please report this:", file=sys.stderr)
-        traceback.print_exc()
-        return EXIT_BROKEN
+    """The console script: run the command line (`sys.argv` without `argv`), return its exit code."""
+    return flexprice_contract.execute(argv)
 
 
-def run_parser() -> argparse.ArgumentParser:
-    profiles = ", ".join(f"{name}: {p.max_examples} examples, {p.time_budget:.0f}s bound, {'+'.join(p.phases)}"
-                         for name, p in PROFILES.items())
-    p = argparse.ArgumentParser(
-        prog=PROG,
-        description="Test any implementation of the Flexprice API against its spec and the real server's rules.",
-        epilog="Other commands: `flexprice-contract diff OLD NEW` (breaking changes between two versions of "
-               "the spec), `flexprice-contract overlay --show` (the real server's rules the gate adds).",
+def target_options(base_url: dict[str, Any], spec_help: str) -> Callable:
+    """The options of every command that talks to a target: where, with which key and spec, and
+    how patient to be."""
+    decorators = (
+        option("--base-url", metavar="URL", **base_url),
+        option("--api-key", envvar=OLD_KEY_VARIABLE, metavar="KEY",
+               help="The x-api-key the gate sends to the target; needed with --base-url. Reports and written tests "
+                    f"write it as the variable it came from (${KEY_VARIABLE} when typed here), never raw."),
+        option("--spec", type=FILE, metavar="FILE", help=spec_help),
+        option("--overlay", multiple=True, type=FILE, metavar="FILE",
+               help="OpenAPI Overlay 1.0 file applied to the spec in memory (repeatable); also applied to the mock "
+                    "the gate starts."),
+        option("--seed", default=DEFAULT_SEED, help="Seed for generated data: the same seed replays the same run."),
+        option("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT, metavar="SECONDS",
+               help="A slower response is a response_time failure; after two an operation is not called again."),
+        option("--settle", type=float, default=DEFAULT_SETTLE, metavar="SECONDS",
+               help="How long a read of usage, an invoice or a payment waits for the server to catch up (the real "
+                    "server ingests and invoices asynchronously)."),
     )
-    p.add_argument("--base-url", help="implementation to test, including /v1; without it this project's mock is started")
-    p.add_argument("--api-key", default=None,
-                   help="x-api-key to use; required with --base-url (default: $FLEXPRICE_API_KEY, which keeps it out of "
-                        "the reports: they write it as the variable it came from)")
-    p.add_argument("--spec", type=Path, default=None,
-                   help="OpenAPI document or subset (default: with --base-url the document the target serves at "
-                        "/openapi.json, else the project's openapi.json)")
-    p.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE, help=f"how hard to try (default: {DEFAULT_PROFILE}; {profiles})")
-    p.add_argument("--max-examples", type=int, default=None,
-                   help="Schemathesis examples per operation and phase (default: the profile's)")
-    p.add_argument("--time-budget", type=float, default=None,
-                   help="seconds; a run still going then is stopped and fails (default: the profile's)")
-    p.add_argument("--phases", default=None,
-                   help=f"comma-separated Schemathesis phases among {','.join(ALL_PHASES)} (default: the profile's)")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed for generated data; the same seed replays the same run (default: {DEFAULT_SEED})")
-    p.add_argument("--read-only", action="store_true", help="send only GET requests (safe against staging; default: off)")
-    p.add_argument("--rate-limit", help="at most this many requests, e.g. 10/s or 600/m (default: no limit)")
-    p.add_argument("--include-operation", action="append", default=[], metavar="OPERATION_ID",
-                   help="test only these (repeatable; default: all)")
-    p.add_argument("--exclude-operation", action="append", default=[], metavar="OPERATION_ID",
-                   help="skip these (repeatable; default: none)")
-    p.add_argument("--request-timeout", type=float, default=DEFAULT_REQUEST_TIMEOUT,
-                   help=("seconds; a slower response is a response_time failure, and after two an operation is not "
-                         f"called again (default: {DEFAULT_REQUEST_TIMEOUT:g})"))
-    p.add_argument("--settle", type=float, default=DEFAULT_SETTLE, metavar="S",
-                   help=("seconds a read of usage, an invoice or a payment waits for the server to catch up (the real "
-                         f"server ingests and invoices asynchronously; default: {DEFAULT_SETTLE:g})"))
-    p.add_argument("--no-fuzz", action="store_true", help="run only the Flexprice semantic checks (default: off)")
-    p.add_argument("--show", type=int, default=DEFAULT_SHOW, metavar="N", help=f"examples printed per failed check (default: {DEFAULT_SHOW})")
-    p.add_argument("--junit-xml", type=Path, help="also write a JUnit XML report with every failure here (default: none)")
-    p.add_argument("--report", type=Path, metavar="HTML",
-                   help="also write one self-contained HTML page: per resource, check and operation, every failure (default: none)")
-    p.add_argument("--report-json", type=Path, metavar="JSON", help="the same data as JSON (default: none)")
-    p.add_argument("--write-tests", type=Path, metavar="DIR",
-                   help="write each failing check as a standalone pytest file that replays it (default: none)")
-    p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr (default: progress on)")
-    p.add_argument("--overlay", action="append", default=[], type=Path, metavar="FILE",
-                   help="OpenAPI Overlay 1.0 file applied to the spec in memory (repeatable); "
-                        "also applied to the mock started without --base-url (default: none)")
-    return p
+
+    def decorate(command: Callable) -> Callable:
+        for decorator in reversed(decorators):
+            command = decorator(command)
+        return command
+    return decorate
 
 
-def run_command(argv: list[str]) -> int:
-    """Test one implementation; exit 0 when it conforms, 1 when it does not, 4 when nothing was tested."""
-    args = run_parser().parse_args(argv)
+PROFILE_HELP = "How hard to try: " + "; ".join(
+    f"{name}: {p.max_examples} examples, {p.time_budget:.0f}s bound, {'+'.join(p.phases)}" for name, p in PROFILES.items())
+
+
+@flexprice_contract.command("run", short_help="Test one implementation (meant when no command is named).")
+@target_options({"help": "The implementation to test, including /v1. Default: start this project's mock and test it."},
+                "OpenAPI document or subset. Default: with --base-url the document the target serves at "
+                "/openapi.json, else the project's openapi.json.")
+@option("--profile", type=click.Choice(sorted(PROFILES)), default=DEFAULT_PROFILE, help=PROFILE_HELP)
+@option("--max-examples", type=int, default=None, help="Schemathesis examples per operation and phase. Default: the profile's.")
+@option("--time-budget", type=float, default=None, metavar="SECONDS",
+        help="A run still going then is stopped and fails. Default: the profile's.")
+@option("--phases", default=None, help=f"Comma-separated Schemathesis phases among {','.join(ALL_PHASES)}. Default: the profile's.")
+@option("--read-only", is_flag=True, help="Send only GET requests (safe against staging).")
+@option("--rate-limit", default=None, help="At most this many requests, e.g. 10/s or 600/m. Default: no limit.")
+@option("--include-operation", multiple=True, metavar="OPERATION_ID", help="Test only these (repeatable). Default: all.")
+@option("--exclude-operation", multiple=True, metavar="OPERATION_ID", help="Skip these (repeatable).")
+@option("--no-fuzz", is_flag=True, help="Run only the Flexprice semantic checks.")
+@option("--show", type=int, default=DEFAULT_SHOW, metavar="N", help="Examples printed per failed check.")
+@option("--junit-xml", type=OUTPUT, metavar="FILE", help="Also write a JUnit XML report with every failure here.")
+@option("--report", type=OUTPUT, metavar="HTML",
+        help="Also write one self-contained HTML page: per resource, check and operation, every failure.")
+@option("--report-json", type=OUTPUT, metavar="JSON", help="The same data as JSON.")
+@option("--write-tests", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+        help="Write each failing check as a standalone pytest file that replays it.")
+@option("--no-progress", is_flag=True, help="No progress lines on stderr.")
+@click.pass_context
+def run(ctx: click.Context, **options: Any) -> int:
+    """Test one implementation: exit 0 when it conforms, 1 when it does not, 4 when nothing was tested."""
     from . import gate
     from .progress import Progress
     from .report import summary
     from .report_files import write_html, write_json, write_junit
     from .target import LOCAL_API_KEY, started_mock
 
-    key, source, shown = _api_key(args.api_key, LOCAL_API_KEY if not args.base_url else None)
-    if args.base_url and not key:
-        raise UsageError(f"--api-key (or {KEY_VARIABLE}) is required with --base-url")
-    with chosen_spec(args.spec, args.base_url, key, args.request_timeout) as (spec, label):
-        _check_spec(spec, args.overlay)
-        _config(args, spec, key, args.base_url or "http://127.0.0.1")  # a usage error before the mock starts
-        target = nullcontext(args.base_url) if args.base_url else started_mock(spec, key, args.overlay)
-        with target as base_url:
-            config = _config(args, spec, key, base_url, key_source=source, key_shown=shown, spec_label=label)
+    base_url = options["base_url"]
+    key, source, shown = _api_key(ctx, options["api_key"], LOCAL_API_KEY if not base_url else None)
+    if base_url and not key:
+        raise UsageProblem(f"--api-key (or {KEY_VARIABLE}) is required with --base-url")
+    with _spec(options, base_url, key) as (spec, label):
+        _config(options, spec, key, base_url or "http://127.0.0.1")  # a usage error before the mock starts
+        target = nullcontext(base_url) if base_url else started_mock(spec, key, options["overlay"])
+        with target as url:
+            config = _config(options, spec, key, url, key_source=source, key_shown=shown, spec_label=label)
             refused = gate.refused_key(config)
             if refused:
-                print(refused, flush=True)
+                click.echo(refused)
                 return EXIT_FAILURES
             overlays = f" with overlay(s) {', '.join(map(str, config.overlays))}" if config.overlays else ""
-            print(f"{PROG}: testing {config.base_url} against {label}{overlays} (seed {config.seed}, profile {args.profile})",
-                  flush=True)
-            report = gate.run(config, progress=None if args.no_progress else Progress(), probe_key=False)
-    print(summary(report, show=args.show))
-    for path, write in ((args.junit_xml, write_junit), (args.report, write_html), (args.report_json, write_json)):
+            click.echo(f"{PROG}: testing {config.base_url} against {label}{overlays} (seed {config.seed}, "
+                       f"profile {options['profile']})")
+            report = gate.run(config, progress=None if options["no_progress"] else Progress(), probe_key=False)
+    click.echo(summary(report, show=options["show"]))
+    for path, write in ((options["junit_xml"], write_junit), (options["report"], write_html),
+                        (options["report_json"], write_json)):
         if path:
             write(report, path)
-    if args.write_tests and report.failures:
+    if options["write_tests"] and report.failures:
         from .replay import write_tests
 
-        written = write_tests(report, args.write_tests, config.base_url, key, shown.lstrip("$") if shown.startswith("$") else KEY_VARIABLE)
-        print(f"{PROG}: wrote {len(written)} file(s) to {args.write_tests}: {', '.join(p.name for p in written)}")
+        folder = options["write_tests"]
+        written = write_tests(report, folder, config.base_url, key, shown.lstrip("$") if shown.startswith("$") else KEY_VARIABLE)
+        click.echo(f"{PROG}: wrote {len(written)} file(s) to {folder}: {', '.join(p.name for p in written)}")
     if report.verdict == "NO VERDICT":
         return EXIT_NO_VERDICT
     return EXIT_CONFORMS if report.passed else EXIT_FAILURES
 
 
-def _api_key(given: str | None, local: str | None) -> tuple[str, str, str]:
-    """The key, where it came from, and how reports write it: as the variable that holds it
-    (`$FLEXPRICE_API_KEY`, or any exported variable a `--api-key "$KEY"` was expanded from). A key
-    typed on the command line is written as `$FLEXPRICE_API_KEY` too (export it to replay): no
-    report or written test ever holds a raw key. The local mock's throwaway key stays literal."""
-    if given:
-        holders = sorted((name != KEY_VARIABLE, name) for name, value in os.environ.items()
-                         if value == given and len(given) >= MASK_ANYWHERE_CHARS)
-        return given, "--api-key", f"${holders[0][1] if holders else KEY_VARIABLE}"
-    if os.environ.get(KEY_VARIABLE):
-        return os.environ[KEY_VARIABLE], f"${KEY_VARIABLE}", f"${KEY_VARIABLE}"
-    return (local, "the key of the mock the gate started", local) if local else ("", "", "")
+@flexprice_contract.command("parity", short_help="Where a server's billing answers differ from the mock's.")
+@target_options({"required": True, "help": "The server to hold the mock to (your staging), including /v1."},
+                "OpenAPI document or subset both are driven by. Default: the document the target serves at "
+                "/openapi.json.")
+@click.pass_context
+def parity(ctx: click.Context, **options: Any) -> int:
+    """Run the gate's billing scenario against --base-url and against a mock started here, and list
+    each field where their answers differ (ids, times and other volatile fields masked): exit 0
+    when none differ, 1 when some do, 4 when the spec has none of the scenario's operations."""
+    from . import gate
+    from .parity import compare, scenario
+    from .target import LOCAL_API_KEY, started_mock
+
+    key, source, shown = _api_key(ctx, options["api_key"], None)
+    if not key:
+        raise UsageProblem(f"--api-key (or {KEY_VARIABLE}) is required")
+
+    def config(url: str, key: str, **extra: str) -> GateConfig:
+        return GateConfig(base_url=url, api_key=key, spec=spec, seed=options["seed"], fuzz=False,
+                          request_timeout=options["request_timeout"], settle=options["settle"],
+                          overlays=options["overlay"], **extra)
+
+    with _spec(options, options["base_url"], key) as (spec, label):
+        target = config(options["base_url"], key, key_source=source, key_shown=shown, spec_label=label)
+        refused = gate.refused_key(target)
+        if refused:
+            click.echo(refused)
+            return EXIT_FAILURES
+        with started_mock(spec, LOCAL_API_KEY, options["overlay"]) as mock_url:
+            click.echo(f"{PROG}: parity of {target.base_url} with the mock at {mock_url}, driven by {label} "
+                       f"(seed {target.seed})")
+            theirs = scenario(target)
+            ours = scenario(config(mock_url, LOCAL_API_KEY))
+    comparison = compare(theirs, ours)
+    for problem in theirs.problems:
+        click.echo(f"the target: {problem}")
+    for difference in comparison.differences:
+        click.echo(difference.line())
+    if not comparison.compared and not comparison.differences:
+        click.echo(f"parity: NO VERDICT: {label} has none of the billing scenario's operations")
+        return EXIT_NO_VERDICT
+    verdict = (f"{len(comparison.differences)} difference(s) in {len(comparison.steps)} step(s)"
+               if comparison.differences else "no difference")
+    click.echo(f"parity: {comparison.compared} answers compared, {verdict}")
+    return EXIT_FAILURES if comparison.differences else EXIT_CONFORMS
 
 
-def _config(args: argparse.Namespace, spec: Path, api_key: str, base_url: str, **extra: str) -> GateConfig:
-    profile = PROFILES[args.profile]
-    phases = tuple(p.strip() for p in args.phases.split(",") if p.strip()) if args.phases else profile.phases
+@contextmanager
+def _spec(options: dict[str, Any], base_url: str | None, key: str) -> Iterator[tuple[Path, str]]:
+    """The run's spec and the line naming it (`spec_choice`), checked before anything starts: a
+    missing, unreadable or unusable spec or overlay is the user's to fix (exit 2, with the place
+    in the file that is wrong)."""
     try:
-        parse_rate_limit(args.rate_limit)
-        return GateConfig(
-            base_url=base_url, api_key=api_key, spec=spec,
-            max_examples=args.max_examples if args.max_examples is not None else profile.max_examples,
-            seed=args.seed, read_only=args.read_only, rate_limit=args.rate_limit,
-            include=tuple(args.include_operation), exclude=tuple(args.exclude_operation),
-            request_timeout=args.request_timeout, settle=args.settle,
-            time_budget=args.time_budget if args.time_budget is not None else profile.time_budget,
-            budget_source="--time-budget" if args.time_budget is not None else f"the {args.profile} profile's bound",
-            fuzz=not args.no_fuzz, phases=phases, overlays=tuple(args.overlay), **extra,
-        )
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+        with chosen_spec(options["spec"], base_url, key, options["request_timeout"]) as (spec, label):
+            _check_spec(spec, options["overlay"])
+            yield spec, label
+    except NoSpec as error:
+        raise UsageProblem(str(error)) from None
 
 
-def _check_spec(spec: Path, overlays: list[Path]) -> None:
-    """A missing, unreadable or unusable spec or overlay is the user's to fix: exit 2 before
-    anything starts, with the place in the file that is wrong."""
+def _check_spec(spec: Path, overlays: tuple[Path, ...]) -> None:
     from flexprice_spec.document import Spec, SpecError
     from flexprice_spec.overlays import OverlayError
     from flexprice_spec.resources import infer
@@ -195,7 +224,45 @@ def _check_spec(spec: Path, overlays: list[Path]) -> None:
         with loaded.explaining():
             infer(loaded)
     except (SpecError, OverlayError, OSError) as error:
-        raise UsageError(str(error)) from None
+        raise UsageProblem(str(error)) from None
 
 
-COMMANDS: dict[str, Callable[[list[str]], int]] = {"run": run_command, **commands.COMMANDS}
+def _api_key(ctx: click.Context, given: str | None, local: str | None) -> tuple[str, str, str]:
+    """The key, where it came from, and how reports write it: as the variable that holds it
+    (`$FLEXPRICE_CONTRACT_API_KEY`, the older `$FLEXPRICE_API_KEY`, or any exported variable a
+    `--api-key "$KEY"` was expanded from). A key typed on the command line is written as
+    `$FLEXPRICE_CONTRACT_API_KEY` (export it to replay): no report or written test ever holds a
+    raw key. The local mock's throwaway key stays literal."""
+    variable = variable_of(ctx, "api_key")
+    if given and variable:
+        return given, f"${variable}", f"${variable}"
+    if given:
+        preferred = (KEY_VARIABLE, OLD_KEY_VARIABLE)
+        holders = sorted((preferred.index(name) if name in preferred else len(preferred), name)
+                         for name, value in os.environ.items() if value == given and len(given) >= MASK_ANYWHERE_CHARS)
+        return given, "--api-key", f"${holders[0][1] if holders else KEY_VARIABLE}"
+    return (local, "the key of the mock the gate started", local) if local else ("", "", "")
+
+
+def _config(options: dict[str, Any], spec: Path, api_key: str, base_url: str, **extra: str) -> GateConfig:
+    profile = PROFILES[options["profile"]]
+    phases = tuple(p.strip() for p in options["phases"].split(",") if p.strip()) if options["phases"] else profile.phases
+    budget = options["time_budget"]
+    try:
+        parse_rate_limit(options["rate_limit"])
+        return GateConfig(
+            base_url=base_url, api_key=api_key, spec=spec,
+            max_examples=options["max_examples"] if options["max_examples"] is not None else profile.max_examples,
+            seed=options["seed"], read_only=options["read_only"], rate_limit=options["rate_limit"],
+            include=tuple(options["include_operation"]), exclude=tuple(options["exclude_operation"]),
+            request_timeout=options["request_timeout"], settle=options["settle"],
+            time_budget=budget if budget is not None else profile.time_budget,
+            budget_source="--time-budget" if budget is not None else f"the {options['profile']} profile's bound",
+            fuzz=not options["no_fuzz"], phases=phases, overlays=tuple(options["overlay"]), **extra,
+        )
+    except ValueError as error:
+        raise UsageProblem(str(error)) from None
+
+
+for _command in commands.COMMANDS:
+    flexprice_contract.add_command(_command)

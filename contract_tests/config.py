@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flexprice_cli.program import DEFAULT_SEED  # noqa: F401 - one seed default for the family
 from flexprice_spec.document import default_spec_path
 
 ALL_PHASES = ("examples", "coverage", "fuzzing", "stateful")
@@ -34,7 +35,6 @@ PROFILES = {
 DEFAULT_PROFILE = "default"
 DEFAULT_MAX_EXAMPLES = PROFILES[DEFAULT_PROFILE].max_examples
 DEFAULT_TIME_BUDGET = PROFILES[DEFAULT_PROFILE].time_budget
-DEFAULT_SEED = 1
 DEFAULT_REQUEST_TIMEOUT = 5.0
 DEFAULT_SETTLE = 5.0  # how long reads wait for an asynchronous server (ingest, invoicing) to catch up
 
@@ -74,8 +74,8 @@ class GateConfig:
     fuzz: bool = True
     phases: tuple[str, ...] = ALL_PHASES
     overlays: tuple[Path, ...] = ()  # Overlay 1.0 files applied to the spec in memory, in order
-    key_source: str = "$FLEXPRICE_API_KEY"  # where the key came from, for the refused-key line
-    key_shown: str = "$FLEXPRICE_API_KEY"  # how reproduce commands and written tests write the key
+    key_source: str = "$FLEXPRICE_CONTRACT_API_KEY"  # where the key came from, for the refused-key line
+    key_shown: str = "$FLEXPRICE_CONTRACT_API_KEY"  # how reproduce commands and written tests write the key
     spec_label: str = ""  # which spec this is and where it came from, for the report
     budget_source: str = f"the {DEFAULT_PROFILE} profile's bound"  # where `time_budget` came from
 

@@ -28,7 +28,8 @@ from .target import LOCAL_API_KEY, started_mock
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("flexprice-contract", "Flexprice contract gate")
     group.addoption("--base-url", default=None, help="implementation to test, including /v1 (default: start the mock)")
-    group.addoption("--api-key", default=os.environ.get("FLEXPRICE_API_KEY"), help="x-api-key (env FLEXPRICE_API_KEY)")
+    group.addoption("--api-key", default=os.environ.get("FLEXPRICE_CONTRACT_API_KEY") or os.environ.get("FLEXPRICE_API_KEY"),
+                    help="the x-api-key the gate sends (env FLEXPRICE_CONTRACT_API_KEY, or the older FLEXPRICE_API_KEY)")
     group.addoption("--spec", default=None,
                     help="OpenAPI document or subset (default: the one the target serves, else openapi.json)")
     group.addoption("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE, help="quick, default or thorough")
@@ -50,7 +51,7 @@ def gate_config(pytestconfig: pytest.Config) -> Iterator[GateConfig]:
     option = pytestconfig.getoption
     base_url, api_key = option("--base-url"), option("--api-key")
     if base_url and not api_key:
-        pytest.exit("--api-key (or FLEXPRICE_API_KEY) is required with --base-url", returncode=4)
+        pytest.exit("--api-key (or FLEXPRICE_CONTRACT_API_KEY) is required with --base-url", returncode=4)
     profile = PROFILES[option("--profile")]
     overlays = tuple(Path(path) for path in option("--overlay"))
     with ExitStack() as stack:

@@ -43,7 +43,7 @@ def run(config: GateConfig, only: tuple[str, ...] = (), progress: Progress | Non
     if not operations:
         report.elapsed = time.monotonic() - start
         return report
-    ctx = _context(config, operations, report, model, spec, start + config.time_budget)
+    ctx = context(config, operations, report, model, spec, start + config.time_budget)
     try:
         if probe_key and (refused := key_refusal(ctx, config)):
             report.refused_key = refused
@@ -77,7 +77,7 @@ def refused_key(config: GateConfig) -> str:
     model = infer(spec)
     operations = {op.operation_id: op for op in model.operations
                   if overlay.selected(op.operation_id, op.method, config.include, config.exclude, config.read_only)}
-    ctx = _context(config, operations, report, model, spec, None)
+    ctx = context(config, operations, report, model, spec, None)
     try:
         return key_refusal(ctx, config)
     finally:
@@ -113,8 +113,10 @@ def group_of(op: Operation) -> str:
     return "/" + (words[0] if words else "")
 
 
-def _context(config: GateConfig, operations: dict[str, Operation], report: Report, model: Model, spec: Spec,
-             deadline: float | None) -> semantic.Context:
+def context(config: GateConfig, operations: dict[str, Operation], report: Report, model: Model, spec: Spec,
+            deadline: float | None) -> semantic.Context:
+    """The checks' context on `config.base_url`: a client with the run's timeout, rate limit and
+    deadline, every exchange counted in `report` (`parity.py` builds its scenario on one too)."""
     client = ApiClient(config.base_url, config.api_key, config.request_timeout,
                        RateLimiter(parse_rate_limit(config.rate_limit)), SlowOperations(), deadline)
     plain_errors = {

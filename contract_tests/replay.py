@@ -2,17 +2,17 @@
 
 A file holds one test per failure of its check (at most `PER_CHECK`): the requests that led to the
 failure, with their bodies, replayed in order against the same base URL (or
-`$FLEXPRICE_BASE_URL`), then the assertion that failed, over the last answer. It imports only
-pytest and the standard library: the rules it asserts (`billing_rules.py`, `expectations.py`) are
-copied into it. A replay makes its own records, so it translates, as it goes:
+`$FLEXPRICE_CONTRACT_BASE_URL`, or the older `$FLEXPRICE_BASE_URL`), then the assertion that
+failed, over the last answer. It imports only pytest and the standard library: the rules it
+asserts (`billing_rules.py`, `expectations.py`) are copied into it. A replay makes its own records, so it translates, as it goes:
 
 * ids: an id (or created key) an earlier answer carried is replaced wherever it was sent later
   by the one the replay's answer carries at the same place;
-* the gate's unique values (`gate-1-7-...`) get a suffix of the replay's own, so unique keys are
+* the gate's unique values (`gate-0-7-...`) get a suffix of the replay's own, so unique keys are
   free again;
 * times sent are moved by how much later the replay sends them (events land in the new period).
 
-The gate's key is read from the variable it came from (`$FLEXPRICE_API_KEY` by default); a test
+The gate's key is read from the variable it came from (`$FLEXPRICE_CONTRACT_API_KEY` by default); a test
 without it is skipped. Failures with no trace (Schemathesis's) are listed in `README.txt` with
 their curl instead.
 """
@@ -130,7 +130,7 @@ TEMPLATE = '''"""Written by `flexprice-contract --write-tests`: {count} failure(
 {message}
 
 Each test replays the requests that led to its failure, with their bodies, then asserts what the
-gate asserted. Run `pytest this_file.py`; FLEXPRICE_BASE_URL (default {base_url}) and
+gate asserted. Run `pytest this_file.py`; FLEXPRICE_CONTRACT_BASE_URL (default {base_url}) and
 ${key_variable} (the API key) pick the target. Ids, the gate's unique values and times are mapped
 to the replay's own as it goes.
 """
@@ -146,7 +146,8 @@ import uuid
 
 import pytest
 
-BASE_URL = os.environ.get("FLEXPRICE_BASE_URL", {base_url!r}).rstrip("/")
+BASE_URL = (os.environ.get("FLEXPRICE_CONTRACT_BASE_URL") or os.environ.get("FLEXPRICE_BASE_URL")
+            or {base_url!r}).rstrip("/")
 KEY_VARIABLE = {key_variable!r}
 
 {rules}

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-API_KEY_PLACEHOLDER = "$FLEXPRICE_API_KEY"
+API_KEY_PLACEHOLDER = "$FLEXPRICE_CONTRACT_API_KEY"
 SHOWN_CURL_CHARS = 1500
 MASK_ANYWHERE_CHARS = 8
 DEFAULT_SHOW = 3
@@ -139,8 +139,8 @@ def curl_command(method: str, url: str, headers: dict[str, str], body: bytes | N
 
 
 def mask(text: str, api_key: str, shown: str = API_KEY_PLACEHOLDER) -> str:
-    """Write the gate's own key as `shown` (its source: `$FLEXPRICE_API_KEY`, the variable it came
-    from, or the key itself when it was typed on the command line), whoever wrote the command (this
+    """Write the gate's own key as `shown` (its source: `$FLEXPRICE_CONTRACT_API_KEY`, the variable it
+    came from, or the key itself when it was typed on the command line), whoever wrote the command (this
     gate or Schemathesis, which writes `[Filtered]`); keys the gate created stay literal, on purpose."""
     def replace(match: re.Match) -> str:
         value = match.group(2)
@@ -178,6 +178,8 @@ def verdict_line(report: Report) -> str:
     tested = f"{len(report.operations)} operation(s) under test, {report.requests:,} requests, {report.elapsed:.1f}s"
     if report.verdict == NO_VERDICT:
         return f"{NO_VERDICT}: nothing was tested; {tested}"
+    if not report.failures:
+        return f"{report.verdict}: 0 failure(s); {len(report.checks_run)} checks passed on {tested}"
     return (
         f"{report.verdict}: {len(report.failures)} failure(s) in {len(report.failed_checks())} check(s) on "
         f"{operations} operation(s); {len(report.checks_run)} checks run, {tested}"

@@ -1,4 +1,5 @@
-"""The implementation under test when no `--base-url` is given: this project's mock.
+"""The implementation under test when no `--base-url` is given, and the one `parity` holds a
+target to: this project's mock.
 
 It runs in a process of its own (`python -m mock_server`), as any other target would: the gate
 and the server then use a core each instead of taking turns under one interpreter lock (in the

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ipaddress
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -11,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
+from flexprice_cli.program import DEFAULT_SEED, Program, UsageProblem, option
 from flexprice_spec.document import Spec, SpecError
 from flexprice_spec.overlays import OverlayError
 from flexprice_spec.remote import is_url
@@ -35,15 +35,6 @@ from .workers import build, serve
 SPEC_HELP = ("OpenAPI document to serve: a file, or an http(s) URL (downloaded once, cached in the user's cache "
              "folder, served from there offline). Default: the seed spec shipped with the package.")
 OVERLAY_HELP = "OpenAPI Overlay 1.0 file applied to the spec in memory (repeatable, in order); the spec file is not changed."
-EXIT_USAGE = 2
-
-
-class UsageProblem(click.ClickException):
-    """One `Error: ...` line and exit 2, the code click gives every other usage error: a
-    malformed spec, an exposed admin API, a bad option value."""
-
-    exit_code = EXIT_USAGE
-
 
 class SpecSource(click.Path):
     """A spec file that exists, or an http(s) URL (`flexprice_spec/remote.py` fetches it)."""
@@ -58,7 +49,7 @@ class SpecSource(click.Path):
 
 
 def overlay_option(command):
-    return click.option("--overlay", "overlay_paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
+    return option("--overlay", "overlay_paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
                         metavar="FILE", help=OVERLAY_HELP)(command)
 
 
@@ -103,72 +94,73 @@ def explained(spec: Spec) -> Iterator[None]:
         raise UsageProblem(str(problem)) from None
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", type=click.Path(dir_okay=False), is_eager=True, expose_value=False, callback=apply_config,
+@click.group("flexprice-mock", cls=Program, prefix="FLEXPRICE_MOCK", noun="mock", invoke_without_command=True)
+@option("--config", type=click.Path(dir_okay=False), is_eager=True, expose_value=False, callback=apply_config,
               metavar="FILE", help="TOML file of option defaults (a pyproject.toml: its [tool.flexprice-mock]); "
                                    "flags given here win. Default: ./pyproject.toml if it has that table.")
-@click.option("--spec", "spec_path", type=SpecSource(), metavar="PATH|URL", help=SPEC_HELP)
+@option("--spec", "spec_path", type=SpecSource(), metavar="PATH|URL", help=SPEC_HELP)
 @overlay_option
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes the mock to the network.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+@option("--host", default="127.0.0.1", help="Address to bind; 0.0.0.0 exposes the mock to the network.")
+@option("--port", default=8080, type=click.IntRange(0, 65535),
               help="Port to bind; 0 picks a free one.")
-@click.option("--api-key", "api_keys", multiple=True, envvar="FLEXPRICE_MOCK_API_KEY",
-              help=f"Bootstrap API key, repeatable (env FLEXPRICE_MOCK_API_KEY; default {DEFAULT_API_KEY}).")
-@click.option("--strict", is_flag=True, help="Validate every response the mock sends; log violations loudly.")
-@click.option("--seed", default=0, show_default=True, help="Seed for ids and fake data.")
-@click.option("--log-level", default="warning", show_default=True,
+@option("--accept-key", "--api-key", "api_keys", multiple=True, metavar="KEY",
+              help=f"An API key this mock accepts from the start (repeatable; default {DEFAULT_API_KEY}); "
+                   "keys made through the API are accepted too. --api-key is the older name.")
+@option("--strict", is_flag=True, help="Validate every response the mock sends; log violations loudly.")
+@option("--seed", default=DEFAULT_SEED, help="Seed for ids and fake data: the same seed replays the same run.")
+@option("--log-level", default="warning",
               type=click.Choice(["debug", "info", "warning", "error"]))
-@click.option("--max-body", default=DEFAULT_MAX_BODY, show_default=True, type=click.IntRange(min=1),
+@option("--max-body", default=DEFAULT_MAX_BODY, type=click.IntRange(min=1),
               help="Largest request body in bytes; larger ones get 413.")
-@click.option("--cors", "cors_origins", multiple=True, metavar="ORIGIN",
+@option("--cors", "cors_origins", multiple=True, metavar="ORIGIN",
               help="Allow browser calls from ORIGIN (repeatable; '*' for any). CORS is off without it.")
-@click.option("--log-format", default="text", show_default=True, type=click.Choice(["text", "json"]),
+@option("--log-format", default="text", type=click.Choice(["text", "json"]),
               help="Log lines as text or one JSON object each; --log-level info logs every request.")
-@click.option("--fixtures", "fixture_paths", multiple=True, metavar="PATH",
+@option("--fixtures", "fixture_paths", multiple=True, metavar="PATH",
               help="Data fixtures to start with and to reset to (YAML/JSON file or folder, repeatable; "
                    "'sample' for the sample set shipped with the package).")
-@click.option("--no-admin", is_flag=True, help="Leave out the /_mock/ admin endpoints (reset, state, journal).")
-@click.option("--admin-token", default=None, envvar="FLEXPRICE_MOCK_ADMIN_TOKEN", metavar="TOKEN",
-              help="Require 'Authorization: Bearer TOKEN' on /_mock/ (env FLEXPRICE_MOCK_ADMIN_TOKEN); "
-                   "needed to bind anything but loopback, unless --no-admin.")
-@click.option("--latency", default=None, metavar="DURATION",
+@option("--no-admin", is_flag=True, help="Leave out the /_mock/ admin endpoints (reset, state, journal).")
+@option("--admin-token", default=None, metavar="TOKEN",
+              help="Require 'Authorization: Bearer TOKEN' on /_mock/; needed to bind anything but loopback, "
+                   "unless --no-admin.")
+@option("--latency", default=None, metavar="DURATION",
               help="Delay every API response: 50ms, 1s, or a seeded range 20ms-80ms.")
-@click.option("--error-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+@option("--error-rate", default=0.0, type=click.FloatRange(0, 1),
               help="Share of API requests answered with an injected 500 (503 where 500 is undocumented).")
-@click.option("--clock", "clock_start", default=None, metavar="RFC3339",
+@option("--clock", "clock_start", default=None, metavar="RFC3339",
               help="Start the billing clock frozen at this instant (e.g. 2026-01-01T00:00:00Z); "
                    "move it with POST /_mock/clock. Default: real time.")
-@click.option("--webhook-url", "webhook_urls", multiple=True, metavar="URL",
+@option("--webhook-url", "webhook_urls", multiple=True, metavar="URL",
               help="Deliver every domain event to URL as the real server's webhooks (repeatable).")
-@click.option("--webhook-secret", default=None, metavar="whsec_...", envvar="FLEXPRICE_MOCK_WEBHOOK_SECRET",
-              help="Sign deliveries to --webhook-url as Svix does (env FLEXPRICE_MOCK_WEBHOOK_SECRET); unsigned without.")
-@click.option("--webhook-retries", default=5, show_default=True, type=click.IntRange(min=0),
+@option("--webhook-secret", default=None, metavar="whsec_...",
+              help="Sign deliveries to --webhook-url as Svix does; unsigned without.")
+@option("--webhook-retries", default=5, type=click.IntRange(min=0),
               help="Retries of a delivery the receiver refused, failed or timed out (5 s an attempt).")
-@click.option("--webhook-backoff", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+@option("--webhook-backoff", default=1.0, type=click.FloatRange(min=0, min_open=True),
               metavar="SECONDS", help="First retry delay; each further retry waits twice as long.")
-@click.option("--store", "store_url", default=MEMORY, show_default=True, envvar="FLEXPRICE_MOCK_STORE", metavar="URL",
+@option("--store", "store_url", default=MEMORY, metavar="URL",
               help="Where the state lives: memory (this process), or redis://HOST:PORT/DB, shared by every mock "
-                   "pointed at it (env FLEXPRICE_MOCK_STORE).")
-@click.option("--namespace", default="default", show_default=True, envvar="FLEXPRICE_MOCK_NAMESPACE",
-              help="Prefix of every Redis key (env FLEXPRICE_MOCK_NAMESPACE): mocks on one Redis with different "
-                   "namespaces do not see each other's state.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+                   "pointed at it.")
+@option("--namespace", default="default",
+              help="Prefix of every Redis key: mocks on one Redis with different namespaces do not see each "
+                   "other's state.")
+@option("--workers", default=1, type=click.IntRange(min=1),
               help="Processes serving the port; more than one needs a shared store (--store redis://...).")
-@click.option("--proxy", "proxy_url", default=None, metavar="URL",
+@option("--proxy", "proxy_url", default=None, metavar="URL",
               help="A real Flexprice server's base URL (https://api.example/v1) to forward to: what --proxy-mode says.")
-@click.option("--proxy-key", default=None, envvar="FLEXPRICE_MOCK_PROXY_KEY", metavar="KEY",
-              help="The API key forwarded requests carry to --proxy, in place of the client's "
-                   "(env FLEXPRICE_MOCK_PROXY_KEY); never recorded or logged.")
-@click.option("--proxy-mode", default="fallback", show_default=True, type=click.Choice(MODES),
+@option("--proxy-key", default=None, metavar="KEY",
+              help="The API key forwarded requests carry to --proxy, in place of the client's; never recorded "
+                   "or logged.")
+@option("--proxy-mode", default="fallback", type=click.Choice(MODES),
               help="fallback: serve what the mock models, forward the rest; record: forward everything and save "
                    "each exchange to --recording; replay: answer from --recording, the mock where nothing matches.")
-@click.option("--recording", default=None, metavar="PATH", type=click.Path(dir_okay=False),
+@option("--recording", default=None, metavar="PATH", type=click.Path(dir_okay=False),
               help="The recording file (JSON Lines, keys and secrets masked) that record appends to and replay "
                    "answers from; with fallback, forwarded exchanges are saved there too.")
-@click.option("--state-file", default=None, metavar="PATH", type=click.Path(dir_okay=False),
+@option("--state-file", default=None, metavar="PATH", type=click.Path(dir_okay=False),
               help="Keep the state in PATH: restored at start if it exists, saved every --state-interval seconds "
                    "and at shutdown (atomically: a killed mock leaves the last whole snapshot).")
-@click.option("--state-interval", default=DEFAULT_INTERVAL, show_default=True, metavar="SECONDS",
+@option("--state-interval", default=DEFAULT_INTERVAL, metavar="SECONDS",
               type=click.FloatRange(min=0, min_open=True), help="Seconds between saves of --state-file.")
 @click.pass_context
 def main(ctx: click.Context, spec_path, overlay_paths, host, port, api_keys, strict, seed, log_level, max_body,
@@ -287,9 +279,9 @@ def exposed(host: str) -> bool:
 
 
 @main.command()
-@click.option("--spec", "spec_path", type=SpecSource(), metavar="PATH|URL", help=SPEC_HELP)
+@option("--spec", "spec_path", type=SpecSource(), metavar="PATH|URL", help=SPEC_HELP)
 @overlay_option
-@click.option("--markdown", is_flag=True, help="Print a Markdown table (what docs/coverage.md holds).")
+@option("--markdown", is_flag=True, help="Print a Markdown table (what docs/coverage.md holds).")
 def routes(spec_path, overlay_paths, markdown) -> None:
     """List every operation with the role and resource the mock inferred for it."""
     spec = load_spec(spec_path, overlay_paths)
@@ -310,10 +302,10 @@ def routes(spec_path, overlay_paths, markdown) -> None:
 
 
 @main.command()
-@click.option("--spec", "spec_path", type=SpecSource(), metavar="PATH|URL", help=SPEC_HELP)
-@click.option("--strict", is_flag=True, help="Exit 1 on any defect, even one the mock works around.")
+@option("--spec", "spec_path", type=SpecSource(), metavar="PATH|URL", help=SPEC_HELP)
+@option("--strict", is_flag=True, help="Exit 1 on any defect, even one the mock works around.")
 @overlay_option
-def lint(spec_path, overlay_paths, strict) -> None:
+def lint(spec_path, overlay_paths, strict) -> int:
     """List defects of the spec that the mock works around (unsatisfiable schemas).
 
     Exit 0 when the mock works around every defect (all it reports today), 1 with --strict and
@@ -325,4 +317,4 @@ def lint(spec_path, overlay_paths, strict) -> None:
     for line in defects:
         click.echo(line)
     click.echo(f"{len(defects)} defect(s) in {spec.source}, all worked around by the mock", err=True)
-    sys.exit(1 if strict and defects else 0)
+    return 1 if strict and defects else 0

@@ -46,13 +46,12 @@ def read(path: Path) -> dict | None:
 
 
 def options(command: click.Command) -> dict[str, click.Parameter]:
-    """The command's options by long name without dashes (`log-level`), `--config` and `--help`
-    left out."""
+    """The command's options by each long name without dashes (`log-level`; `accept-key` and its
+    older name `api-key`), `--config`, `--version` and `--help` left out."""
     found = {}
     for param in command.params:
         if isinstance(param, click.Option) and param.expose_value:
-            longest = max(param.opts, key=len)
-            found[longest.lstrip("-")] = param
+            found |= {name.lstrip("-"): param for name in param.opts if name.startswith("--")}
     return found
 
 
@@ -74,8 +73,8 @@ def _mapped(known: dict[str, click.Parameter], table: dict, source: Path, sectio
     unknown = sorted(key for key in table if key.replace("_", "-") not in known)
     if unknown:
         where = f"[{section}] in " if section else ""
-        raise ConfigError(f"{where}{source}: unknown key(s) {', '.join(unknown)}; the options are: "
-                          f"{', '.join(sorted(known))}")
+        names = sorted({param.opts[0].lstrip("-") for param in known.values()})
+        raise ConfigError(f"{where}{source}: unknown key(s) {', '.join(unknown)}; the options are: {', '.join(names)}")
     mapped = {}
     for key, value in table.items():
         param = known[key.replace("_", "-")]

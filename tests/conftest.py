@@ -18,6 +18,7 @@ import pytest
 from flexprice_spec.document import default_spec_path
 from mock_server import MockServer
 
+from .broken.billing_defects import CHAIN_PATHS
 from .openapi_check import ResponseChecker, WebhookChecker
 from .redis_server import RedisServer, require_redis_server
 
@@ -52,6 +53,12 @@ def spec_subset(full_spec: Path, paths: tuple[str, ...], folder: Path, name: str
     path = folder / name
     path.write_text(json.dumps(document))
     return path
+
+
+@pytest.fixture(scope="session")
+def chain_spec(full_spec: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The part of the spec the gate's billing chain needs (`tests/broken/billing_defects.py`)."""
+    return spec_subset(full_spec, CHAIN_PATHS, tmp_path_factory.mktemp("spec"), "chain.json")
 
 
 @pytest.fixture(scope="session")

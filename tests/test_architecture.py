@@ -2,8 +2,9 @@
 
 Each module's imports are read from its source (`ast`, nothing is run); a relative import is
 resolved against the module's package. A module may import its own layer and the layers below
-it; `flexprice_spec` imports neither half, and `contract_tests` imports nothing from `mock_server`
-except `contract_tests/target.py`, the one place that starts a mock for self-tests.
+it; `flexprice_spec` imports neither half, `flexprice_cli` (the commands' shared conventions)
+nothing of the project, and `contract_tests` imports nothing from `mock_server` except
+`contract_tests/target.py`, the one place that starts a mock for self-tests.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # mock_server's layers, top first: a layer may import itself and those after it.
 LAYERS = ["mock_server", "mock_server.devtools", "mock_server.http", "mock_server.domain",
-          "mock_server.storage", "mock_server.schemas", "mock_server.core", "flexprice_spec"]
+          "mock_server.storage", "mock_server.schemas", "mock_server.core", "flexprice_spec", "flexprice_cli"]
 GATE_MAY_START_THE_MOCK = {"contract_tests.target"}
 
 
@@ -41,7 +42,7 @@ def imported(path: Path) -> set[str]:
                 target = node.module or ""
             found.add(target)
             found |= {f"{target}.{alias.name}" for alias in node.names}
-    return {m for m in found if m.split(".")[0] in ("mock_server", "flexprice_spec", "contract_tests")}
+    return {m for m in found if m.split(".")[0] in ("mock_server", "flexprice_spec", "flexprice_cli", "contract_tests")}
 
 
 def layer_of(name: str) -> int:
@@ -62,7 +63,8 @@ def existing(name: str) -> bool:
     return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
 
 
-@pytest.mark.parametrize("path", modules("mock_server") + modules("flexprice_spec"), ids=module_name)
+@pytest.mark.parametrize("path", modules("mock_server") + modules("flexprice_spec") + modules("flexprice_cli"),
+                         ids=module_name)
 def test_a_module_imports_only_its_own_layer_and_those_below(path: Path) -> None:
     own = layer_of(module_name(path))
     upward = sorted(m for m in imported(path) if existing(m) and not m.startswith("contract_tests")
@@ -74,6 +76,11 @@ def test_a_module_imports_only_its_own_layer_and_those_below(path: Path) -> None
 @pytest.mark.parametrize("path", modules("flexprice_spec"), ids=module_name)
 def test_the_spec_model_imports_neither_half(path: Path) -> None:
     assert {m for m in imported(path) if not m.startswith("flexprice_spec")} == set()
+
+
+@pytest.mark.parametrize("path", modules("flexprice_cli"), ids=module_name)
+def test_the_command_conventions_import_nothing_of_the_project(path: Path) -> None:
+    assert {m for m in imported(path) if not m.startswith("flexprice_cli")} == set()
 
 
 @pytest.mark.parametrize("path", modules("contract_tests"), ids=module_name)

@@ -38,7 +38,7 @@ def test_unknown_keys_are_one_error_naming_them(tmp_path):
     result = CliRunner().invoke(main, ["--config", str(tmp_path / "mock.toml")])
     assert result.exit_code == 2
     (line,) = result.output.splitlines()
-    assert line.startswith(f"Error: {tmp_path / 'mock.toml'}: unknown key(s) prot, verbose; the options are: admin-token, ")
+    assert line.startswith(f"Error: {tmp_path / 'mock.toml'}: unknown key(s) prot, verbose; the options are: accept-key, admin-token, ")
 
 
 def test_a_pyproject_without_the_table_or_bad_toml_is_one_error(tmp_path):

@@ -20,11 +20,9 @@ from contract_tests import cli, gate
 from contract_tests.config import GateConfig
 from contract_tests.report import Report, summary
 from mock_server.runner import MockServer
-from tests.broken.billing_defects import BILLING_DEFECTS, CHAIN_PATHS
+from tests.broken.billing_defects import BILLING_DEFECTS
 from tests.broken.resource_defects import RESOURCE_DEFECTS
 from tests.broken.serve import broken_server
-
-from .conftest import spec_subset
 
 API_KEY = "sk_contract_gate_test_key"
 SETTLE = 1.0  # the mock is synchronous: a wrong value never settles, so do not wait the default 5 s for it
@@ -40,11 +38,6 @@ actions:
   - target: $.components.schemas.CustomerResponse
     update: {additionalProperties: false}
 """
-
-
-@pytest.fixture(scope="session")
-def chain_spec(full_spec: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return spec_subset(full_spec, CHAIN_PATHS, tmp_path_factory.mktemp("spec"), "chain.json")
 
 
 @pytest.fixture(scope="session")

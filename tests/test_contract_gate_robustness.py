@@ -55,9 +55,10 @@ def test_an_unreadable_spec_or_an_unknown_option_is_a_usage_error(tmp_path: Path
     assert run_cli(capsys, "--spec", str(tmp_path / "missing.json"))[0] == cli.EXIT_USAGE
     assert run_cli(capsys, "--spec", str(tmp_path / "broken.json"))[0] == cli.EXIT_USAGE
     assert run_cli(capsys, "--base-url", "http://127.0.0.1:9/v1")[0] == cli.EXIT_USAGE  # no --api-key
-    with pytest.raises(SystemExit) as exited:
-        cli.main(["--profile", "fastest"])
-    assert exited.value.code == cli.EXIT_USAGE
+    code, output = run_cli(capsys, "--profile", "fastest")
+    assert code == cli.EXIT_USAGE
+    assert output.splitlines() == ["Error: Invalid value for '--profile': 'fastest' is not one of 'default', 'quick', "
+                                   "'thorough'."]
 
 
 def test_a_bug_in_the_gate_itself_exits_3(secrets_spec: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,21 +112,26 @@ def test_read_only_lists_the_checks_it_skipped(secrets_spec: Path, capsys: pytes
 
 
 def test_help_shows_every_default_and_imports_neither_connexion_nor_uvicorn() -> None:
-    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "contract_tests", "--help"],
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "contract_tests", "run", "--help"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line}
     assert not imported & {"connexion", "uvicorn", "starlette", "flask"}
-    for default in ("(default: default;", "(default: 1)", "(default: 5)", "(default: 3)", "the profile's"):
-        assert default in result.stdout
+    shown = " ".join(result.stdout.split())
+    for default in ("FLEXPRICE_CONTRACT_PROFILE; default: default]", "FLEXPRICE_CONTRACT_SEED; default: 0]",
+                    "FLEXPRICE_CONTRACT_REQUEST_TIMEOUT; default: 5.0]", "FLEXPRICE_CONTRACT_SHOW; default: 3]",
+                    "the profile's"):
+        assert default in shown
 
 
 def test_a_long_key_is_masked_wherever_it_appears_and_schemathesis_filtered_one_alike() -> None:
     key = "sk_contract_gate_long_key"
     assert mask(f"curl -H 'x-api-key: {key}' -d '{{\"echo\": \"{key}\"}}' http://h/v1", key) == (
-        "curl -H \"x-api-key: $FLEXPRICE_API_KEY\" -d '{\"echo\": \"$FLEXPRICE_API_KEY\"}' http://h/v1"
+        "curl -H \"x-api-key: $FLEXPRICE_CONTRACT_API_KEY\" -d '{\"echo\": \"$FLEXPRICE_CONTRACT_API_KEY\"}' http://h/v1"
     )
-    assert mask("curl -H 'x-api-key: [Filtered]' http://h/v1", key) == "curl -H \"x-api-key: $FLEXPRICE_API_KEY\" http://h/v1"
+    assert mask("curl -H 'x-api-key: [Filtered]' http://h/v1", key) == (
+        "curl -H \"x-api-key: $FLEXPRICE_CONTRACT_API_KEY\" http://h/v1"
+    )
     assert mask("curl -H 'x-api-key: sk_created_by_the_gate' http://h/v1", key) == (
         "curl -H 'x-api-key: sk_created_by_the_gate' http://h/v1"
     )

@@ -19,18 +19,10 @@ import pytest
 
 from contract_tests import cli
 from mock_server.runner import MockServer
-from tests.broken.billing_defects import CHAIN_PATHS
 from tests.broken.proxy import Response, ThreadedServer
 from tests.broken.serve import broken_server
 
-from .conftest import spec_subset
-
 API_KEY = "sk_contract_gate_test_key"
-
-
-@pytest.fixture(scope="session")
-def chain_spec(full_spec: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return spec_subset(full_spec, CHAIN_PATHS, tmp_path_factory.mktemp("spec"), "chain.json")
 
 
 def run_cli(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str]:
@@ -85,8 +77,9 @@ def test_a_refused_key_is_one_first_line_naming_its_last_four_characters(
 def test_reproduce_commands_write_the_key_as_its_source_and_never_raw(
     secrets_spec: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Expanded from an exported variable: as that variable; from $FLEXPRICE_API_KEY, or typed on
-    the command line: as $FLEXPRICE_API_KEY (export it to replay). No report holds the raw key."""
+    """Expanded from an exported variable: as that variable; from $FLEXPRICE_CONTRACT_API_KEY (or
+    the older $FLEXPRICE_API_KEY): as that variable; typed on the command line: as
+    $FLEXPRICE_CONTRACT_API_KEY (export it to replay). No report holds the raw key."""
     shown = {}
     with broken_server("wrong_total", secrets_spec, API_KEY) as url:
         common = ("--base-url", url, "--spec", str(secrets_spec), "--no-fuzz")
@@ -94,11 +87,15 @@ def test_reproduce_commands_write_the_key_as_its_source_and_never_raw(
         monkeypatch.setenv("STAGING_KEY", API_KEY)
         shown["variable"] = run_cli(capsys, *common, "--api-key", API_KEY)[1]
         monkeypatch.delenv("STAGING_KEY")
-        monkeypatch.setenv("FLEXPRICE_API_KEY", API_KEY)
+        monkeypatch.setenv("FLEXPRICE_CONTRACT_API_KEY", API_KEY)
         shown["environment"] = run_cli(capsys, *common)[1]
-    assert '-H "x-api-key: $FLEXPRICE_API_KEY"' in shown["typed"] and API_KEY not in shown["typed"]
+        monkeypatch.delenv("FLEXPRICE_CONTRACT_API_KEY")
+        monkeypatch.setenv("FLEXPRICE_API_KEY", API_KEY)
+        shown["older variable"] = run_cli(capsys, *common)[1]
+    assert '-H "x-api-key: $FLEXPRICE_CONTRACT_API_KEY"' in shown["typed"] and API_KEY not in shown["typed"]
     assert '-H "x-api-key: $STAGING_KEY"' in shown["variable"] and API_KEY not in shown["variable"]
-    assert '-H "x-api-key: $FLEXPRICE_API_KEY"' in shown["environment"] and API_KEY not in shown["environment"]
+    assert '-H "x-api-key: $FLEXPRICE_CONTRACT_API_KEY"' in shown["environment"] and API_KEY not in shown["environment"]
+    assert '-H "x-api-key: $FLEXPRICE_API_KEY"' in shown["older variable"] and API_KEY not in shown["older variable"]
 
 
 def test_the_reports_list_each_resource_and_check_and_the_page_stands_alone(

@@ -243,6 +243,8 @@ def test_a_plan_with_a_live_subscription_is_not_deleted_until_it_is_cancelled(ap
     assert cancelled.status_code == 200, cancelled.text
     assert api("DELETE", f"plans/{pro['id']}").status_code == 200  # the spec documents 200 for deletePlan
     assert api("GET", f"plans/{pro['id']}").status_code == 404
+    read = api("GET", f"subscriptions/{sub['id']}")  # no null where the schema wants a plan object
+    assert (read.status_code, "plan" in read.json(), read.json()["customer"]["id"]) == (200, False, sub["customer_id"])
 
 
 def test_a_customer_with_a_live_subscription_or_an_active_wallet_is_not_deleted(api):

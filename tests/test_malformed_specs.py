@@ -65,7 +65,7 @@ def test_the_contract_gate_answers_a_malformed_spec_with_one_line_and_exit_2(tmp
     captured = capsys.readouterr()
     assert captured.out == ""
     (line,) = captured.err.splitlines()
-    assert line.startswith("flexprice-contract: " + expected)
+    assert line.startswith("Error: " + expected)
 
 
 def test_the_installed_command_prints_no_traceback_for_a_malformed_spec(tmp_path):
@@ -91,7 +91,7 @@ def test_the_contract_gate_names_the_place_a_spec_breaks_the_openapi_schema(tmp_
     path = tmp_path / "spec.json"
     path.write_text(json.dumps({**SEED, "paths": {"/x": {"get": {"responses": "none"}}}}))
     assert contract_cli.main(["--spec", str(path)]) == 2
-    assert capsys.readouterr().err == (f"flexprice-contract: {path}: not a valid OpenAPI document: 'none' is not "
+    assert capsys.readouterr().err == (f"Error: {path}: not a valid OpenAPI document: 'none' is not "
                                        "of type 'object' (at #/paths/~1x/get/responses)\n")
 
 
@@ -109,4 +109,4 @@ def test_the_contract_diff_answers_a_malformed_spec_with_one_line_and_exit_2(tmp
     assert contract_cli.main(["diff", path.name, str(SEED_SPEC)]) == 2
     captured = capsys.readouterr()
     (line,) = captured.err.splitlines()
-    assert line.startswith("flexprice-contract diff: ") and path.name in line
+    assert line.startswith("Error: ") and path.name in line

@@ -363,7 +363,7 @@ def test_unreadable_input_is_exit_2_with_one_line(tmp_path, capsys, make_args, m
     monkeypatch.chdir(tmp_path)
     assert main(make_args(tmp_path)) == 2
     err = capsys.readouterr().err
-    assert err.startswith("flexprice-contract diff: ") and err.count("\n") == 1
+    assert err.startswith("Error: ") and err.count("\n") == 1
 
 
 def test_an_overlay_applies_to_both_specs_before_comparing(tmp_path, capsys):

@@ -96,7 +96,7 @@ def test_fail_on_warning_fails_on_a_warning(repo, capsys):
 def test_a_git_or_usage_problem_is_exit_2_with_one_line(repo, capsys, argv):
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("flexprice-contract diff: ") and err.count("\n") == 1
+    assert err.startswith("Error: ") and err.count("\n") == 1
 
 
 def test_a_config_file_lowers_a_rule_to_info(tmp_path, capsys):

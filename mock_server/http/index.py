@@ -63,7 +63,7 @@ def describe(spec: Spec, model: Model, admin: list[str] | None, dashboard: str |
         "spec": {"title": info.get("title"), "version": info.get("version"), "source": spec.source,
                  "operations": len(model.operations), "seed": seed},
         "api": base or "/",
-        "authentication": "send an API key in the x-api-key header: one given with --api-key, or the development "
+        "authentication": "send an API key in the x-api-key header: one given with --accept-key, or the development "
                           "key sk_flexprice_mock_dev_key when none is",
         "swagger_ui": f"{base}/ui/",
         "openapi": f"{base}/openapi.json",

@@ -30,8 +30,7 @@ class SubscriptionViews:
     def full(self, subscription_id: str) -> dict:
         subscription = self.records.require("subscription", subscription_id, named="id")
         view = {**subscription, "line_items": self._items(subscription, with_prices=True),
-                "plan": self.records.get("plan", subscription.get("plan_id")),
-                "customer": self.records.get("customer", subscription.get("customer_id"))}
+                **self._owners(subscription, "plan", "customer")}
         grants = self.grants.of_subscription(subscription["id"])
         coupons = self.records.where("coupon_association", subscription_id=subscription["id"])
         return {**view, **({"credit_grants": grants} if grants else {}),
@@ -41,18 +40,22 @@ class SubscriptionViews:
         fields = parsed_expand(expand)
         subscription = self.records.require("subscription", subscription_id, named="id")
         view = {**subscription, "plan_prices_out_of_sync": False}
-        if "plan" in fields:
-            plan = self.records.get("plan", subscription.get("plan_id"))
-            if plan is not None and "prices" in fields["plan"]:
-                plan = {**plan, "prices": self.records.where("price", entity_type="PLAN", entity_id=plan["id"])}
-            view["plan"] = plan
-        if "customer" in fields:
-            view["customer"] = self.records.get("customer", subscription.get("customer_id"))
+        view.update(self._owners(subscription, *(entity for entity in ("plan", "customer") if entity in fields)))
+        if "prices" in fields.get("plan", ()) and "plan" in view:
+            view["plan"] = {**view["plan"], "prices": self.records.where("price", entity_type="PLAN",
+                                                                          entity_id=view["plan"]["id"])}
         if "subscription_line_items" in fields:
             items = self._items(subscription, "prices" in fields or "prices" in fields["subscription_line_items"])
             if items:
                 view["line_items"] = items
         return view
+
+    def _owners(self, subscription: dict, *entities: str) -> dict:
+        """The subscription's plan and customer as stored. Once a cancelled subscription's plan or
+        customer is deleted the mock has no record left to show (the real server soft-deletes and
+        still shows the archived one), so the field is left out: `null` would break its schema."""
+        owners = {entity: self.records.get(entity, subscription.get(f"{entity}_id")) for entity in entities}
+        return {entity: record for entity, record in owners.items() if record is not None}
 
     def _items(self, subscription: dict, with_prices: bool) -> list[dict]:
         items = self.subscriptions.current_items(subscription)
