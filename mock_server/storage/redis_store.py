@@ -328,12 +328,19 @@ class RedisStore(Store):
             time.sleep(0.05)
 
     def publish(self, settings: dict[str, str], ready: bool) -> None:
+        """A new generation of the namespace, with `settings`, kept as this process's view of
+        them: the stamp a poll compares is the settings' counter and the generation, so a view
+        older than what was just written must not survive it."""
         self._wipe()
-        self._generation = self._redis.incr(self._k("generation"))
-        self._version = 0
-        meta = {**{SETTING + k: v for k, v in settings.items()}, "generation": self._generation, "version": 0,
+        generation = self._redis.incr(self._k("generation"))
+        if generation <= self._generation:  # the counter went with a flush: never repeat a generation seen here
+            generation = self._generation + 1
+            self._redis.set(self._k("generation"), generation)
+        self._generation, self._version = generation, 0
+        meta = {**{SETTING + k: v for k, v in settings.items()}, "generation": generation, "version": 0,
                 "settings": 0}
         self._redis.hset(self._k("meta"), mapping={**meta, **({"ready": "1"} if ready else {})})
+        self._cache_settings({k: str(v) for k, v in meta.items()})
 
     def mark_ready(self) -> None:
         self._redis.hset(self._k("meta"), "ready", "1")
