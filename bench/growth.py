@@ -2,7 +2,7 @@
 
 The full-spec app (`mock_server.app.create_app`) is driven through httpx's ASGI transport, so the
 figures include Connexion routing and validation but no sockets. The store is filled through the
-domain call the create handler uses (`Api.create_record`), step by step up to each size; memory per
+domain call the create handler uses (`Backend.create`), step by step up to each size; memory per
 stored customer is the growth of the Python heap (tracemalloc) over that fill divided by the
 records added. At each size the median of repeated requests is taken for: get by id, lookup by
 external id (`GET /customers/external/{external_id}`), and a filtered search page (1 record in 100
@@ -54,7 +54,7 @@ def fill(app, start: int, stop: int) -> float:
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     for i in range(start, stop):
-        api.create_record(customers, customer(i))
+        api.create(customers, customer(i))
     grown = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     return grown / (stop - start)
