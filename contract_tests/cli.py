@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from flexprice_cli.program import EXIT_BROKEN, EXIT_INTERRUPTED, EXIT_USAGE  # noqa: F401 - the codes, for callers
-from flexprice_cli.program import Program, UsageProblem, option, variable_of
+from flexprice_cli.program import Program, SpecSource, UsageProblem, option, variable_of
 
 from . import commands
 from .config import (
@@ -67,7 +67,7 @@ def target_options(base_url: dict[str, Any], spec_help: str) -> Callable:
         option("--api-key", envvar=OLD_KEY_VARIABLE, metavar="KEY",
                help="The x-api-key the gate sends to the target; needed with --base-url. Reports and written tests "
                     f"write it as the variable it came from (${KEY_VARIABLE} when typed here), never raw."),
-        option("--spec", type=FILE, metavar="FILE", help=spec_help),
+        option("--spec", type=SpecSource(), metavar="PATH|URL", help=spec_help),
         option("--overlay", multiple=True, type=FILE, metavar="FILE",
                help="OpenAPI Overlay 1.0 file applied to the spec in memory (repeatable); also applied to the mock "
                     "the gate starts."),
@@ -92,7 +92,8 @@ PROFILE_HELP = "How hard to try: " + "; ".join(
 
 @flexprice_contract.command("run", short_help="Test one implementation (meant when no command is named).")
 @target_options({"help": "The implementation to test, including /v1. Default: start this project's mock and test it."},
-                "OpenAPI document or subset. Default: with --base-url the document the target serves at "
+                "OpenAPI document or subset: a file, or an http(s) URL (downloaded once, cached, used from the cache "
+                "offline). Default: with --base-url the document the target serves at "
                 "/openapi.json, else the project's openapi.json.")
 @option("--profile", type=click.Choice(sorted(PROFILES)), default=DEFAULT_PROFILE, help=PROFILE_HELP)
 @option("--max-examples", type=int, default=None, help="Schemathesis examples per operation and phase. Default: the profile's.")
@@ -156,7 +157,7 @@ def run(ctx: click.Context, **options: Any) -> int:
 
 @flexprice_contract.command("parity", short_help="Where a server's billing answers differ from the mock's.")
 @target_options({"required": True, "help": "The server to hold the mock to (your staging), including /v1."},
-                "OpenAPI document or subset both are driven by. Default: the document the target serves at "
+                "OpenAPI document or subset both are driven by (a file or an http(s) URL). Default: the document the target serves at "
                 "/openapi.json.")
 @click.pass_context
 def parity(ctx: click.Context, **options: Any) -> int:

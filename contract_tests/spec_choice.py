@@ -1,6 +1,7 @@
-"""Which spec a run tests, and the line that says so: the one given; else, with a base URL, the
-document the target serves (`/openapi.json` or `/openapi.yaml` below it: the mock serves both);
-else the project's own.
+"""Which spec a run tests, and the line that says so: the one given (a file, or an http(s) URL
+downloaded and cached as the mock's `--spec` is, by `flexprice_spec.remote`); else, with a base
+URL, the document the target serves (`/openapi.json` or `/openapi.yaml` below it: the mock
+serves both); else the project's own.
 
 A target that serves none leaves the gate nothing to test against, so it says `--spec` is needed
 rather than testing the project's one-operation seed spec against a full server.
@@ -15,6 +16,9 @@ from pathlib import Path
 import httpx
 import yaml
 
+from flexprice_spec import remote
+from flexprice_spec.remote import is_url
+
 from .config import default_spec
 
 SERVED_SPECS = ("openapi.json", "openapi.yaml")
@@ -25,8 +29,15 @@ class NoSpec(Exception):
 
 
 @contextmanager
-def chosen_spec(given: Path | None, base_url: str | None, key: str, timeout: float) -> Iterator[tuple[Path, str]]:
+def chosen_spec(given: str | Path | None, base_url: str | None, key: str, timeout: float) -> Iterator[tuple[Path, str]]:
     """(path, label): a served document is read into a temporary file kept for the run."""
+    if is_url(given):
+        try:
+            fetched = remote.fetch(str(given))
+        except remote.FetchError as error:
+            raise NoSpec(f"{given}: {error}") from None
+        yield fetched.path, f"{given} ({fetched.note})" if fetched.note else str(given)
+        return
     if given is not None:
         yield Path(given), str(given)
         return

@@ -27,6 +27,7 @@ import traceback
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from click.core import ParameterSource
@@ -146,3 +147,18 @@ def variable_of(ctx: click.Context, name: str) -> str | None:
     param = next(param for param in ctx.command.params if param.name == name)
     variables = [param.envvar] if isinstance(param.envvar, str) else param.envvar
     return next((candidate for candidate in variables if os.environ.get(candidate)), None)
+
+
+class SpecSource(click.Path):
+    """A spec file that exists, or an http(s) URL, left for the command to download (both take
+    `--spec` this way; `flexprice_spec.remote` fetches and caches)."""
+
+    name = "spec"
+
+    def __init__(self) -> None:
+        super().__init__(exists=True, dir_okay=False)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and urlsplit(value).scheme.lower() in ("http", "https"):
+            return value
+        return super().convert(value, param, ctx)

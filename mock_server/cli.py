@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from flexprice_cli.program import DEFAULT_SEED, Program, UsageProblem, option
+from flexprice_cli.program import DEFAULT_SEED, Program, SpecSource, UsageProblem, option
 from flexprice_spec.document import Spec, SpecError
 from flexprice_spec.overlays import OverlayError
 from flexprice_spec.remote import is_url
@@ -35,18 +35,6 @@ from .workers import build, serve
 SPEC_HELP = ("OpenAPI document to serve: a file, or an http(s) URL (downloaded once, cached in the user's cache "
              "folder, served from there offline). Default: the seed spec shipped with the package.")
 OVERLAY_HELP = "OpenAPI Overlay 1.0 file applied to the spec in memory (repeatable, in order); the spec file is not changed."
-
-class SpecSource(click.Path):
-    """A spec file that exists, or an http(s) URL (`flexprice_spec/remote.py` fetches it)."""
-
-    name = "spec"
-
-    def __init__(self) -> None:
-        super().__init__(exists=True, dir_okay=False)
-
-    def convert(self, value, param, ctx):
-        return value if is_url(value) else super().convert(value, param, ctx)
-
 
 def overlay_option(command):
     return option("--overlay", "overlay_paths", multiple=True, type=click.Path(exists=True, dir_okay=False),

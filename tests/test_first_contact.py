@@ -122,3 +122,21 @@ def test_a_spec_url_that_cannot_be_downloaded_and_is_not_cached_is_one_error_lin
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
     assert result.stderr.startswith(f"Error: {gone}: cannot download it (")
+
+
+def test_the_gate_takes_a_spec_url_too_and_tests_from_the_cache_with_its_server_stopped(tmp_path, cache):
+    folder = tmp_path / "site"
+    folder.mkdir()
+    shutil.copy(Path(__file__).parents[1] / "openapi.json", folder / "openapi.json")
+    gate = [sys.executable, "-m", "contract_tests", "--profile", "quick", "--spec"]
+    with serving(folder) as site:
+        url = site.url + "/openapi.json"
+        online = subprocess.run([*gate, url], capture_output=True, text=True, timeout=300)
+    assert online.returncode == 0, online.stdout[-2000:] + online.stderr[-2000:]
+    assert f"against {url} (seed" in online.stdout.splitlines()[0]
+    offline = subprocess.run([*gate, url], capture_output=True, text=True, timeout=300)
+    assert offline.returncode == 0, offline.stdout[-2000:] + offline.stderr[-2000:]
+    assert f"against {url} (cannot download it (" in offline.stdout.splitlines()[0]
+    missing = subprocess.run([*gate, site.url + "/nothing.json"], capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and len(missing.stderr.splitlines()) == 1
+    assert missing.stderr.startswith(f"Error: {site.url}/nothing.json: cannot download it (")
