@@ -28,7 +28,7 @@ from .devtools.webhooks import WebhookOptions, Webhooks
 from .domain.backend import Backend
 from .domain.clock import Clock
 from .domain.replica import Replica
-from .http import application
+from .http import application, spec_cache
 from .http.behaviours import BEHAVIOURS
 from .http.endpoint import Wiring
 from .http.faults import FaultRules, Faults
@@ -95,6 +95,7 @@ def create_app(
     the mock in front of a real server (forwarding, recording or replaying its exchanges); in
     `replay` its recording is loaded into the state as fixtures are."""
     spec = spec if isinstance(spec, Spec) else Spec.load(spec)
+    spec_cache.check(spec)  # a broken document is refused now, not at the first request to reach Connexion
     model: Model = infer(spec)
     if not isinstance(store, Store):
         store = open_store(store, {r.collection: r.unique_keys for r in model.resources.values()}, namespace=namespace)

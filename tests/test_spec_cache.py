@@ -1,13 +1,14 @@
-"""Start-up's cache: Connexion's OpenAPI-schema check runs once per document (by hash) when
-Connexion's app is built (on the first request the fast path leaves to it), never for a document
-that passed before, always for a changed one, and a failing one is not cached."""
+"""Start-up's cache: Connexion's OpenAPI-schema check runs once per document (by hash), at
+start-up, so a broken document is refused before any request; never again for a document that
+passed before (neither at start-up nor when Connexion's app is built on the first request the fast
+path leaves to it), always for a changed one, and a failing one is not cached."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from flexprice_spec.document import Spec
+from flexprice_spec.document import Spec, SpecError
 from mock_server.app import create_app
 from mock_server.http import spec_cache
 
@@ -22,10 +23,11 @@ def checks(tmp_path, monkeypatch):
     check = spec_cache._connexion_validate
 
     def counted(cls, spec):
-        calls.append(spec["info"]["title"])
+        calls.append(spec["info"].get("title"))
         check(cls, spec)
 
     monkeypatch.setattr(spec_cache, "_connexion_validate", counted)
+    monkeypatch.setattr(spec_cache, "_passed", set())  # what this process has seen pass: nothing yet
     return calls
 
 
@@ -67,9 +69,12 @@ def test_a_document_that_fails_the_check_is_never_cached(checks, tmp_path):
 def test_the_cache_can_be_turned_off_and_an_unwritable_one_only_costs_the_check(checks, tmp_path, monkeypatch):
     monkeypatch.setenv("FLEXPRICE_MOCK_CACHE_DIR", "off")
     connexion(seed())
+    connexion(seed())  # the same process remembers
+    spec_cache._passed.clear()  # as a new process
     connexion(seed())
     (tmp_path / "file").write_text("")
     monkeypatch.setenv("FLEXPRICE_MOCK_CACHE_DIR", str(tmp_path / "file" / "cache"))
+    spec_cache._passed.clear()
     connexion(seed())
     assert checks == ["seed"] * 3
 
@@ -86,3 +91,11 @@ def test_explaining_a_failure_always_checks(checks, tmp_path):
     connexion(seed())
     seed().check_schema()
     assert checks == ["seed", "seed"]
+
+
+def test_a_document_that_breaks_the_schema_is_refused_at_start_up_naming_the_place(checks):
+    untitled = seed()
+    del untitled.document["info"]["title"]
+    with pytest.raises(SpecError, match=r"not a valid OpenAPI document: 'title' is a required property \(at #/info\)"):
+        create_app(untitled)
+    assert checks == [None]  # checked at start-up, the one time
