@@ -29,13 +29,12 @@ from bench.servers import (
     BenchError,
     ProbeRequest,
     Server,
-    _drain,
-    _read_first_line,
     _spawn,
     auth_headers,
     cache_dir,
     free_port,
     server_pids,
+    start_announcing,
     wait_first_answer,
 )
 from bench.workloads import CREATE_KEY, WORKLOADS
@@ -75,20 +74,7 @@ def record(spec: Path, folder: Path) -> Path:
 
 def start_bare(spec: Path, probe: ProbeRequest, log_dir: Path) -> Server:
     answers = record(spec, log_dir)
-    started = time.perf_counter()
-    deadline = started + START_TIMEOUT
-    log = log_dir / f"bare-{time.time_ns()}.log"
-    process = _spawn([sys.executable, "-m", "bench.bare", str(answers)], log, subprocess.PIPE)
-    server = Server("bare", process, "", log)
-    try:
-        server.base_url = _read_first_line(server, deadline).rstrip("/")
-        _drain(process.stdout)
-        server.startup_s = wait_first_answer(server, started, probe, deadline)
-        server.pids = server_pids(process.pid, "python")
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return start_announcing("bare", [sys.executable, "-m", "bench.bare", str(answers)], probe, log_dir)
 
 
 def wiremock_jar() -> Path | None:

@@ -233,11 +233,18 @@ def wait_first_answer(server: Server, started: float, probe: ProbeRequest, deadl
 def start_mock(spec: Path, probe: ProbeRequest, log_dir: Path, name: str = "mock", options: tuple[str, ...] = (),
                python: str = sys.executable, cwd: Path = REPO_ROOT) -> Server:
     """This checkout's mock, or (`python`, `cwd`) another revision's installed beside it."""
-    started = time.perf_counter()
-    deadline = started + START_TIMEOUT
     command = [python, "-m", "mock_server", "--spec", str(spec), "--host", "127.0.0.1",
                "--port", "0", "--api-key", API_KEY, *options]
-    log = log_dir / f"mock-{time.time_ns()}.log"
+    return start_announcing(name, command, probe, log_dir, cwd)
+
+
+def start_announcing(name: str, command: list[str], probe: ProbeRequest, log_dir: Path,
+                     cwd: Path = REPO_ROOT) -> Server:
+    """A Python server that prints its base URL as its first line; its start-up time is until
+    `probe` first succeeds."""
+    started = time.perf_counter()
+    deadline = started + START_TIMEOUT
+    log = log_dir / f"{name.replace('/', '-')}-{time.time_ns()}.log"
     process = _spawn(command, log, subprocess.PIPE, cwd)
     server = Server(name, process, "", log)
     try:
