@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,10 @@ from .report import Failure, Report
 SHARDS = 2
 SIZE_OF_AN_OPERATION = 10  # what testing any operation costs, in the units of `size`: a GET is not free
 EXIT_GRACE = 30.0  # seconds past the budget a share may take to hand its findings back
+
+
+class ShareBroke(RuntimeError):
+    """The gate broke in a share's process; the message has the share's traceback."""
 
 
 class ShareProgress:
@@ -112,8 +117,14 @@ def run(shares: list[dict], test: Callable[[dict, Report, Any], None], report: R
                 failures[message[1]] = message[2]
                 if progress:
                     progress.advance(len(report.failures) + sum(failures))
+            elif message[0] == "broke":
+                raise ShareBroke(f"Schemathesis share {message[1]} broke:\n{message[2]}")
             else:
                 found[message[1]] = message[2]
+    except BaseException:  # a share broke, or the run was interrupted: the other shares stop too
+        for process in processes:
+            process.kill()
+        raise
     finally:
         for process in processes:
             process.join(max(give_up_at - time.monotonic(), 0.0))
@@ -132,8 +143,10 @@ def _share(index: int, share: dict, test: Callable[[dict, Report, Any], None], m
     partial = Report()
     try:
         test(share, partial, ShareProgress(index, messages))
-    finally:
-        messages.put(("report", index, partial))
+    except BaseException:  # a bug of the gate's: the gate's process raises it, as it would without shares
+        messages.put(("broke", index, traceback.format_exc()))
+        return
+    messages.put(("report", index, partial))
 
 
 def _merge(report: Report, partial: Report) -> None:
