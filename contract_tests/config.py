@@ -2,7 +2,8 @@
 
 A profile sizes a run; `default` is sized (measured in docs/contract-gate.md) to give a verdict on
 the full 257-operation spec inside its time budget on two cores, even when other work shares them
-(about 100 s on a quiet machine, 220 s at a load of 10, 300 s at 13). The budget is a bound that
+(about 52 s on a quiet machine since Schemathesis runs on two processes; on one, 83 s quiet,
+220 s at a load of 10, 300 s at 13). The budget is a bound that
 stops a run gone wrong, not the plan (but under `--rate-limit` the plan is made to fit it:
 `budget.py`).
 """

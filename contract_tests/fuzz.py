@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
+from dataclasses import replace
 from typing import Any
 
 import requests
@@ -18,6 +20,7 @@ from schemathesis.engine import StopReason, events, from_schema
 
 from flexprice_spec.document import HTTP_METHODS
 
+from . import shards
 from .budget import FuzzPlan, cut_message
 from .client import Exchange, SlowOperations
 from .config import ALL_PHASES, GateConfig
@@ -147,12 +150,34 @@ def run(
     document: dict, config: GateConfig, report: Report, time_left: float,
     progress: Progress | None = None, slow: SlowOperations | None = None, plan: FuzzPlan | None = None,
 ) -> None:
-    """Run the planned phases on `document` and add what failed to `report`; stop at `time_left` seconds."""
-    schema = schemathesis.openapi.from_dict(document, config=project_config(config, plan))
+    """Run the planned phases on `document` and add what failed to `report`; stop at `time_left` seconds.
+
+    Without a rate limit (which is one budget for the whole run), the per-operation phases run on
+    `shards.SHARDS` processes, each on a share of the operations, then the stateful phase here."""
     report.checks_run += [*ENABLED_CHECKS, "error_envelope", "transport", "response_time", "time_budget"]
     if config.read_only:
         report.skipped["stateful"] = "Schemathesis's stateful phase writes, so not run under --read-only"
         report.skipped["unexpected_methods"] = "probing methods a path lacks (DELETE on a GET path) is not done under --read-only"
+    plan = plan or FuzzPlan(config.phases, config.max_examples)
+    per_operation = tuple(phase for phase in plan.phases if phase != "stateful")
+    shares = shards.split(document) if per_operation and not config.rate_limit else [document]
+    if len(shares) < 2:
+        _run_engine(document, config, plan, report, time_left, progress, slow)
+        return
+    ends = time.monotonic() + time_left
+    if progress:
+        progress.start("+".join(per_operation), len(operation_ids(document)) * len(per_operation), "operation-phases")
+    shards.run(shares, lambda share, partial, told: _run_engine(
+        share, config, replace(plan, phases=per_operation), partial, time_left, told, slow), report, time_left, progress)
+    if progress:
+        progress.finish(len(report.failures))
+    if "stateful" in plan.phases and not report.cut:
+        _run_engine(document, config, replace(plan, phases=("stateful",)), report, ends - time.monotonic(), progress, slow)
+
+
+def _run_engine(document: dict, config: GateConfig, plan: FuzzPlan, report: Report, time_left: float,
+                progress: Progress | None, slow: SlowOperations | None) -> None:
+    schema = schemathesis.openapi.from_dict(document, config=project_config(config, plan))
     SLOW_BY_SCHEMA[id(schema)] = slow or SlowOperations()
     stream = from_schema(schema).execute()
     expired = threading.Event()
