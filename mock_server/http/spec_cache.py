@@ -41,14 +41,11 @@ def check(spec: Spec) -> None:
     """A `SpecError` naming the first place `spec` breaks the OpenAPI 3 schema, unless this exact
     document passed before."""
     key = _key(spec)
-    path = _marker(key)
-    if key in _passed or (path is not None and path.is_file()):
+    if _known(key):
         return
     _wrap_connexion()
     spec.check_schema()
-    _passed.add(key)
-    if path is not None:
-        _remember(path)
+    _remember(key)
 
 
 @contextmanager
@@ -57,17 +54,14 @@ def trusted(spec: Spec) -> Iterator[None]:
     it passes now."""
     _wrap_connexion()
     key = _key(spec)
-    path = _marker(key)
-    known = key in _passed or (path is not None and path.is_file())
+    known = _known(key)
     token = _skip.set(known)
     try:
         yield
     finally:
         _skip.reset(token)
     if not known:
-        _passed.add(key)
-        if path is not None:
-            _remember(path)
+        _remember(key)
 
 
 def _connexion_validate(cls, spec: dict) -> None:
@@ -102,7 +96,16 @@ def _marker(key: str) -> Path | None:
     return None if where is None else where / f"valid-{key}"
 
 
-def _remember(path: Path) -> None:
+def _known(key: str) -> bool:
+    path = _marker(key)
+    return key in _passed or (path is not None and path.is_file())
+
+
+def _remember(key: str) -> None:
+    _passed.add(key)
+    path = _marker(key)
+    if path is None:
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
