@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -50,14 +50,23 @@ def shows(browser, heading: str) -> bool:
     return eventually(lambda: any(h.text == heading for h in browser.find_elements(By.TAG_NAME, "h1")))
 
 
+LEFT_PAGE = "does not belong to the document"
+
+
 def eventually(check, timeout: float = 10.0):
     """`check()`'s first truthy answer, polled; AssertionError after `timeout`. An element of the
-    page being left (a click or a submit is loading the next) is stale: not yet, not a failure."""
+    page being left (a click or a submit is loading the next) is stale: not yet, not a failure.
+    Chromium sometimes says so as an inspector error ("Node with given id does not belong to the
+    document") rather than as a stale element: the same race, the same answer."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             found = check()
         except StaleElementReferenceException:
+            found = None
+        except WebDriverException as error:
+            if LEFT_PAGE not in str(error.msg):
+                raise
             found = None
         if found:
             return found
