@@ -33,7 +33,7 @@ EXTRA_UNIQUE_KEYS = {"plan": ("lookup_key",), "feature": ("lookup_key",), "invoi
 # Literal path words that introduce an alternate key: `/customers/external/{external_id}`.
 LOOKUP_WORDS = {"external", "lookup", "code"}
 # Reference fields that name a record by its external id: `external_customer_id`.
-EXTERNAL_KEY_PATTERNS = (r"external_(\w+)_id", r"(\w+)_external_id")
+EXTERNAL_KEY_PATTERNS = (re.compile(r"external_(\w+)_id"), re.compile(r"(\w+)_external_id"))
 # Request fields of a search/list that shape the page rather than filter it.
 PAGING_FIELDS = {"limit", "offset", "sort", "order", "expand", "filters", "start_time", "end_time"}
 
@@ -128,7 +128,7 @@ class Model:
         `customer_external_id` -> customers' `external_id`; `entity_id` beside
         `entity_type: PLAN` -> plans' `id`."""
         for pattern in EXTERNAL_KEY_PATTERNS if "external_" in name else ():
-            match = re.fullmatch(pattern, name)
+            match = pattern.fullmatch(name)
             if match and (target := self.resource_for_key(f"{match[1]}_id")) is not None:
                 return target, "external_id"
         base = name[:-1] if name.endswith("_ids") else name

@@ -13,6 +13,7 @@ a date it reached writable.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
@@ -20,6 +21,7 @@ from ..core.failures import Invalid
 from ..core.times import parse_duration, parse_instant, stamp, when
 
 HORIZON = datetime(9000, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def within_horizon(moment: datetime, field: str) -> datetime:
@@ -38,8 +40,12 @@ class Clock:
 
     def reset(self) -> None:
         """Back to how it was made: frozen at `start`, or real time with no shift."""
-        self._frozen = self._start
-        self._shift = timedelta(0)
+        self._stand(self._start, timedelta(0))
+
+    def _stand(self, frozen: datetime | None, shift: timedelta) -> None:
+        self._frozen, self._shift = frozen, shift
+        self._shift_us = shift // timedelta(microseconds=1)
+        self._stamped: tuple[object, str] = (None, "")  # the last stamp, and what it was made of
 
     @property
     def frozen(self) -> bool:
@@ -49,7 +55,19 @@ class Clock:
         return (self._frozen or datetime.now(timezone.utc)) + self._shift
 
     def stamp(self) -> str:
-        return stamp(self.now())
+        """`now()` as the real server writes it, to the millisecond. The text is kept for the
+        millisecond (or frozen instant) it names: a busy server stamps many records within one,
+        and formatting is most of what a stamp costs."""
+        if self._frozen is None:
+            key: object = (time.time_ns() // 1000 + self._shift_us) // 1000
+        else:
+            key = self._frozen
+        made_of, text = self._stamped
+        if key != made_of:
+            moment = EPOCH + timedelta(milliseconds=key) if self._frozen is None else self.now()
+            text = stamp(moment)
+            self._stamped = (key, text)
+        return text
 
     def on_move(self, listener: Callable[[datetime], None]) -> None:
         self._listeners.append(listener)
@@ -66,8 +84,8 @@ class Clock:
 
     def restore(self, state: dict) -> None:
         """Stand where `state()` said another process's clock stood."""
-        self._frozen = when(state["frozen"]) if state.get("frozen") else None
-        self._shift = timedelta(microseconds=int(state.get("shift") or 0))
+        self._stand(when(state["frozen"]) if state.get("frozen") else None,
+                    timedelta(microseconds=int(state.get("shift") or 0)))
 
     def advance(self, duration) -> datetime:
         """Move forward by a duration (ISO 8601 text or a timedelta); listeners run for the new now."""
@@ -91,9 +109,9 @@ class Clock:
 
     def _move(self, target: datetime, now: datetime) -> datetime:
         if self._frozen is not None:
-            self._frozen = target - self._shift
+            self._stand(target - self._shift, self._shift)
         else:
-            self._shift += target - now
+            self._stand(None, self._shift + target - now)
         for saver in self._savers:
             saver(self.state())
         for listener in self._listeners:

@@ -87,9 +87,23 @@ class RouteTable:
         segments = {first_segment(r.template) for r in routes} - {first_segment(r.template) for r in anywhere}
         self.anywhere = anywhere
         self.index = {s: [r for r in routes if r in anywhere or first_segment(r.template) == s] for s in segments}
+        # A request for a path with no parameter in it (`/customers`) finds what the first such
+        # request found: the search depends on the method and the path alone.
+        self.fixed = {(m, r.template) for r in routes if "{" not in r.template for m in r.methods}
+        self._found: dict[tuple[str, str], tuple[Route, dict] | None] = {}
 
     def find(self, method: str, route_path: str) -> tuple[Route, dict] | None:
         """The first route matching fully (pattern and method); a partial match goes on, as in Starlette."""
+        key = (method, route_path)
+        if key in self._found:
+            route, params = self._found[key]
+            return route, dict(params)
+        found = self.search(method, route_path)
+        if key in self.fixed and found is not None:
+            self._found[key] = found
+        return found
+
+    def search(self, method: str, route_path: str) -> tuple[Route, dict] | None:
         for route in self.index.get(first_segment(route_path), self.anywhere):
             if method in route.methods:
                 params = route.match(route_path)

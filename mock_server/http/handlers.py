@@ -93,27 +93,28 @@ class Api:
 
     # -- dispatch -------------------------------------------------------------------------------
     def handler(self, op: Operation) -> Callable[[dict, object], Response]:
-        """What an endpoint calls with the operation's validated arguments."""
+        """What an endpoint calls with the operation's validated arguments: the operation's
+        behaviour, or its role's generic handler, looked up once, as is whether it runs alone."""
+        behaviour = self.behaviours.get(op.operation_id)
+        act = behaviour or getattr(Api, f"do_{op.role}")
+        catch_up, atomic = self.backend.catch_up, self.backend.store.atomic
+        exclusive = self.exclusive(op, behaviour)
+
         def handle(params: dict, body: object) -> Response:
-            return self.handle(Call(op, params, body))
+            call = Call(op, params, body)
+            catch_up()
+            if exclusive:
+                with atomic():
+                    return act(self, call)
+            return act(self, call)
 
         handle.__name__ = op.operation_id
         return handle
 
-    def handle(self, call: Call) -> Response:
-        behaviour = self.behaviours.get(call.op.operation_id)
-        self.backend.catch_up()
-        act = behaviour or getattr(Api, f"do_{call.op.role}")
-        if self.exclusive(call, behaviour):
-            with self.backend.store.atomic():
-                return act(self, call)
-        return act(self, call)
-
-    def exclusive(self, call: Call, behaviour: Callable | None) -> bool:
-        """Whether the call writes what it read (a top-up adds to the balance it read, a wallet
-        is created if the customer has no active one): those run one at a time across every
-        process sharing the store. Reads, and plain writes of one record, do not wait."""
-        op = call.op
+    def exclusive(self, op: Operation, behaviour: Callable | None) -> bool:
+        """Whether the operation writes what it read (a top-up adds to the balance it read, a
+        wallet is created if the customer has no active one): those run one at a time across
+        every process sharing the store. Reads, and plain writes of one record, do not wait."""
         if op.method == "get" or op.role in READING_ROLES:
             return False
         if behaviour is not None:

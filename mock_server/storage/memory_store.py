@@ -182,8 +182,9 @@ class MemoryStore(Store):
 
     def select(self, resource: str, where: Filter | None = None) -> Sequence[dict]:
         with self._lock:
-            packed = list(reversed(self._collection(resource).records.values()))
-        return Records(packed) if where is None else where.select(packed)
+            records = self._collection(resource).records
+            packed = list(reversed(records.values())) if records else []
+        return Records(packed) if where is None else where.select(packed) if packed else []
 
     def dump(self) -> dict[str, list[dict]]:
         with self._lock:
