@@ -7,6 +7,9 @@ Two stores on one namespace of one database are two processes of one deployment.
 """
 from __future__ import annotations
 
+import hashlib
+import time
+
 import pytest
 import redis
 
@@ -175,3 +178,58 @@ def test_an_answer_read_while_a_write_dropped_its_resource_is_not_kept() -> None
     assert cache.read(CUSTOMERS, ("get", "cust_1"), lambda: "fresh", len) == "fresh"
     assert cache.read(CUSTOMERS, ("get", "cust_1"), lambda: "unread", len) == "fresh"
     assert calls == [1]
+
+
+# -- requests received before a stamp read: served on that stamp --------------------------------
+def key_of(raw: str) -> bytes:
+    return hashlib.sha256(raw.encode()).digest()
+
+
+def serve(store: RedisStore, received: int | None, raw: str = "sk_one") -> tuple[bool, list[str]]:
+    """A list request as the endpoint runs it: its key, its catching up, its page."""
+    with store.request(received):
+        known = store.key(key_of(raw)) is not None
+        store.poll()
+        return known, [r["id"] for r in store.select(CUSTOMERS)[0:10]]
+
+
+@pytest.fixture
+def keyed(stores):
+    one, other = stores
+    one.put_key(key_of("sk_one"), "", None)
+    one.insert(CUSTOMERS, customer(1))
+    return one, other
+
+
+def test_a_request_received_before_the_last_stamp_read_authenticates_and_catches_up_with_no_round_trip(
+        keyed, request) -> None:
+    one, _ = keyed
+    early = time.monotonic_ns()
+    assert serve(one, time.monotonic_ns()) == (True, ["cust_1"])  # reads the stamp, the key, the page
+    sent = request.getfixturevalue("sent")
+    assert serve(one, early) == (True, ["cust_1"])
+    assert sent == []
+    assert serve(one, None) == (True, ["cust_1"])  # a server that does not say when: its own stamp read
+    assert serve(one, time.monotonic_ns()) == (True, ["cust_1"])
+    assert sent == ["EVALSHA", "EVALSHA"]
+
+
+def test_a_request_received_after_another_process_wrote_reads_the_write(keyed) -> None:
+    one, other = keyed
+    early = time.monotonic_ns()
+    assert serve(one, time.monotonic_ns()) == (True, ["cust_1"])
+    other.insert(CUSTOMERS, customer(2))
+    assert serve(one, early) == (True, ["cust_1"])  # received before that write: may be served before it
+    assert serve(one, time.monotonic_ns()) == (True, ["cust_2", "cust_1"])
+    other.revoke_keys_of("")
+    assert serve(one, time.monotonic_ns())[0] is False
+
+
+def test_a_key_this_process_made_after_a_stamp_read_authenticates_a_request_received_before(keyed) -> None:
+    one, _ = keyed
+    early = time.monotonic_ns()
+    assert serve(one, time.monotonic_ns(), "sk_two") == (False, ["cust_1"])
+    one.put_key(key_of("sk_two"), "", None)
+    assert serve(one, early, "sk_two") == (True, ["cust_1"])
+    one.revoke_keys_of("")
+    assert serve(one, early, "sk_two")[0] is False

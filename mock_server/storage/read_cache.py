@@ -31,21 +31,34 @@ class ReadCache:
     def read(self, resource: str, key: Hashable, read: Callable[[], object], size: Callable[[object], int]) -> object:
         """The kept answer to `key` about `resource`, else `read()`'s, kept when it holds at
         most `MAX_ENTRY` texts (`size`)."""
-        found = self._entries.get(resource, {}).get(key, MISSING)
+        found = self.get(resource, key)
         if found is not MISSING:
             return found
         epoch = self._epoch
         value = read()
-        texts = size(value)
-        if texts <= MAX_ENTRY:
-            with self._lock:
-                if epoch == self._epoch:  # no write or clear while it was read
-                    if self._texts + texts > MAX_TEXTS:
-                        self._empty()
-                    self._entries.setdefault(resource, {})[key] = value
-                    self._sizes[resource] = self._sizes.get(resource, 0) + texts
-                    self._texts += texts
+        self.keep(epoch, resource, key, value, size(value))
         return value
+
+    def get(self, resource: str, key: Hashable) -> object:
+        """The kept answer, or `MISSING`."""
+        return self._entries.get(resource, {}).get(key, MISSING)
+
+    @property
+    def epoch(self) -> int:
+        """Moves on with every drop and clear: what was read before it moved may be stale."""
+        return self._epoch
+
+    def keep(self, epoch: int, resource: str, key: Hashable, value: object, texts: int = 1) -> None:
+        """Keep an answer read when the epoch was `epoch`, unless a write or a clear came since."""
+        if texts > MAX_ENTRY:
+            return
+        with self._lock:
+            if epoch == self._epoch:
+                if self._texts + texts > MAX_TEXTS:
+                    self._empty()
+                self._entries.setdefault(resource, {})[key] = value
+                self._sizes[resource] = self._sizes.get(resource, 0) + texts
+                self._texts += texts
 
     def drop(self, resource: str) -> None:
         """This process wrote `resource`: its answers are stale, the others' still hold."""
