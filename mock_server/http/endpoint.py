@@ -27,7 +27,7 @@ from .bodies import RequestBody
 from .errors import ApiError
 from .faults import FaultRules, wait
 from .handlers import Api
-from .limits import read_body
+from .limits import RECEIVED, read_body
 from .params import Parameters
 from .prefer import QUERY_PREFIX, Prefer
 
@@ -60,7 +60,7 @@ class Endpoint:
         self.responses = raw.get("responses", {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        with self.request():
+        with self.request(scope.get(RECEIVED)):
             try:
                 response = await self.respond(scope, receive)
             except Failure as exc:  # the one place the API's refusals are answered

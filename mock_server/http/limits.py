@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import orjson
 from starlette.types import Receive, Scope
@@ -32,6 +33,7 @@ DEFAULT_MAX_BODY = 1024 * 1024
 MAX_DEPTH = 64
 MAX_URL = 16 * 1024
 MAX_HEADERS = 64 * 1024
+RECEIVED = "flexprice.received"  # the scope's `time.monotonic_ns()` when its request was received
 INT64 = (-(2**63), 2**63 - 1)
 
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
@@ -201,6 +203,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._head_size = 0
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app) -> None:
+        cycle.scope[RECEIVED] = time.monotonic_ns()  # its head is in (a shared store's `request`)
         cycle.__class__ = CoalescingCycle
         cycle.transport = HeldHead(cycle.transport)
         super()._start_asgi_task(cycle, app)

@@ -22,11 +22,20 @@ Everything lives under `flexprice-mock:<namespace>:`:
 A write that checks unique keys is one Lua script, so a key is unique across processes; updates
 merge in Python and are written only if the record is still what was read (compare and set).
 Writes that read first run under `atomic()`, a Redis lock with a TTL (a crashed holder frees it
-within `LOCK_TTL`). Each request starts with a `poll()`: one read of `meta` says what the others
-did (a reset, a write, the clock moved), which `domain.lifecycle` acts on. Any Redis failure is `Unavailable`
-(503 in the envelope): socket timeouts bound every call, so a lost Redis never hangs a request,
-and the connection pool reconnects once it is back. Redis Cluster is not supported (the scripts
-name keys the prefix builds).
+within `LOCK_TTL`). Each request starts with a `poll()`: one read of `meta`, in the round trip
+that checks the request's API key, says what the others did (a reset, a write, the clock moved),
+which `domain.lifecycle` acts on. Every record write moves `meta`'s version on, in its script,
+so a request that finds the version where this process left it may answer its record reads
+from what it read before (`ReadCache`): a list page or the tenant's tax links unchanged since
+the last request cost no round trip. API keys are cached alike (their writes move the version
+too), so a request received before the process last read the stamp is served on that stamp,
+with no round trip to authenticate and catch up: whatever another process acknowledged before
+the request was received, that stamp shows (`request`). A write of this process's own drops its
+resource's entries; any other change, or a new connection (Redis may have restarted without
+its last writes), drops them all. Scripts run on a connection of the process's own (`Link`).
+Any Redis failure is `Unavailable` (503 in the envelope): socket timeouts bound every call, so
+a lost Redis never hangs a request, and connections are made again once it is back. Redis
+Cluster is not supported (the scripts name keys the prefix builds).
 """
 from __future__ import annotations
 
@@ -38,6 +47,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
@@ -48,11 +58,28 @@ from redis.exceptions import LockError, NoScriptError, RedisError
 from redis.retry import Retry
 
 from ..core.failures import Conflict, Invalid, Unavailable
+from .read_cache import MISSING, ReadCache
+from .redis_scripts import ADD_DISTINCT_EVENTS, ADD_EVENTS, DELETE, FIND, PAGE, PAGE_AND_TOTAL, PUT, STAMP, WINDOW
+from .redis_link import Link
 from .store import ApiKey, Filter, Poll, Store, pack
 
 log = logging.getLogger("mock_server")
-# The stamp a request's key lookup read for its poll (`RedisStore.request`); None outside a request.
-_prefetched: ContextVar[list | None] = ContextVar("flexprice_mock_prefetched_stamp", default=None)
+
+
+@dataclass(slots=True)
+class _Frame:
+    """One request's span (`RedisStore.request`)."""
+
+    received: int | None  # when the request was received (`time.monotonic_ns`), if the server said
+    stamp: list | None = None  # what its key lookup read for its poll, until the poll takes it
+    sent: int = 0  # when that lookup was sent
+    epoch: int = 0  # the read cache's epoch then
+    digest: str = ""  # the key it looked up
+    shared: bool = False  # its key and its poll are those of a stamp read after it was received
+    polled: bool = False  # it caught up: its reads may be answered from the read cache
+
+
+_frame: ContextVar[_Frame | None] = ContextVar("flexprice_mock_request_frame", default=None)
 
 KEY_PREFIX = "flexprice-mock"
 NAMESPACE = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -64,151 +91,8 @@ SETUP_WAIT = 60.0  # how long a process waits for another to finish setting a na
 CHUNK = 5_000  # ids read per script call (Lua's unpack has a limit)
 BULK = 1_000  # events written per script call: the API's largest bulk, well under unpack's limit
 SETTING = "s:"  # a shared setting's field in `meta`
+KEYS = "k"  # the API keys' entries in the read cache (no resource has the name)
 SEP = "\x1f"  # between a unique key's field and value; the scripts join entries with \x1e
-
-PUT = """
-local p, res, id, expected, text = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local rk, uk, xk = p .. 'r:' .. res, p .. 'u:' .. res, p .. 'x:' .. res
-local cur = redis.call('HGET', rk, id)
-if expected ~= '*' and (cur or '') ~= expected then return {'changed'} end
-for i = 6, #ARGV do
-  local owner = redis.call('HGET', uk, ARGV[i])
-  if owner and owner ~= id then return {'taken', ARGV[i]} end
-end
-local old = redis.call('HGET', xk, id)
-if old then
-  for entry in string.gmatch(old, '[^\\30]+') do
-    if redis.call('HGET', uk, entry) == id then redis.call('HDEL', uk, entry) end
-  end
-end
-if #ARGV >= 6 then
-  for i = 6, #ARGV do redis.call('HSET', uk, ARGV[i], id) end
-  redis.call('HSET', xk, id, table.concat(ARGV, '\\30', 6))
-else
-  redis.call('HDEL', xk, id)
-end
-redis.call('HSET', rk, id, text)
-if not cur then
-  redis.call('ZADD', p .. 'o:' .. res, redis.call('INCR', p .. 'order'), id)
-  redis.call('SADD', p .. 'resources', res)
-end
-return {'ok', redis.call('HINCRBY', p .. 'meta', 'version', 1)}
-"""
-
-DELETE = """
-local p, res, id = ARGV[1], ARGV[2], ARGV[3]
-local rk, uk, xk = p .. 'r:' .. res, p .. 'u:' .. res, p .. 'x:' .. res
-local cur = redis.call('HGET', rk, id)
-if not cur then return false end
-local old = redis.call('HGET', xk, id)
-if old then
-  for entry in string.gmatch(old, '[^\\30]+') do
-    if redis.call('HGET', uk, entry) == id then redis.call('HDEL', uk, entry) end
-  end
-end
-redis.call('HDEL', rk, id)
-redis.call('HDEL', xk, id)
-redis.call('ZREM', p .. 'o:' .. res, id)
-redis.call('HINCRBY', p .. 'meta', 'version', 1)
-return cur
-"""
-
-FIND = """
-local id = redis.call('HGET', ARGV[1] .. 'u:' .. ARGV[2], ARGV[3])
-if not id then return false end
-return redis.call('HGET', ARGV[1] .. 'r:' .. ARGV[2], id)
-"""
-
-PAGE = """
-local ids = redis.call('ZREVRANGE', ARGV[1] .. 'o:' .. ARGV[2], ARGV[3], ARGV[4])
-if #ids == 0 then return {} end
-return redis.call('HMGET', ARGV[1] .. 'r:' .. ARGV[2], unpack(ids))
-"""
-
-ADD_EVENTS = """
-local p = ARGV[1]
-local replaced = {}
-for i = 2, #ARGV, 5 do
-  local id, text, customer, name, at = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local series = p .. 's:' .. customer .. '\\31' .. name
-  local old = redis.call('HGET', p .. 'es', id)
-  if old then
-    redis.call('ZREM', old, id)
-    replaced[#replaced + 1] = id
-    replaced[#replaced + 1] = redis.call('HGET', p .. 'e', id)
-  end
-  redis.call('HSET', p .. 'e', id, text)
-  redis.call('HSET', p .. 'es', id, series)
-  redis.call('ZADD', series, at, id)
-  redis.call('SADD', p .. 'n:' .. name, customer)
-end
-return {redis.call('HINCRBY', p .. 'meta', 'version', 1), replaced}
-"""
-
-ADD_DISTINCT_EVENTS = """
-local p = ARGV[1]
-local ids, texts, stored, where, series, names = {}, {}, {}, {}, {}, {}
-for i = 2, #ARGV, 5 do
-  local id, text, customer, name, at = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local key = p .. 's:' .. customer .. '\\31' .. name
-  ids[#ids + 1] = id
-  stored[#stored + 1] = id
-  stored[#stored + 1] = text
-  where[#where + 1] = id
-  where[#where + 1] = key
-  if not series[key] then series[key] = {} end
-  local members = series[key]
-  members[#members + 1] = at
-  members[#members + 1] = id
-  if not names[name] then names[name] = {} end
-  names[name][customer] = true
-end
-local before = redis.call('HMGET', p .. 'es', unpack(ids))
-local replaced = {}
-for k, old in ipairs(before) do
-  if old then
-    redis.call('ZREM', old, ids[k])
-    replaced[#replaced + 1] = ids[k]
-    replaced[#replaced + 1] = redis.call('HGET', p .. 'e', ids[k])
-  end
-end
-redis.call('HSET', p .. 'e', unpack(stored))
-redis.call('HSET', p .. 'es', unpack(where))
-for key, members in pairs(series) do redis.call('ZADD', key, unpack(members)) end
-for name, customers in pairs(names) do
-  local list = {}
-  for customer in pairs(customers) do list[#list + 1] = customer end
-  redis.call('SADD', p .. 'n:' .. name, unpack(list))
-end
-return {redis.call('HINCRBY', p .. 'meta', 'version', 1), replaced}
-"""
-
-STAMP = """
-local meta = ARGV[1]
-local s = redis.call('HMGET', meta, 'ready', 'generation', 'version', 'settings')
-local settings = false
-if s[1] and ((s[4] or '0') .. ':' .. s[2]) ~= ARGV[2] then settings = redis.call('HGETALL', meta) end
-local key = false
-if ARGV[3] then key = redis.call('HGET', ARGV[3], ARGV[4]) end
-return {s[1] or false, s[2] or false, s[3] or false, settings, key}
-"""
-
-PAGE_AND_TOTAL = """
-local total = redis.call('ZCARD', ARGV[1] .. 'o:' .. ARGV[2])
-local ids = redis.call('ZREVRANGE', ARGV[1] .. 'o:' .. ARGV[2], ARGV[3], ARGV[4])
-if #ids == 0 then return {total, {}} end
-return {total, redis.call('HMGET', ARGV[1] .. 'r:' .. ARGV[2], unpack(ids))}
-"""
-
-WINDOW = """
-local ids = redis.call('ZRANGEBYSCORE', ARGV[1], ARGV[2], ARGV[3])
-local out = {}
-for i, id in ipairs(ids) do
-  out[2 * i - 1] = id
-  out[2 * i] = redis.call('HGET', ARGV[4], id)
-end
-return out
-"""
 
 
 class _Client(redis.Redis):
@@ -256,7 +140,8 @@ class RedisRecords(Sequence[dict]):
 
     def __len__(self) -> int:
         if self._length is None:
-            self._length = self._store._redis.zcard(self._store._k("o:" + self._resource))
+            store, resource = self._store, self._resource
+            self._length = store._cached(resource, ("length",), lambda: store._redis.zcard(store._k("o:" + resource)))
         return self._length
 
     def __getitem__(self, index):
@@ -265,8 +150,10 @@ class RedisRecords(Sequence[dict]):
             start, stop = index.start or 0, index.stop
             if stop <= start:
                 return []
-            store = self._store
-            self._length, texts = store._page_and_total(args=[store._prefix, self._resource, start, stop - 1])
+            store, resource = self._store, self._resource
+            self._length, texts = store._cached(
+                resource, ("page", start, stop), lambda: _page(store._page_and_total(args=[store._prefix, resource, start, stop - 1])),
+                lambda page: len(page[1]))
             return [orjson.loads(t) for t in texts if t is not None]
         if isinstance(index, slice):
             start, stop, step = index.indices(len(self))
@@ -290,16 +177,20 @@ class RedisStore(Store):
         super().__init__(unique_keys)
         self.namespace = checked_namespace(namespace)
         self._prefix = f"{KEY_PREFIX}:{namespace}:"
+        self._reads = ReadCache()  # valid for the stamp (`_generation`, `_version`) this process knows
+        self._read_at = 0  # when the last stamp this process caught up with was read (monotonic ns)
         try:
             self._redis = _Client.from_url(url, decode_responses=True, socket_timeout=COMMAND_TIMEOUT,
-                                           socket_connect_timeout=CONNECT_TIMEOUT, retry=Retry(NoBackoff(), 1, (Disconnected,)))
+                                           socket_connect_timeout=CONNECT_TIMEOUT, retry=Retry(NoBackoff(), 1, (Disconnected,)),
+                                           redis_connect_func=self._connected)
         except ValueError as exc:
             raise Invalid("store", f"not a Redis URL ({exc}); use redis://HOST:PORT/DB") from None
         self.url = url
-        self._put, self._delete, self._find = (self._redis.register_script(s) for s in (PUT, DELETE, FIND))
-        self._page, self._add_events, self._in_window = (self._redis.register_script(s) for s in (PAGE, ADD_EVENTS, WINDOW))
-        self._stamp, self._page_and_total = (self._redis.register_script(s) for s in (STAMP, PAGE_AND_TOTAL))
-        self._add_distinct_events = self._redis.register_script(ADD_DISTINCT_EVENTS)
+        self._link = Link(self._redis)
+        self._put, self._delete, self._find = (self._script(s) for s in (PUT, DELETE, FIND))
+        self._page, self._add_events, self._in_window = (self._script(s) for s in (PAGE, ADD_EVENTS, WINDOW))
+        self._stamp, self._page_and_total = (self._script(s) for s in (STAMP, PAGE_AND_TOTAL))
+        self._add_distinct_events = self._script(ADD_DISTINCT_EVENTS)
         self._local = threading.RLock()
         self._depth = 0
         self._lock = self._redis.lock(self._k("lock"), timeout=LOCK_TTL, sleep=0.002,
@@ -308,8 +199,26 @@ class RedisStore(Store):
         self._settings: dict[str, str] = {}  # the shared settings as last read, and their stamp
         self._settings_stamp = ""
 
+    def _connected(self, connection) -> None:
+        """A new connection: Redis may have restarted, and one restored from its append-only
+        file may lack the last writes, so a stamp seen again no longer proves a read fresh."""
+        self._reads.clear()
+        connection.on_connect()
+
     def _k(self, name: str) -> str:
         return self._prefix + name
+
+    def _script(self, text: str):
+        """A script run on this process's own connection (`Link`); its failures are `Unavailable`."""
+        script, link = self._redis.register_script(text), self._link
+
+        def run(args: list) -> object:
+            try:
+                return link.run(script, args)
+            except RedisError as exc:
+                raise unavailable(exc) from None
+
+        return run
 
     # -- shared settings and coordination -------------------------------------------------------
     def join(self) -> dict[str, str] | None:
@@ -319,6 +228,7 @@ class RedisStore(Store):
         while True:
             meta = self._redis.hgetall(self._k("meta"))
             if meta.get("ready"):
+                self._reads.clear()
                 self._generation, self._version = int(meta["generation"]), int(meta.get("version") or 0)
                 return self._cache_settings(meta)
             if self._redis.set(self._k("setup"), uuid.uuid4().hex, nx=True, ex=int(SETUP_WAIT)):
@@ -332,6 +242,7 @@ class RedisStore(Store):
         them: the stamp a poll compares is the settings' counter and the generation, so a view
         older than what was just written must not survive it."""
         self._wipe()
+        self._reads.clear()
         generation = self._redis.incr(self._k("generation"))
         if generation <= self._generation:  # the counter went with a flush: never repeat a generation seen here
             generation = self._generation + 1
@@ -353,14 +264,18 @@ class RedisStore(Store):
             saving.execute()
 
     @contextmanager
-    def request(self) -> Iterator[None]:
+    def request(self, received: int | None = None) -> Iterator[None]:
         """Within it, the first key lookup also reads the stamp the next `poll` needs, in the
-        same round trip: an API request authenticates, then catches up, with one call."""
-        token = _prefetched.set([])
+        same round trip: an API request authenticates, then catches up, with one call. A request
+        `received` before this process last read the stamp needs no call at all when its key
+        was read then too: whatever another process had acknowledged before it was received,
+        that stamp covers, so it is served as if it had arrived then (what 16 connections
+        served one at a time are)."""
+        token = _frame.set(_Frame(received))
         try:
             yield
         finally:
-            _prefetched.reset(token)
+            _frame.reset(token)
 
     def setting(self, name: str) -> str | None:
         return self._redis.hget(self._k("meta"), SETTING + name)
@@ -369,17 +284,32 @@ class RedisStore(Store):
         """What others did, from the namespace's stamp (`meta`'s ready, generation and version),
         read this request if a key lookup read it already; the settings themselves are read
         only when their stamp moved (a reset, a clock move, a setting saved)."""
-        frame = _prefetched.get()
-        answer = frame.pop() if frame else self._stamp(args=[self._k("meta"), self._settings_stamp])
+        frame = _frame.get()
+        if frame is not None and frame.shared and not frame.polled:
+            frame.polled = True
+            return Poll(lost=False, reset=False, wrote=False, settings=dict(self._settings))
+        if frame is not None and frame.stamp is not None:
+            answer, frame.stamp, sent = frame.stamp, None, frame.sent
+        else:
+            sent = time.monotonic_ns()
+            answer = self._stamp(args=[self._k("meta"), self._settings_stamp])
         ready, generation, version, meta, _ = answer
         if not ready:
+            self._reads.clear()
             return Poll(lost=True, reset=False, wrote=False, settings={})
         if meta is not None:
             self._cache_settings(dict(zip(meta[::2], meta[1::2], strict=True)))
         generation, version = int(generation), int(version or 0)
         reset = generation != self._generation
         wrote = reset or version != self._version
+        if wrote:
+            self._reads.clear()
         self._generation, self._version = generation, version
+        self._read_at = max(self._read_at, sent)
+        if frame is not None:
+            if frame.digest:
+                self._reads.keep(frame.epoch, KEYS, frame.digest, answer[4])
+            frame.polled = True
         return Poll(lost=False, reset=reset, wrote=wrote, settings=dict(self._settings))
 
     def _cache_settings(self, meta: dict[str, str]) -> dict[str, str]:
@@ -400,10 +330,23 @@ class RedisStore(Store):
         if batch:
             self._redis.unlink(*batch)
 
-    def _wrote(self, version: int) -> None:
-        """Our own write moved the version on: no news, unless another process wrote too."""
+    def _wrote(self, version: int, resource: str | None = None) -> None:
+        """Our own write (to `resource`'s records, if any) moved the version on: no news, and
+        only that resource's cached reads are stale, unless another process wrote too."""
         if version == self._version + 1:
             self._version = version
+            if resource is not None:
+                self._reads.drop(resource)
+        else:
+            self._reads.clear()
+
+    def _cached(self, resource: str, key: tuple, read, size=lambda found: 1):
+        """`read()`, answered from the read cache inside a request that has caught up (its
+        poll checked the stamp the cache is valid for); else from Redis, as outside requests."""
+        frame = _frame.get()
+        if frame is None or not frame.polled:
+            return read()
+        return self._reads.read(resource, key, read, size)
 
     @contextmanager
     def atomic(self):
@@ -430,26 +373,38 @@ class RedisStore(Store):
                     pass  # it expired, or Redis is gone: its TTL frees it either way
 
     def close(self) -> None:
+        self._link.close()
         self._redis.close()
 
     # -- API keys -------------------------------------------------------------------------------
     def put_key(self, key: bytes, secret_id: str, expires_at: datetime | None) -> None:
-        self._redis.hset(self._k("k"), key.hex(), pack([secret_id, expires_at.isoformat() if expires_at else None]))
+        self._write_keys(lambda keys: keys.hset(self._k("k"), key.hex(),
+                                                pack([secret_id, expires_at.isoformat() if expires_at else None])))
 
     def key(self, key: bytes) -> ApiKey | None:
-        frame = _prefetched.get()
-        if frame is None or frame:
-            found = self._redis.hget(self._k("k"), key.hex())
+        frame, digest = _frame.get(), key.hex()
+        if frame is None or frame.polled or frame.stamp is not None:
+            found = self._redis.hget(self._k("k"), digest)
+        elif frame.received is not None and frame.received < self._read_at and \
+                (found := self._reads.get(KEYS, digest)) is not MISSING:
+            frame.shared = True  # its poll too is that stamp's, which this process has caught up with
         else:  # the request's first lookup: with the stamp its poll will need
-            answer = self._stamp(args=[self._k("meta"), self._settings_stamp, self._k("k"), key.hex()])
-            frame.append(answer)
-            found = answer[4]
+            frame.sent, frame.epoch, frame.digest = time.monotonic_ns(), self._reads.epoch, digest
+            frame.stamp = self._stamp(args=[self._k("meta"), self._settings_stamp, self._k("k"), digest])
+            found = frame.stamp[4]
         return None if found is None else _api_key(found)
 
     def revoke_keys_of(self, secret_id: str) -> None:
         owned = [sha for sha, key in self.key_digests() if key.secret_id == secret_id]
         if owned:
-            self._redis.hdel(self._k("k"), *owned)
+            self._write_keys(lambda keys: keys.hdel(self._k("k"), *owned))
+
+    def _write_keys(self, write) -> None:
+        """A change to the keys, with the version it moves on (read caches hold keys too)."""
+        with self._redis.pipeline(transaction=True) as keys:
+            write(keys)
+            keys.hincrby(self._k("meta"), "version", 1)
+            self._wrote(keys.execute()[-1], KEYS)
 
     def key_digests(self) -> list[tuple[str, ApiKey]]:
         return [(sha, _api_key(found)) for sha, found in self._redis.hgetall(self._k("k")).items()]
@@ -467,7 +422,7 @@ class RedisStore(Store):
             field = answer[1].split(SEP, 1)[0]
             raise Conflict(field, record.get(field))
         if answer[0] == "ok":
-            self._wrote(int(answer[1]))
+            self._wrote(int(answer[1]), resource)
         return answer[0]
 
     def insert(self, resource: str, record: dict) -> dict:
@@ -475,13 +430,14 @@ class RedisStore(Store):
         return record
 
     def get(self, resource: str, record_id: str) -> dict | None:
-        packed = self._redis.hget(self._k("r:" + resource), record_id)
+        packed = self._cached(resource, ("get", record_id), lambda: self._redis.hget(self._k("r:" + resource), record_id))
         return None if packed is None else orjson.loads(packed)
 
     def find(self, resource: str, key: str, value: object) -> dict | None:
         if key in self._unique_keys.get(resource, ()):
             entry = _entry(key, value)
-            packed = self._find(args=[self._prefix, resource, entry]) if entry else None
+            packed = self._cached(resource, ("find", entry), lambda: self._find(args=[self._prefix, resource, entry])) \
+                if entry else None
             return None if packed is None else orjson.loads(packed)
         return next((r for r in RedisRecords(self, resource) if r.get(key) == value), None)
 
@@ -495,11 +451,18 @@ class RedisStore(Store):
                 return merged
 
     def delete(self, resource: str, record_id: str) -> dict | None:
-        packed = self._delete(args=[self._prefix, resource, record_id])
-        return None if packed is None else orjson.loads(packed)
+        answer = self._delete(args=[self._prefix, resource, record_id])
+        if answer is None:
+            return None
+        packed, version = answer
+        self._wrote(version, resource)
+        return orjson.loads(packed)
 
-    def _texts(self, resource: str, start: int, stop: int) -> list[str]:
+    def _texts(self, resource: str, start: int, stop: int) -> tuple[str, ...]:
         """Stored texts by rank, newest first, `start` to `stop` inclusive (-1: the last)."""
+        return self._cached(resource, ("texts", start, stop), lambda: self._read_texts(resource, start, stop), len)
+
+    def _read_texts(self, resource: str, start: int, stop: int) -> tuple[str, ...]:
         texts: list[str] = []
         while stop < 0 or start <= stop:
             last = start + CHUNK - 1 if stop < 0 else min(stop, start + CHUNK - 1)
@@ -508,7 +471,7 @@ class RedisStore(Store):
             if len(found) < last - start + 1:
                 break
             start = last + 1
-        return texts
+        return tuple(texts)
 
     def select(self, resource: str, where: Filter | None = None) -> Sequence[dict]:
         if where is None:
@@ -560,6 +523,10 @@ class RedisStore(Store):
 
     def _all_event_texts(self) -> list[tuple[str, str]]:
         return list(self._redis.hscan_iter(self._k("e"), count=1000))
+
+
+def _page(answer: list) -> tuple[int, tuple[str, ...]]:
+    return answer[0], tuple(answer[1])
 
 
 def _settings(meta: dict[str, str]) -> dict[str, str]:

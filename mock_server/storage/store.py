@@ -138,9 +138,10 @@ class Store(ABC):
         """What other processes did since this store last looked; None when none can share it."""
         return None
 
-    def request(self) -> AbstractContextManager:
-        """The span of one API request: a shared store may read what the request's start needs
-        (its key, its poll) in one call."""
+    def request(self, received: int | None = None) -> AbstractContextManager:
+        """The span of one API request, `received` at that `time.monotonic_ns()` if the server
+        knows: a shared store may read what the request's start needs (its key, its poll) in one
+        call, or in none if it read them since the request was received."""
         return nullcontext()
 
     @abstractmethod
