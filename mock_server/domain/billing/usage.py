@@ -87,44 +87,36 @@ class Usage:
         ids stored, in order: the caller's `event_id`, else `event_<ULID>`. Names and customers
         are trimmed; times are kept in UTC, now when absent. A bulk reads the clock once, draws
         its new ids at once and parses a time it repeats once; its events go to the store in one
-        call. The loop is the cost of a bulk per event, so it does each event's work inline."""
-        given_ids = [item.get("event_id") for item in items]
-        missing = len(given_ids) - sum(map(bool, given_ids))
+        call."""
+        missing = sum(1 for item in items if not item.get("event_id"))
         fresh = iter(self.records.ids.many("event", missing) if missing else ())
         now: tuple[int, str] | None = None
-        times: dict[object, tuple[int, str]] = {}
+        times: dict[str, tuple[int, str]] = {}
         accepted = []
         add = accepted.append
         for i, item in enumerate(items):
-            name = item.get("event_name")
-            name = name.strip() if type(name) is str else str(name or "").strip()
-            customer = item.get("external_customer_id")
-            customer = customer.strip() if type(customer) is str else str(customer or "").strip()
+            name = str(item.get("event_name") or "").strip()
+            customer = str(item.get("external_customer_id") or "").strip()
             if not name or not customer:
-                field = "event_name" if not name else "external_customer_id"
+                field = "external_customer_id" if name else "event_name"
                 raise Invalid(_item_field(items, i, field), f"{field} is required")
             fields = {"event_name": name, "external_customer_id": customer}
-            optional = item.get("customer_id")
-            if optional:
-                fields["customer_id"] = optional if type(optional) is str else str(optional)
-            optional = item.get("properties")
-            if optional:
-                fields["properties"] = optional
-            optional = item.get("source")
-            if optional:
-                fields["source"] = optional if type(optional) is str else str(optional)
+            if item.get("customer_id"):
+                fields["customer_id"] = str(item["customer_id"])
+            if item.get("properties"):
+                fields["properties"] = item["properties"]
+            if item.get("source"):
+                fields["source"] = str(item["source"])
             given = item.get("timestamp")
             if not given:
                 at = now = now or _instant(self.clock.now())
+            elif isinstance(given, str) and given in times:
+                at = times[given]
             else:
-                at = times.get(given) if type(given) is str else None
-                if at is None:
-                    at = _instant(parse_instant(given, _item_field(items, i, "timestamp")))
-                    if type(given) is str:
-                        times[given] = at
+                at = times[given] = _instant(parse_instant(given, _item_field(items, i, "timestamp")))
             fields["timestamp"] = at[1]
-            event_id = given_ids[i]
-            add((at[0], (event_id if type(event_id) is str else str(event_id)) if event_id else next(fresh), fields))
+            event_id = item.get("event_id")
+            add((at[0], str(event_id) if event_id else next(fresh), fields))
         with self.tallies.lock:
             try:
                 replaced = self.store.add_events(accepted)
