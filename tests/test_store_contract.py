@@ -359,6 +359,17 @@ def test_an_event_reads_back_whole(store: Store) -> None:
     assert store.event("evt-unknown") is None
 
 
+def test_an_event_with_every_optional_field_or_one_beyond_them_reads_back_whole(store: Store) -> None:
+    at, _, fields = event("evt-x", "2026-01-05T10:00:00.000Z", tokens="40")
+    full = (at, "evt-full", {**fields, "customer_id": "cus_1", "source": "api"})
+    odd = (at + 1, "evt-odd", {**fields, "source": "api", "region": "eu"})
+    bare = (at + 2, "evt-bare", {k: v for k, v in fields.items() if k != "properties"})
+    store.add_events([full, odd, bare])
+    assert [store.event(i) for i in ("evt-full", "evt-odd", "evt-bare")] == [whole(full), whole(odd), whole(bare)]
+    assert [e["id"] for e in store.events_of("A", "llm")] == ["evt-full", "evt-odd", "evt-bare"]
+    assert store.event_fields("A", "llm")[1]["region"] == "eu"
+
+
 def test_events_of_is_one_customers_events_of_one_name_in_the_window_oldest_first(store: Store) -> None:
     store.add_events([
         event("evt-3", "2026-01-03T00:00:00.000Z", tokens="3"),
