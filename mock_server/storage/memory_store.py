@@ -90,6 +90,15 @@ class EventSeries:
         return self.ids[low:high]
 
 
+class SeriesIndex(dict):
+    """(customer, event name) -> its `EventSeries`, made the first time an event is added to it;
+    reads use `get`, so looking a series up never makes one."""
+
+    def __missing__(self, key: tuple[str, str]) -> EventSeries:
+        series = self[key] = EventSeries()
+        return series
+
+
 class MemoryStore(Store):
     def __init__(self, unique_keys: dict[str, tuple[str, ...]] | None = None) -> None:
         super().__init__(unique_keys)
@@ -106,7 +115,7 @@ class MemoryStore(Store):
         self._keys: dict[bytes, str] = {}  # SHA-256 digest -> secret id ("" for bootstrap keys)
         self._expiries: dict[bytes, datetime] = {}
         self._events: dict[str, str] = {}  # id -> the event packed (`pack_event`)
-        self._series: dict[tuple[str, str], EventSeries] = {}
+        self._series = SeriesIndex()
         self._sequences: dict[str, int] = {}
 
     def join(self) -> None:
@@ -247,11 +256,7 @@ class MemoryStore(Store):
             stored.update(zip(ids, texts))
             all_series = self._series
             for at, event_id, fields in events:
-                key = (fields["external_customer_id"], fields["event_name"])
-                series = all_series.get(key)
-                if series is None:
-                    series = all_series[key] = EventSeries()
-                series.add(at, event_id)
+                all_series[fields["external_customer_id"], fields["event_name"]].add(at, event_id)
         return []
 
     def _replacing(self, events: Sequence[tuple[int, str, dict]], texts: list[str]) -> list[dict]:
@@ -265,11 +270,7 @@ class MemoryStore(Store):
                 key = (old["external_customer_id"], old["event_name"])
                 all_series[key].remove(micros(when(old["timestamp"])), event_id)
             stored[event_id] = text
-            key = (fields["external_customer_id"], fields["event_name"])
-            series = all_series.get(key)
-            if series is None:
-                series = all_series[key] = EventSeries()
-            series.add(at, event_id)
+            all_series[fields["external_customer_id"], fields["event_name"]].add(at, event_id)
         return replaced
 
     def _event_text(self, event_id: str) -> str | None:
