@@ -234,6 +234,17 @@ def test_an_event_name_of_blanks_is_a_400_and_a_bulk_with_one_is_stored_not_at_a
     assert usage_of(api, aggregation_type="COUNT")["value"] == 2
 
 
+def test_a_bulk_names_the_first_bad_field_by_its_event_and_stores_nothing(api):
+    good = {"event_name": "llm", "external_customer_id": "A", "properties": {"tokens": "1"}}
+    api.refused("POST", "events/bulk", {"events": [good, good, {**good, "external_customer_id": " "}]},
+                "events[2].external_customer_id")
+    api.refused("POST", "events/bulk", {"events": [good, {**good, "event_name": "", "external_customer_id": ""}]},
+                "events[1].event_name")
+    api.refused("POST", "events/bulk", {"events": [good, {**good, "timestamp": "yesterday"}]}, "events[1].timestamp")
+    api.refused("POST", "events", {**good, "timestamp": "2026-01-02T00:00:00"}, "timestamp")
+    assert "value" not in usage_of(api, aggregation_type="COUNT")
+
+
 def test_an_event_happens_now_without_a_timestamp_and_in_utc_with_one(api):
     api.ok("POST", "events", {"event_name": "llm", "external_customer_id": "A", "event_id": "now",
                               "properties": {"tokens": "3"}})

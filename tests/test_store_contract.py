@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
-import orjson
 import pytest
 
 from mock_server.core.failures import Conflict, Invalid, Unavailable
@@ -360,6 +359,17 @@ def test_an_event_reads_back_whole(store: Store) -> None:
     assert store.event("evt-unknown") is None
 
 
+def test_an_event_with_every_optional_field_or_one_beyond_them_reads_back_whole(store: Store) -> None:
+    at, _, fields = event("evt-x", "2026-01-05T10:00:00.000Z", tokens="40")
+    full = (at, "evt-full", {**fields, "customer_id": "cus_1", "source": "api"})
+    odd = (at + 1, "evt-odd", {**fields, "source": "api", "region": "eu"})
+    bare = (at + 2, "evt-bare", {k: v for k, v in fields.items() if k != "properties"})
+    store.add_events([full, odd, bare])
+    assert [store.event(i) for i in ("evt-full", "evt-odd", "evt-bare")] == [whole(full), whole(odd), whole(bare)]
+    assert [e["id"] for e in store.events_of("A", "llm")] == ["evt-full", "evt-odd", "evt-bare"]
+    assert store.event_fields("A", "llm")[1]["region"] == "eu"
+
+
 def test_events_of_is_one_customers_events_of_one_name_in_the_window_oldest_first(store: Store) -> None:
     store.add_events([
         event("evt-3", "2026-01-03T00:00:00.000Z", tokens="3"),
@@ -386,17 +396,16 @@ def test_the_window_bounds_are_exact_to_the_microsecond(store: Store) -> None:
     assert store.events_of("A", "llm", None, at) == []
 
 
-def test_event_texts_are_the_same_window_as_json_text(store: Store) -> None:
+def test_event_fields_are_the_same_window_as_stored(store: Store) -> None:
     store.add_events([event("evt-2", "2026-01-02T00:00:00.000Z", tokens="2"),
                       event("evt-1", "2026-01-01T00:00:00.000Z", tokens="1")])
-    texts = store.event_texts("A", "llm")
-    assert all(isinstance(text, str) for text in texts)
-    decoded = [orjson.loads(text) for text in texts]
-    assert [(e["timestamp"], e["properties"]) for e in decoded] == [
-        ("2026-01-01T00:00:00.000Z", {"tokens": "1"}), ("2026-01-02T00:00:00.000Z", {"tokens": "2"})]
+    decoded = store.event_fields("A", "llm")
+    assert [(e["event_name"], e["external_customer_id"], e["timestamp"], e["properties"]) for e in decoded] == [
+        ("llm", "A", "2026-01-01T00:00:00.000Z", {"tokens": "1"}), ("llm", "A", "2026-01-02T00:00:00.000Z", {"tokens": "2"})]
+    assert "id" not in decoded[0]
     start = micros(when("2026-01-02T00:00:00Z"))
-    assert [orjson.loads(t)["properties"] for t in store.event_texts("A", "llm", start)] == [{"tokens": "2"}]
-    assert store.event_texts("B", "llm") == []
+    assert [e["properties"] for e in store.event_fields("A", "llm", start)] == [{"tokens": "2"}]
+    assert store.event_fields("B", "llm") == []
 
 
 def test_a_resent_event_id_replaces_the_event_it_repeats_and_says_which(store: Store) -> None:

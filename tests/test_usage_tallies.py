@@ -78,8 +78,8 @@ def test_a_window_read_twice_is_scanned_once_and_then_follows_what_is_ingested()
     meter = METERS[2]  # SUM of `v`
     found.ingest([{"event_name": "llm", "external_customer_id": "A", "timestamp": stamp(START), "properties": {"v": "4"}}])
     scans = []
-    event_texts = found.store.event_texts
-    found.store.event_texts = lambda *args: scans.append(args) or event_texts(*args)
+    event_fields = found.store.event_fields
+    found.store.event_fields = lambda *args: scans.append(args) or event_fields(*args)
     window = WINDOWS[0]
     assert found.quantity(meter, "A", *window) == 4
     found.ingest([{"event_name": "llm", "external_customer_id": "A", "timestamp": stamp(START), "properties": {"v": "6"}}])

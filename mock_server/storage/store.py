@@ -246,7 +246,7 @@ class Store(ABC):
 
     @abstractmethod
     def _window(self, customer: str, name: str, start: int | None, end: int | None) -> list[tuple[str, str]]:
-        """(id, stored JSON) of one customer's events of one name with `start <= time < end`,
+        """(id, stored text) of one customer's events of one name with `start <= time < end`,
         oldest first: what usage reads cost is that window, whatever else is stored."""
 
     @abstractmethod
@@ -256,9 +256,12 @@ class Store(ABC):
     @abstractmethod
     def _all_event_texts(self) -> list[tuple[str, str]]: ...
 
-    @staticmethod
-    def _event(event_id: str, packed: str) -> dict:
-        event = orjson.loads(packed)
+    # An event's stored text as the fields `add_events` was given: their JSON unless the backend
+    # packs events its own way (`MemoryStore`).
+    _fields: Callable[[str], dict] = staticmethod(orjson.loads)
+
+    def _event(self, event_id: str, packed: str) -> dict:
+        event = self._fields(packed)
         for name, empty in EVENT_DEFAULTS.items():
             event.setdefault(name, empty)
         event["id"] = event_id
@@ -271,9 +274,10 @@ class Store(ABC):
     def events_of(self, customer: str, name: str, start: int | None = None, end: int | None = None) -> list[dict]:
         return [self._event(i, packed) for i, packed in self._window(customer, name, start, end)]
 
-    def event_texts(self, customer: str, name: str, start: int | None = None, end: int | None = None) -> list[str]:
-        """The same window as stored JSON, for reads that need only a few fields (usage counts)."""
-        return [packed for _, packed in self._window(customer, name, start, end)]
+    def event_fields(self, customer: str, name: str, start: int | None = None, end: int | None = None) -> list[dict]:
+        """The same window's events as stored, without ids or the fields left empty, for reads that
+        need only a few fields (usage counts)."""
+        return list(map(self._fields, [packed for _, packed in self._window(customer, name, start, end)]))
 
     def events_named(self, name: str, start: int | None = None, end: int | None = None) -> Iterator[dict]:
         """Every customer's events of one name in the window (a tenant-wide usage query)."""

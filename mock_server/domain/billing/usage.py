@@ -12,8 +12,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import orjson
-
 from ...core.failures import Invalid, NotFound
 from ...core.times import micros, moved, parse_instant, stamp, when
 from ..records import Records
@@ -90,19 +88,18 @@ class Usage:
         are trimmed; times are kept in UTC, now when absent. A bulk reads the clock once, draws
         its new ids at once and parses a time it repeats once; its events go to the store in one
         call."""
-        prefix = (lambda i: f"events[{i}].") if len(items) > 1 else (lambda i: "")
         missing = sum(1 for item in items if not item.get("event_id"))
         fresh = iter(self.records.ids.many("event", missing) if missing else ())
         now: tuple[int, str] | None = None
         times: dict[str, tuple[int, str]] = {}
         accepted = []
+        add = accepted.append
         for i, item in enumerate(items):
             name = str(item.get("event_name") or "").strip()
-            if not name:
-                raise Invalid(prefix(i) + "event_name", "event_name is required")
             customer = str(item.get("external_customer_id") or "").strip()
-            if not customer:
-                raise Invalid(prefix(i) + "external_customer_id", "external_customer_id is required")
+            if not name or not customer:
+                field = "external_customer_id" if name else "event_name"
+                raise Invalid(_item_field(items, i, field), f"{field} is required")
             fields = {"event_name": name, "external_customer_id": customer}
             if item.get("customer_id"):
                 fields["customer_id"] = str(item["customer_id"])
@@ -116,10 +113,10 @@ class Usage:
             elif isinstance(given, str) and given in times:
                 at = times[given]
             else:
-                at = times[given] = _instant(parse_instant(given, prefix(i) + "timestamp"))
+                at = times[given] = _instant(parse_instant(given, _item_field(items, i, "timestamp")))
             fields["timestamp"] = at[1]
             event_id = item.get("event_id")
-            accepted.append((at[0], str(event_id) if event_id else next(fresh), fields))
+            add((at[0], str(event_id) if event_id else next(fresh), fields))
         with self.tallies.lock:
             try:
                 replaced = self.store.add_events(accepted)
@@ -172,7 +169,7 @@ class Usage:
                 key = (customer, measure.event_name, low, high)
                 events = windows.get(key) if windows is not None else None
                 if events is None:
-                    events = [orjson.loads(text) for text in self.store.event_texts(*key)]
+                    events = self.store.event_fields(*key)
                     if windows is not None:
                         windows[key] = events
                 tally = self.tallies.keep(customer, Tally(measure, low, high).scanned(events))
@@ -282,6 +279,11 @@ def _hashable(value: object) -> object:
 def _instant(moment: datetime) -> tuple[int, str]:
     """A time as the event index keys it (µs) and as the event keeps it (RFC 3339)."""
     return micros(moment), stamp(moment)
+
+
+def _item_field(items: list[dict], index: int, field: str) -> str:
+    """A bad event's field as a 400 names it: `events[3].event_name` in a bulk, the bare name alone."""
+    return f"events[{index}].{field}" if len(items) > 1 else field
 
 
 def _at(moment: datetime | None) -> int | None:
