@@ -4,6 +4,16 @@ catching up read, in one step whichever process runs it. Arguments are positiona
 the first is the namespace's key prefix, or the key a script works on."""
 from __future__ import annotations
 
+# Frees the unique-key entries that record `id` held when last written: before it is written again, or deleted.
+FREE_ENTRIES = """
+local old = redis.call('HGET', xk, id)
+if old then
+  for entry in string.gmatch(old, '[^\\30]+') do
+    if redis.call('HGET', uk, entry) == id then redis.call('HDEL', uk, entry) end
+  end
+end
+"""
+
 PUT = """
 local p, res, id, expected, text = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local rk, uk, xk = p .. 'r:' .. res, p .. 'u:' .. res, p .. 'x:' .. res
@@ -13,13 +23,7 @@ for i = 6, #ARGV do
   local owner = redis.call('HGET', uk, ARGV[i])
   if owner and owner ~= id then return {'taken', ARGV[i]} end
 end
-local old = redis.call('HGET', xk, id)
-if old then
-  for entry in string.gmatch(old, '[^\\30]+') do
-    if redis.call('HGET', uk, entry) == id then redis.call('HDEL', uk, entry) end
-  end
-end
-if #ARGV >= 6 then
+""" + FREE_ENTRIES + """if #ARGV >= 6 then
   for i = 6, #ARGV do redis.call('HSET', uk, ARGV[i], id) end
   redis.call('HSET', xk, id, table.concat(ARGV, '\\30', 6))
 else
@@ -38,13 +42,7 @@ local p, res, id = ARGV[1], ARGV[2], ARGV[3]
 local rk, uk, xk = p .. 'r:' .. res, p .. 'u:' .. res, p .. 'x:' .. res
 local cur = redis.call('HGET', rk, id)
 if not cur then return false end
-local old = redis.call('HGET', xk, id)
-if old then
-  for entry in string.gmatch(old, '[^\\30]+') do
-    if redis.call('HGET', uk, entry) == id then redis.call('HDEL', uk, entry) end
-  end
-end
-redis.call('HDEL', rk, id)
+""" + FREE_ENTRIES + """redis.call('HDEL', rk, id)
 redis.call('HDEL', xk, id)
 redis.call('ZREM', p .. 'o:' .. res, id)
 return {cur, redis.call('HINCRBY', p .. 'meta', 'version', 1)}
